@@ -1,0 +1,129 @@
+import { parseArgs } from 'node:util';
+import { ACCESS_KINDS, type Access } from '@scopekit/policy';
+import { loadConfig } from './config.js';
+import { openRuntime } from './runtime.js';
+import { createAgent } from './services/agents.js';
+import { createApiKey, listApiKeys, revokeApiKey } from './services/api-keys.js';
+import { mintClientToken } from './services/client-tokens.js';
+import { ensureOrganization } from './services/organizations.js';
+
+const USAGE = `Usage: pnpm cli <command> [options]
+
+Commands:
+  keys create  [--org NAME] [--name NAME]     create a server-side API key (shown once)
+  keys list    [--org NAME]                   list the organization's API keys
+  keys revoke  --id KEY_ID [--org NAME]       revoke an API key
+  agents create --name NAME [--org NAME]      create an agent
+  tokens mint  --agent AGENT_ID --hostname URL [--access LIST] [--expires-in SECONDS] [--org NAME]
+                                              mint a client-side token (access defaults to
+                                              read_messages,write_messages,read_agent)
+
+--org defaults to "default". The CLI opens the same database as the server (DATABASE_URL,
+or the embedded one under DATA_DIR, which only one process may open at a time).`;
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    org: { type: 'string', default: 'default' },
+    name: { type: 'string' },
+    id: { type: 'string' },
+    agent: { type: 'string' },
+    hostname: { type: 'string' },
+    access: { type: 'string', default: 'read_messages,write_messages,read_agent' },
+    'expires-in': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+function fail(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function required(name: 'name' | 'id' | 'agent' | 'hostname'): string {
+  const value = values[name];
+  if (!value) fail(`--${name} is required`);
+  return value;
+}
+
+function parseAccess(list: string): Access[] {
+  const items = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = items.find((item) => !(ACCESS_KINDS as readonly string[]).includes(item));
+  if (bad !== undefined) fail(`--access: "${bad}" is not one of ${ACCESS_KINDS.join(', ')}`);
+  return items as Access[];
+}
+
+const command = positionals.join(' ');
+if (values.help || !command) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const commands: Record<string, true> = {
+  'keys create': true,
+  'keys list': true,
+  'keys revoke': true,
+  'agents create': true,
+  'tokens mint': true,
+};
+if (!commands[command]) fail(`Unknown command "${command}"`);
+
+const runtime = await openRuntime(loadConfig());
+try {
+  const { deps } = runtime;
+  const org = await ensureOrganization(deps, values.org);
+  switch (command) {
+    case 'keys create': {
+      const key = await createApiKey(deps, { organizationId: org.id, name: values.name ?? 'cli' });
+      console.log(`Created API key ${key.id} (${key.name}) for organization "${org.name}".`);
+      console.log('It is shown only this once; store it as a secret:');
+      console.log(key.key);
+      break;
+    }
+    case 'keys list': {
+      const keys = await listApiKeys(deps, { organizationId: org.id });
+      console.table(
+        keys.map((k) => ({
+          id: k.id,
+          name: k.name,
+          key: k.hint,
+          created: k.createdAt.toISOString(),
+          lastUsed: k.lastUsedAt?.toISOString() ?? '-',
+          revoked: k.revokedAt?.toISOString() ?? '-',
+        })),
+      );
+      break;
+    }
+    case 'keys revoke': {
+      const key = await revokeApiKey(deps, { organizationId: org.id, id: required('id') });
+      console.log(`Revoked API key ${key.id} (${key.name}).`);
+      break;
+    }
+    case 'agents create': {
+      const agent = await createAgent(deps, { organizationId: org.id, name: required('name') });
+      console.log(agent.id);
+      break;
+    }
+    case 'tokens mint': {
+      const expiresIn = values['expires-in'];
+      if (expiresIn !== undefined && !/^\d+$/.test(expiresIn))
+        fail('--expires-in must be whole seconds');
+      const token = await mintClientToken(deps, {
+        organizationId: org.id,
+        hostname: required('hostname'),
+        policy: [{ type: 'agent', id: required('agent'), access: parseAccess(values.access) }],
+        expiresAt: expiresIn ? new Date(Date.now() + Number(expiresIn) * 1000) : undefined,
+      });
+      console.log(JSON.stringify(token, null, 2));
+      break;
+    }
+  }
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+} finally {
+  await runtime.close();
+}

@@ -1,0 +1,55 @@
+import { DEFAULT_MAX_TOKEN_TTL_MS } from '@scopekit/policy';
+import { z } from 'zod';
+
+/**
+ * Everything the server reads from the environment, parsed once at start so a
+ * misconfiguration fails loudly before the first request instead of at the first use.
+ */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8283),
+  HOST: z.string().default('127.0.0.1'),
+  /** unset → embedded PGlite under DATA_DIR; `memory://` → PGlite in memory; `postgres://…` → PostgreSQL. */
+  DATABASE_URL: z.string().optional(),
+  DATA_DIR: z.string().optional(),
+  /** 32 bytes, base64 or hex: encrypts token values that the list call must show again. */
+  SCOPEKIT_ENCRYPTION_KEY: z.string().optional(),
+  SCOPEKIT_TOKEN_MAX_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_MAX_TOKEN_TTL_MS / 1000),
+  SCOPEKIT_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
+});
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  encryptionKey: string | undefined;
+  tokenMaxTtlMs: number;
+  logLevel: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL || undefined,
+    dataDir: e.DATA_DIR ?? new URL('../.data', import.meta.url).pathname,
+    encryptionKey: e.SCOPEKIT_ENCRYPTION_KEY,
+    tokenMaxTtlMs: e.SCOPEKIT_TOKEN_MAX_TTL_SECONDS * 1000,
+    logLevel: e.SCOPEKIT_LOG_LEVEL,
+  };
+}

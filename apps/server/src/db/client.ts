@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import { lockDataDir } from './pglite-lock.js';
+import * as schema from './schema.js';
+
+/** Typed by the schema, not by the driver, so services never care which one is underneath. */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export type DatabaseKind = 'pglite-disk' | 'pglite-memory' | 'postgres';
+
+export interface DatabaseHandle {
+  db: Database;
+  kind: DatabaseKind;
+  /** The postgres.js client when on PostgreSQL: LISTEN/NOTIFY needs it directly. */
+  sql: postgres.Sql | undefined;
+  close(): Promise<void>;
+}
+
+const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+/** Held while migrating so that several instances starting at once migrate one at a time. */
+const MIGRATION_LOCK_ID = 0x5c09e;
+
+export interface OpenDatabaseOptions {
+  /** As DATABASE_URL: unset → PGlite under dataDir, `memory://` → PGlite in memory, `postgres://` → PostgreSQL. */
+  url: string | undefined;
+  dataDir: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  const { url, dataDir } = options;
+  if (url?.startsWith('postgres://') || url?.startsWith('postgresql://')) {
+    const sql = postgres(url, {
+      max: options.poolSize ?? 10,
+      onnotice: () => {},
+      connection: { application_name: 'scopekit' },
+    });
+    const db = drizzlePostgres({ client: sql, schema }) as unknown as Database;
+    const lock = await sql.reserve();
+    try {
+      await lock`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+      await migratePostgres(drizzlePostgres({ client: sql, schema }), { migrationsFolder });
+      await lock`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
+    } finally {
+      lock.release();
+    }
+    return { db, kind: 'postgres', sql, close: () => sql.end({ timeout: 5 }) };
+  }
+  if (url !== undefined && url !== 'memory://') {
+    throw new Error(
+      `DATABASE_URL must be unset, "memory://" or a postgres:// URL (got a ${url.split(':')[0]}: URL)`,
+    );
+  }
+  const inMemory = url === 'memory://';
+  let client: PGlite;
+  let unlock = () => {};
+  if (inMemory) {
+    client = new PGlite();
+  } else {
+    const dir = join(dataDir, 'pglite');
+    mkdirSync(dir, { recursive: true });
+    unlock = lockDataDir(dir);
+    client = new PGlite(dir);
+  }
+  const pglite = drizzlePglite({ client, schema });
+  await migratePglite(pglite, { migrationsFolder });
+  return {
+    db: pglite as unknown as Database,
+    kind: inMemory ? 'pglite-memory' : 'pglite-disk',
+    sql: undefined,
+    close: async () => {
+      await client.close();
+      unlock();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import type { Policy } from '@scopekit/policy';
+import { sql } from 'drizzle-orm';
+import { index, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const organizations = pgTable('organizations', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  createdAt: createdAt(),
+});
+
+/** Server-side keys (`sk-let-…`). Only the SHA-256 of the key is kept: it is shown once, at creation. */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    /** Prefix and first characters, so a person can tell keys apart without the secret. */
+    hint: text('hint').notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [index('api_keys_organization_idx').on(t.organizationId)],
+);
+
+export const agents = pgTable(
+  'agents',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('agents_organization_idx').on(t.organizationId, t.createdAt, t.id)],
+);
+
+/**
+ * Client-side tokens (`ck-let-…`). Looked up by SHA-256; the value itself is kept only
+ * AES-256-GCM encrypted because Letta's list call shows it again. A database dump alone
+ * therefore yields no usable credential.
+ */
+export const clientTokens = pgTable(
+  'client_tokens',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    /** The API key that minted it, when one did (a login session may mint too). */
+    apiKeyId: text('api_key_id').references(() => apiKeys.id, { onDelete: 'set null' }),
+    tokenHash: text('token_hash').notNull().unique(),
+    tokenCiphertext: text('token_ciphertext'),
+    hint: text('hint').notNull(),
+    hostname: text('hostname').notNull(),
+    policy: jsonb('policy').$type<Policy>().notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('client_tokens_live_idx')
+      .on(t.organizationId, t.createdAt.desc(), t.id.desc())
+      .where(sql`${t.revokedAt} is null`),
+    index('client_tokens_expires_idx').on(t.expiresAt),
+  ],
+);
+
+/** Which agents a token's policy names: lets "tokens for agent X" use an index, not a JSON scan. */
+export const clientTokenAgents = pgTable(
+  'client_token_agents',
+  {
+    tokenId: text('token_id')
+      .notNull()
+      .references(() => clientTokens.id, { onDelete: 'cascade' }),
+    agentId: text('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    /** Copied from the token so "newest tokens of agent X" is one ordered index range. */
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tokenId, t.agentId] }),
+    index('client_token_agents_agent_idx').on(t.agentId, t.createdAt.desc(), t.tokenId.desc()),
+  ],
+);

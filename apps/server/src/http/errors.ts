@@ -1,0 +1,35 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, HTTP_STATUS } from '../errors.js';
+
+/** Every error body has `error` (the status text) and `message`: the Letta SDK shows `message`. */
+export interface ErrorBody {
+  error: string;
+  message: string;
+}
+
+export function errorBody(status: number, message: string): ErrorBody {
+  return { error: STATUS_CODES[status] ?? 'Error', message };
+}
+
+export function sendError(reply: FastifyReply, status: number, message: string) {
+  return reply.status(status).type('application/json').send(errorBody(status, message));
+}
+
+/**
+ * One mapping for everything a route can throw: our `AppError`s, Fastify's own 4xx (bad
+ * JSON, oversized body, wrong content type) and anything unexpected, which is logged and
+ * answered without its details.
+ */
+export function handleError(
+  error: FastifyError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  if (error instanceof AppError) return sendError(reply, HTTP_STATUS[error.code], error.message);
+  const status =
+    'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
+  if (status >= 400 && status < 500) return sendError(reply, status, error.message);
+  request.log.error({ err: error }, 'unhandled error');
+  return sendError(reply, 500, 'Internal server error');
+}

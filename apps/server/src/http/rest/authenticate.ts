@@ -1,0 +1,22 @@
+import { formatIssues, toValidationIssues } from '@scopekit/policy';
+import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { Principal } from '../../auth/principal.js';
+import { requestOrigin } from '../../auth/request-origin.js';
+import { verifyBearer } from '../../auth/verify-bearer.js';
+import { badRequest } from '../../errors.js';
+import type { ServiceDeps } from '../../services/deps.js';
+
+export function authenticate(deps: ServiceDeps, request: FastifyRequest): Promise<Principal> {
+  return verifyBearer(deps, {
+    authorization: request.headers.authorization,
+    origin: requestOrigin(request.headers, request.protocol),
+  });
+}
+
+/** Validates REST input with the same schemas as tRPC, answering 400 "field: problem". */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) throw badRequest(formatIssues(toValidationIssues(parsed.error)));
+  return parsed.data;
+}

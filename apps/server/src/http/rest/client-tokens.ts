@@ -1,0 +1,66 @@
+import { formatIssues, parseCreateTokenRequest } from '@scopekit/policy';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { requireApiKey } from '../../auth/authorize.js';
+import { badRequest } from '../../errors.js';
+import {
+  type ClientTokenView,
+  listClientTokens,
+  mintClientToken,
+  revokeClientTokenByValue,
+} from '../../services/client-tokens.js';
+import type { ServiceDeps } from '../../services/deps.js';
+import { authenticate, parseOrThrow } from './authenticate.js';
+
+const listQuery = z.strictObject({
+  agentId: z.string().min(1).max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(10),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+/** Letta's response shape: camelCase, and only what the SDK types. */
+const toLetta = (token: ClientTokenView & { token: string | null }) => ({
+  token: token.token,
+  expiresAt: token.expiresAt,
+  hostname: token.hostname,
+  policy: token.policy,
+});
+
+/** `POST|GET /v1/client-side-access-tokens`, `DELETE /v1/client-side-access-tokens/:token`. */
+export function registerClientTokenRoutes(app: FastifyInstance, deps: ServiceDeps) {
+  app.post('/v1/client-side-access-tokens', async (request, reply) => {
+    const principal = requireApiKey(await authenticate(deps, request));
+    const parsed = parseCreateTokenRequest(request.body ?? {});
+    if (!parsed.ok) throw badRequest(formatIssues(parsed.error));
+    const minted = await mintClientToken(deps, {
+      organizationId: principal.organizationId,
+      apiKeyId: principal.apiKeyId,
+      hostname: parsed.value.hostname,
+      policy: parsed.value.policy,
+      expiresAt: parsed.value.expires_at,
+    });
+    return reply.status(201).send(toLetta(minted));
+  });
+
+  app.get('/v1/client-side-access-tokens', async (request) => {
+    const principal = requireApiKey(await authenticate(deps, request));
+    const query = parseOrThrow(listQuery, request.query);
+    const page = await listClientTokens(deps, {
+      organizationId: principal.organizationId,
+      ...query,
+    });
+    return { hasNextPage: page.hasNextPage, tokens: page.tokens.map(toLetta) };
+  });
+
+  app.delete<{ Params: { token: string } }>(
+    '/v1/client-side-access-tokens/:token',
+    async (request, reply) => {
+      const principal = requireApiKey(await authenticate(deps, request));
+      await revokeClientTokenByValue(deps, {
+        organizationId: principal.organizationId,
+        token: request.params.token,
+      });
+      return reply.status(204).send();
+    },
+  );
+}

@@ -1,0 +1,33 @@
+import type { Config } from './config.js';
+import { loadSecretBox } from './crypto/encryption-key.js';
+import { type DatabaseHandle, openDatabase } from './db/client.js';
+import { openBus } from './events/open-bus.js';
+import type { ServiceDeps } from './services/deps.js';
+
+/** Everything a process (server, CLI, benchmark) shares, opened from configuration. */
+export interface Runtime {
+  deps: ServiceDeps;
+  database: DatabaseHandle;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(config: Config): Promise<Runtime> {
+  const secrets = loadSecretBox(config);
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const bus = openBus(database);
+  const deps: ServiceDeps = {
+    db: database.db,
+    secrets,
+    bus,
+    now: () => new Date(),
+    limits: { tokenMaxTtlMs: config.tokenMaxTtlMs },
+  };
+  return {
+    deps,
+    database,
+    close: async () => {
+      await bus.close();
+      await database.close();
+    },
+  };
+}

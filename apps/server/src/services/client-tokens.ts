@@ -1,0 +1,234 @@
+import {
+  agentIdsOf,
+  expiresInSeconds,
+  generateToken,
+  isSubsetPolicy,
+  normalizePolicy,
+  type Policy,
+  type PolicyEntry,
+  parseHostname,
+  parseToken,
+  redactToken,
+  resolveExpiry,
+} from '@scopekit/policy';
+import { and, desc, eq, gt, isNull, type SQL } from 'drizzle-orm';
+import { hashToken } from '../crypto/hash.js';
+import { clientTokenAgents, clientTokens } from '../db/schema.js';
+import { badRequest, forbidden, notFound } from '../errors.js';
+import { existingAgentIds } from './agents.js';
+import type { ServiceDeps } from './deps.js';
+import { newId } from './ids.js';
+
+export interface ClientTokenView {
+  /** Non-secret id: what logs, admin screens and `revoke` refer to. */
+  id: string;
+  /** The token itself; null once revoked (its ciphertext is erased then). */
+  token: string | null;
+  hint: string;
+  hostname: string;
+  policy: Policy;
+  createdAt: string;
+  expiresAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface MintedClientToken extends ClientTokenView {
+  token: string;
+  /** Seconds until expiry by the server's clock, so a client can refresh without trusting its own. */
+  expiresIn: number;
+}
+
+export interface MintClientTokenArgs {
+  organizationId: string;
+  /** The API key that asks, if any: recorded for audit, and revoked keys take nothing with them. */
+  apiKeyId?: string | null;
+  hostname: string;
+  policy: Policy | PolicyEntry[];
+  expiresAt?: string | Date | undefined;
+  /** What the issuer may hand out at most; omitted for an organization's API key (anything it owns). */
+  grantable?: Policy;
+}
+
+export async function mintClientToken(
+  deps: ServiceDeps,
+  args: MintClientTokenArgs,
+): Promise<MintedClientToken> {
+  const { db, secrets } = deps;
+  const now = deps.now();
+  const hostname = parseHostname(args.hostname);
+  if (!hostname.ok) throw badRequest(hostname.error, 'hostname');
+  const policy = normalizePolicy(args.policy);
+  if (policy.data.length === 0) throw badRequest('must grant at least one access', 'policy');
+  const expiry = resolveExpiry({
+    requested: args.expiresAt,
+    now,
+    maxTtlMs: deps.limits.tokenMaxTtlMs,
+  });
+  if (!expiry.ok) throw badRequest(expiry.error, 'expires_at');
+  if (args.grantable && !isSubsetPolicy(policy, args.grantable)) {
+    throw forbidden('The policy asks for more than the issuer may grant');
+  }
+  const agentIds = agentIdsOf(policy);
+  const known = await existingAgentIds(deps, {
+    organizationId: args.organizationId,
+    ids: agentIds,
+  });
+  const unknownId = agentIds.find((id) => !known.has(id));
+  if (unknownId !== undefined) {
+    const index = policy.data.findIndex((entry) => entry.id === unknownId);
+    throw badRequest(
+      `agent ${unknownId} does not exist in your organization`,
+      `policy[${index}].id`,
+    );
+  }
+
+  const id = newId('tok');
+  const token = generateToken('client');
+  const createdAt = now;
+  await db.transaction(async (tx) => {
+    await tx.insert(clientTokens).values({
+      id,
+      organizationId: args.organizationId,
+      apiKeyId: args.apiKeyId ?? null,
+      tokenHash: hashToken(token),
+      tokenCiphertext: secrets.seal(token, id),
+      hint: redactToken(token),
+      hostname: hostname.value,
+      policy,
+      createdAt,
+      expiresAt: expiry.value,
+    });
+    await tx
+      .insert(clientTokenAgents)
+      .values(agentIds.map((agentId) => ({ tokenId: id, agentId, createdAt })));
+  });
+  return {
+    id,
+    token,
+    hint: redactToken(token),
+    hostname: hostname.value,
+    policy,
+    createdAt: createdAt.toISOString(),
+    expiresAt: expiry.value.toISOString(),
+    lastUsedAt: null,
+    expiresIn: expiresInSeconds(expiry.value, now),
+  };
+}
+
+export interface ListClientTokensArgs {
+  organizationId: string;
+  agentId?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+export interface ClientTokenPage {
+  hasNextPage: boolean;
+  tokens: ClientTokenView[];
+}
+
+/** Live tokens only (neither revoked nor expired), newest first. */
+export async function listClientTokens(
+  deps: ServiceDeps,
+  args: ListClientTokensArgs,
+): Promise<ClientTokenPage> {
+  if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > 100) {
+    throw badRequest('must be an integer from 1 to 100', 'limit');
+  }
+  if (!Number.isInteger(args.offset) || args.offset < 0) {
+    throw badRequest('must be a non-negative integer', 'offset');
+  }
+  const { db, secrets } = deps;
+  const live = and(
+    eq(clientTokens.organizationId, args.organizationId),
+    isNull(clientTokens.revokedAt),
+    gt(clientTokens.expiresAt, deps.now()),
+  );
+  // With an agent, walk that agent's index range newest first and join each token, so the
+  // cost is the page size, not the number of tokens in the organization.
+  const rows =
+    args.agentId === undefined
+      ? await db
+          .select()
+          .from(clientTokens)
+          .where(live)
+          .orderBy(desc(clientTokens.createdAt), desc(clientTokens.id))
+          .limit(args.limit + 1)
+          .offset(args.offset)
+      : (
+          await db
+            .select({ token: clientTokens })
+            .from(clientTokenAgents)
+            .innerJoin(clientTokens, eq(clientTokens.id, clientTokenAgents.tokenId))
+            .where(and(eq(clientTokenAgents.agentId, args.agentId), live))
+            .orderBy(desc(clientTokenAgents.createdAt), desc(clientTokenAgents.tokenId))
+            .limit(args.limit + 1)
+            .offset(args.offset)
+        ).map((r) => r.token);
+  return {
+    hasNextPage: rows.length > args.limit,
+    tokens: rows.slice(0, args.limit).map((row) => toView(row, secrets.open.bind(secrets))),
+  };
+}
+
+export async function revokeClientTokenById(
+  deps: ServiceDeps,
+  args: { organizationId: string; id: string },
+): Promise<ClientTokenView> {
+  return revokeWhere(
+    deps,
+    eq(clientTokens.id, args.id),
+    args.organizationId,
+    `No live token ${args.id} in this organization`,
+  );
+}
+
+/** Letta deletes by the token's value; it is hashed at once and never compared in plaintext. */
+export async function revokeClientTokenByValue(
+  deps: ServiceDeps,
+  args: { organizationId: string; token: string },
+): Promise<ClientTokenView> {
+  const parsed = parseToken(args.token);
+  if (!parsed.ok || parsed.value.kind !== 'client') {
+    throw badRequest('is not a client-side access token (ck-let-…)', 'token');
+  }
+  return revokeWhere(
+    deps,
+    eq(clientTokens.tokenHash, hashToken(args.token)),
+    args.organizationId,
+    'No live client-side token with this value in your organization',
+  );
+}
+
+async function revokeWhere(
+  deps: ServiceDeps,
+  match: SQL,
+  organizationId: string,
+  missing: string,
+): Promise<ClientTokenView> {
+  const [row] = await deps.db
+    .update(clientTokens)
+    .set({ revokedAt: deps.now(), tokenCiphertext: null })
+    .where(
+      and(match, eq(clientTokens.organizationId, organizationId), isNull(clientTokens.revokedAt)),
+    )
+    .returning();
+  if (!row) throw notFound(missing);
+  return toView(row, () => null);
+}
+
+function toView(
+  row: typeof clientTokens.$inferSelect,
+  open: (sealed: string, aad: string) => string | null,
+): ClientTokenView {
+  return {
+    id: row.id,
+    token: row.tokenCiphertext ? open(row.tokenCiphertext, row.id) : null,
+    hint: row.hint,
+    hostname: row.hostname,
+    policy: row.policy,
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,16 @@
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { Database } from '../db/client.js';
+import type { EventBus } from '../events/bus.js';
+
+/** What every service needs besides its own arguments; built once per process. */
+export interface ServiceDeps {
+  db: Database;
+  secrets: SecretBox;
+  /** Cross-instance events (revocations, live messages). */
+  bus: EventBus;
+  now: () => Date;
+  limits: {
+    /** Upper bound on a client-side token's lifetime. */
+    tokenMaxTtlMs: number;
+  };
+}

@@ -1,0 +1,11 @@
+import { agentsRouter } from './routers/agents.js';
+import { tokensRouter } from './routers/tokens.js';
+import { publicProcedure, router } from './trpc.js';
+
+export const appRouter = router({
+  health: publicProcedure.query(() => ({ status: 'ok' as const })),
+  agents: agentsRouter,
+  tokens: tokensRouter,
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,49 @@
+import { hostnameSchema, policyEntrySchema } from '@scopekit/policy';
+import { z } from 'zod';
+import {
+  listClientTokens,
+  mintClientToken,
+  revokeClientTokenById,
+} from '../../services/client-tokens.js';
+import { apiKeyProcedure, router } from '../trpc.js';
+
+export const tokensRouter = router({
+  create: apiKeyProcedure
+    .input(
+      z.strictObject({
+        hostname: hostnameSchema,
+        policy: z.array(policyEntrySchema).min(1).max(100),
+        expiresAt: z.iso.datetime({ offset: true }).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) =>
+      mintClientToken(ctx.deps, {
+        organizationId: ctx.principal.organizationId,
+        apiKeyId: ctx.principal.apiKeyId,
+        ...input,
+      }),
+    ),
+
+  list: apiKeyProcedure
+    .input(
+      z
+        .strictObject({
+          agentId: z.string().min(1).max(200).optional(),
+          limit: z.number().int().min(1).max(100).default(10),
+          offset: z.number().int().min(0).default(0),
+        })
+        .default({ limit: 10, offset: 0 }),
+    )
+    .query(({ ctx, input }) =>
+      listClientTokens(ctx.deps, { organizationId: ctx.principal.organizationId, ...input }),
+    ),
+
+  revoke: apiKeyProcedure
+    .input(z.strictObject({ id: z.string().min(1).max(200) }))
+    .mutation(({ ctx, input }) =>
+      revokeClientTokenById(ctx.deps, {
+        organizationId: ctx.principal.organizationId,
+        id: input.id,
+      }),
+    ),
+});

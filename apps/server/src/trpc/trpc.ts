@@ -1,0 +1,72 @@
+import type { Access } from '@scopekit/policy';
+import { formatIssues } from '@scopekit/policy';
+import { initTRPC, TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { requireAgentAccess, requireApiKey } from '../auth/authorize.js';
+import { verifyBearer } from '../auth/verify-bearer.js';
+import { AppError } from '../errors.js';
+import type { Context } from './context.js';
+
+const t = initTRPC.context<Context>().create();
+
+/** tRPC validates inputs through Standard Schema; its failure carries `issues` with paths. */
+function standardSchemaIssues(cause: unknown) {
+  if (!cause || typeof cause !== 'object' || !('issues' in cause) || !Array.isArray(cause.issues)) {
+    return undefined;
+  }
+  return (cause.issues as { message: string; path?: (PropertyKey | { key: PropertyKey })[] }[]).map(
+    (issue) => ({
+      path: (issue.path ?? [])
+        .map((part) => (typeof part === 'object' ? part.key : part))
+        .map((key, i) =>
+          typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`,
+        )
+        .join(''),
+      message: issue.message,
+    }),
+  );
+}
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/**
+ * Services throw `AppError`; this is the one place it becomes a tRPC error. Input errors
+ * are reworded here too, as "field: problem" rather than a JSON dump of the issues.
+ */
+const appErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (result.ok) return result;
+  const { cause } = result.error;
+  if (cause instanceof AppError) {
+    throw new TRPCError({ code: cause.code, message: cause.message, cause });
+  }
+  const issues = standardSchemaIssues(cause);
+  if (result.error.code === 'BAD_REQUEST' && issues) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: formatIssues(issues), cause });
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(appErrors);
+
+export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const principal = await verifyBearer(ctx.deps, {
+    authorization: ctx.authorization,
+    origin: ctx.origin,
+  });
+  return next({ ctx: { principal } });
+});
+
+export const apiKeyProcedure = authedProcedure.use(({ ctx, next }) =>
+  next({ ctx: { principal: requireApiKey(ctx.principal) } }),
+);
+
+/** A procedure on one agent: its input names `agentId`, and the caller must hold `access` on it. */
+export const agentProcedure = (access: Access) =>
+  authedProcedure
+    .input(z.object({ agentId: z.string().min(1).max(200) }))
+    .use(({ ctx, input, next }) => {
+      requireAgentAccess(ctx.principal, input.agentId, access);
+      return next();
+    });

@@ -1,0 +1,273 @@
+import { parseToken } from '@scopekit/policy';
+import { count, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { hashToken } from '../src/crypto/hash.js';
+import { clientTokens } from '../src/db/schema.js';
+import { AppError } from '../src/errors.js';
+import {
+  listClientTokens,
+  mintClientToken,
+  revokeClientTokenById,
+  revokeClientTokenByValue,
+} from '../src/services/client-tokens.js';
+import type { ServiceDeps } from '../src/services/deps.js';
+import { openTestDatabase, type TestDatabase } from './support/database.js';
+import {
+  APP_ORIGIN,
+  makeDeps,
+  type SeededOrganization,
+  seedOrganization,
+  TestClock,
+} from './support/fixtures.js';
+
+let database: TestDatabase;
+let deps: ServiceDeps;
+const clock = new TestClock();
+let acme: SeededOrganization;
+let globex: SeededOrganization;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  deps = makeDeps(database, clock);
+});
+afterAll(() => database.close());
+beforeEach(async () => {
+  clock.reset();
+  await database.reset();
+  acme = await seedOrganization(deps, 'acme');
+  globex = await seedOrganization(deps, 'globex');
+});
+
+const tokenCount = async () => (await deps.db.select({ n: count() }).from(clientTokens))[0]?.n;
+
+async function expectAppError(promise: Promise<unknown>, code: string, pattern: RegExp) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  expect((error as AppError).code).toBe(code);
+  expect((error as AppError).message).toMatch(pattern);
+}
+
+describe('mintClientToken', () => {
+  it('mints a well-formed ck-let- token that expires in five minutes by default', async () => {
+    const minted = await mintClientToken(deps, {
+      organizationId: acme.organizationId,
+      apiKeyId: acme.apiKeyId,
+      hostname: 'HTTPS://Chat.Example.com:443',
+      policy: [
+        { type: 'agent', id: acme.agentId, access: ['write_messages', 'read_messages'] },
+        { type: 'agent', id: acme.agentId, access: ['read_messages'] },
+      ],
+    });
+    expect(parseToken(minted.token)).toMatchObject({ ok: true, value: { kind: 'client' } });
+    expect(minted.hostname).toBe(APP_ORIGIN);
+    expect(minted.policy).toEqual({
+      version: '1',
+      data: [{ type: 'agent', id: acme.agentId, access: ['read_messages', 'write_messages'] }],
+    });
+    expect(minted.expiresIn).toBeGreaterThanOrEqual(299);
+    expect(minted.expiresIn).toBeLessThanOrEqual(300);
+    expect(new Date(minted.expiresAt).getTime() - new Date(minted.createdAt).getTime()).toBe(
+      300_000,
+    );
+  });
+
+  it('stores only a hash and a ciphertext: the row never holds the token in plaintext', async () => {
+    const minted = await mintClientToken(deps, {
+      organizationId: acme.organizationId,
+      hostname: APP_ORIGIN,
+      policy: [{ type: 'agent', id: acme.agentId, access: ['read_messages'] }],
+    });
+    const [row] = await deps.db.select().from(clientTokens).where(eq(clientTokens.id, minted.id));
+    expect(row?.tokenHash).toBe(hashToken(minted.token));
+    const secret = minted.token.slice('ck-let-'.length);
+    expect(JSON.stringify(row)).not.toContain(secret);
+    expect(deps.secrets.open(row?.tokenCiphertext ?? '', minted.id)).toBe(minted.token);
+  });
+
+  it('refuses agents outside the organization and names the policy entry, storing nothing', async () => {
+    await expectAppError(
+      mintClientToken(deps, {
+        organizationId: acme.organizationId,
+        hostname: APP_ORIGIN,
+        policy: [
+          { type: 'agent', id: acme.agentId, access: ['read_messages'] },
+          { type: 'agent', id: globex.agentId, access: ['read_messages'] },
+        ],
+      }),
+      'BAD_REQUEST',
+      /^policy\[\d\]\.id: agent agent-.* does not exist in your organization$/,
+    );
+    expect(await tokenCount()).toBe(0);
+  });
+
+  it.each([
+    ['a past expiry', { expiresAt: new Date(Date.now() - 1000).toISOString() }, /^expires_at: /],
+    [
+      'an expiry beyond the maximum',
+      { expiresAt: new Date(Date.now() + 2 * 86_400_000).toISOString() },
+      /^expires_at: /,
+    ],
+    ['a hostname with a trailing slash', { hostname: 'https://chat.example.com/' }, /^hostname: /],
+    ['a hostname that is not http(s)', { hostname: 'ftp://chat.example.com' }, /^hostname: /],
+  ])('refuses %s with a 400 naming the field', async (_name, override, pattern) => {
+    await expectAppError(
+      mintClientToken(deps, {
+        organizationId: acme.organizationId,
+        hostname: APP_ORIGIN,
+        policy: [{ type: 'agent', id: acme.agentId, access: ['read_messages'] }],
+        ...override,
+      }),
+      'BAD_REQUEST',
+      pattern,
+    );
+    expect(await tokenCount()).toBe(0);
+  });
+
+  it('never grants more than the issuer may (narrowing)', async () => {
+    await expectAppError(
+      mintClientToken(deps, {
+        organizationId: acme.organizationId,
+        hostname: APP_ORIGIN,
+        policy: [{ type: 'agent', id: acme.agentId, access: ['read_messages', 'write_agent'] }],
+        grantable: {
+          version: '1',
+          data: [{ type: 'agent', id: acme.agentId, access: ['read_messages', 'write_messages'] }],
+        },
+      }),
+      'FORBIDDEN',
+      /more than the issuer may grant/,
+    );
+    expect(await tokenCount()).toBe(0);
+  });
+});
+
+describe('listClientTokens', () => {
+  const mint = (agentId: string, org = acme) =>
+    mintClientToken(deps, {
+      organizationId: org.organizationId,
+      hostname: APP_ORIGIN,
+      policy: [{ type: 'agent', id: agentId, access: ['read_messages'] }],
+    });
+
+  it('filters by agent, pages newest first and says whether there is more', async () => {
+    const forAgent = [];
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1000);
+      forAgent.push(await mint(acme.agentId));
+      await mint(acme.otherAgentId);
+    }
+    await mint(globex.agentId, globex);
+
+    const first = await listClientTokens(deps, {
+      organizationId: acme.organizationId,
+      agentId: acme.agentId,
+      limit: 2,
+      offset: 0,
+    });
+    expect(first.hasNextPage).toBe(true);
+    expect(first.tokens.map((t) => t.id)).toEqual([forAgent[4]?.id, forAgent[3]?.id]);
+    expect(first.tokens[0]?.token).toBe(forAgent[4]?.token);
+
+    const last = await listClientTokens(deps, {
+      organizationId: acme.organizationId,
+      agentId: acme.agentId,
+      limit: 2,
+      offset: 4,
+    });
+    expect(last.hasNextPage).toBe(false);
+    expect(last.tokens.map((t) => t.id)).toEqual([forAgent[0]?.id]);
+
+    const all = await listClientTokens(deps, {
+      organizationId: acme.organizationId,
+      limit: 100,
+      offset: 0,
+    });
+    expect(all.tokens).toHaveLength(10);
+  });
+
+  it('leaves out revoked and expired tokens', async () => {
+    const revoked = await mint(acme.agentId);
+    const live = await mint(acme.agentId);
+    await revokeClientTokenById(deps, { organizationId: acme.organizationId, id: revoked.id });
+    const page = await listClientTokens(deps, {
+      organizationId: acme.organizationId,
+      limit: 10,
+      offset: 0,
+    });
+    expect(page.tokens.map((t) => t.id)).toEqual([live.id]);
+    clock.advance(5 * 60_000 + 1);
+    const later = await listClientTokens(deps, {
+      organizationId: acme.organizationId,
+      limit: 10,
+      offset: 0,
+    });
+    expect(later.tokens).toEqual([]);
+  });
+
+  it.each([
+    [{ limit: 0, offset: 0 }, /^limit: /],
+    [{ limit: 101, offset: 0 }, /^limit: /],
+    [{ limit: 10, offset: -1 }, /^offset: /],
+  ])('refuses paging %o', async (paging, pattern) => {
+    await expectAppError(
+      listClientTokens(deps, { organizationId: acme.organizationId, ...paging }),
+      'BAD_REQUEST',
+      pattern,
+    );
+  });
+});
+
+describe('revoking', () => {
+  it('revokes by id or by value, erases the ciphertext, and only within the organization', async () => {
+    const policy = [
+      { type: 'agent' as const, id: acme.agentId, access: ['read_messages' as const] },
+    ];
+    const a = await mintClientToken(deps, {
+      organizationId: acme.organizationId,
+      hostname: APP_ORIGIN,
+      policy,
+    });
+    const b = await mintClientToken(deps, {
+      organizationId: acme.organizationId,
+      hostname: APP_ORIGIN,
+      policy,
+    });
+
+    await expectAppError(
+      revokeClientTokenById(deps, { organizationId: globex.organizationId, id: a.id }),
+      'NOT_FOUND',
+      /No live token/,
+    );
+    await expectAppError(
+      revokeClientTokenByValue(deps, { organizationId: globex.organizationId, token: b.token }),
+      'NOT_FOUND',
+      /No live client-side token/,
+    );
+
+    const revokedA = await revokeClientTokenById(deps, {
+      organizationId: acme.organizationId,
+      id: a.id,
+    });
+    const revokedB = await revokeClientTokenByValue(deps, {
+      organizationId: acme.organizationId,
+      token: b.token,
+    });
+    expect([revokedA.token, revokedB.token]).toEqual([null, null]);
+    const rows = await deps.db.select().from(clientTokens);
+    expect(rows.every((r) => r.revokedAt !== null && r.tokenCiphertext === null)).toBe(true);
+
+    await expectAppError(
+      revokeClientTokenById(deps, { organizationId: acme.organizationId, id: a.id }),
+      'NOT_FOUND',
+      /No live token/,
+    );
+    await expectAppError(
+      revokeClientTokenByValue(deps, { organizationId: acme.organizationId, token: 'ck-let-nope' }),
+      'BAD_REQUEST',
+      /^token: /,
+    );
+  });
+});

@@ -1,0 +1,198 @@
+import type { TokenRecord } from '@scopekit/policy';
+import { count } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { clientTokens } from '../src/db/schema.js';
+import type { ErrorBody } from '../src/http/errors.js';
+import type { ServiceDeps } from '../src/services/deps.js';
+import { openTestDatabase, type TestDatabase } from './support/database.js';
+import {
+  APP_ORIGIN,
+  makeDeps,
+  type SeededOrganization,
+  seedOrganization,
+} from './support/fixtures.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+let database: TestDatabase;
+let deps: ServiceDeps;
+let server: TestServer;
+let acme: SeededOrganization;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  deps = makeDeps(database);
+  server = await startTestServer(deps);
+});
+afterAll(async () => {
+  await server.close();
+  await database.close();
+});
+beforeEach(async () => {
+  await database.reset();
+  acme = await seedOrganization(deps, 'acme');
+});
+
+function call(path: string, init: RequestInit & { key?: string; origin?: string } = {}) {
+  const headers = new Headers(init.headers);
+  if (init.key) headers.set('authorization', `Bearer ${init.key}`);
+  if (init.origin) headers.set('origin', init.origin);
+  if (typeof init.body === 'string' && !headers.has('content-type'))
+    headers.set('content-type', 'application/json');
+  return fetch(`${server.baseUrl}${path}`, { ...init, headers });
+}
+
+const createBody = (agentId: string, extra: object = {}) =>
+  JSON.stringify({
+    hostname: APP_ORIGIN,
+    policy: [{ type: 'agent', id: agentId, access: ['read_agent'] }],
+    ...extra,
+  });
+
+const tokenOf = async (response: Response) => (await response.json()) as TokenRecord;
+const errorOf = async (response: Response) => (await response.json()) as ErrorBody;
+
+const tokenCount = async () => (await deps.db.select({ n: count() }).from(clientTokens))[0]?.n;
+
+describe('REST /v1/client-side-access-tokens', () => {
+  it('creates (201), lists and deletes (204) in Letta shapes', async () => {
+    const created = await call('/v1/client-side-access-tokens', {
+      method: 'POST',
+      key: acme.apiKey,
+      body: createBody(acme.agentId),
+    });
+    expect(created.status).toBe(201);
+    const token = await tokenOf(created);
+    expect(Object.keys(token).sort()).toEqual(['expiresAt', 'hostname', 'policy', 'token']);
+    expect(token.policy).toEqual({
+      version: '1',
+      data: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+    });
+
+    const listed = await call(`/v1/client-side-access-tokens?agentId=${acme.agentId}&limit=1`, {
+      key: acme.apiKey,
+    });
+    expect(listed.status).toBe(200);
+    expect(await listed.json()).toEqual({ hasNextPage: false, tokens: [token] });
+
+    const agent = await call(`/v1/agents/${acme.agentId}`, {
+      key: token.token,
+      origin: APP_ORIGIN,
+    });
+    expect(agent.status).toBe(200);
+
+    const deleted = await call(`/v1/client-side-access-tokens/${token.token}`, {
+      method: 'DELETE',
+      key: acme.apiKey,
+    });
+    expect(deleted.status).toBe(204);
+
+    const refused = await call(`/v1/agents/${acme.agentId}`, {
+      key: token.token,
+      origin: APP_ORIGIN,
+    });
+    expect(refused.status).toBe(401);
+    expect(await errorOf(refused)).toEqual({
+      error: 'Unauthorized',
+      message: 'Invalid API Key: this token has been revoked',
+    });
+
+    const again = await call(`/v1/client-side-access-tokens/${token.token}`, {
+      method: 'DELETE',
+      key: acme.apiKey,
+    });
+    expect(again.status).toBe(404);
+  });
+
+  it('answers 401 and 403 with Letta error bodies', async () => {
+    const missing = await call('/v1/client-side-access-tokens');
+    expect(missing.status).toBe(401);
+    expect(await errorOf(missing)).toMatchObject({
+      error: 'Unauthorized',
+      message: expect.stringMatching(/Authorization/),
+    });
+
+    const created = await tokenOf(
+      await call('/v1/client-side-access-tokens', {
+        method: 'POST',
+        key: acme.apiKey,
+        body: createBody(acme.agentId),
+      }),
+    );
+    const forbidden = await call('/v1/client-side-access-tokens', {
+      key: created.token,
+      origin: APP_ORIGIN,
+    });
+    expect(forbidden.status).toBe(403);
+    expect(await errorOf(forbidden)).toMatchObject({
+      error: 'Forbidden',
+      message: expect.stringMatching(/server-side API key/),
+    });
+
+    const noOrigin = await call(`/v1/agents/${acme.agentId}`, { key: created.token });
+    expect(noOrigin.status).toBe(403);
+    expect((await errorOf(noOrigin)).message).toMatch(/no Origin header/);
+
+    const otherAgent = await call(`/v1/agents/${acme.otherAgentId}`, {
+      key: created.token,
+      origin: APP_ORIGIN,
+    });
+    expect(otherAgent.status).toBe(403);
+  });
+
+  it.each([
+    ['malformed JSON', '{"hostname":', /JSON/],
+    ['an unknown field', createBody('agent-x', { scope: 'all' }), /scope/],
+    ['a missing policy', JSON.stringify({ hostname: APP_ORIGIN }), /^policy/],
+    ['an empty policy', JSON.stringify({ hostname: APP_ORIGIN, policy: [] }), /^policy/],
+    [
+      'a bad access kind',
+      JSON.stringify({
+        hostname: APP_ORIGIN,
+        policy: [{ type: 'agent', id: 'a', access: ['own'] }],
+      }),
+      /^policy\[0\]\.access\[0\]/,
+    ],
+    [
+      'a trailing slash',
+      JSON.stringify({
+        hostname: `${APP_ORIGIN}/`,
+        policy: [{ type: 'agent', id: 'a', access: ['read_agent'] }],
+      }),
+      /^hostname/,
+    ],
+    ['a bad expiry', createBody('agent-x', { expires_at: 'tomorrow' }), /^expires_at/],
+    ['an unknown agent', createBody('agent-x'), /^policy\[0\]\.id: agent agent-x does not exist/],
+  ])('answers 400 for %s, naming it, and stores nothing', async (_name, body, pattern) => {
+    const response = await call('/v1/client-side-access-tokens', {
+      method: 'POST',
+      key: acme.apiKey,
+      body,
+    });
+    expect(response.status).toBe(400);
+    const json = await errorOf(response);
+    expect(json.error).toBe('Bad Request');
+    expect(json.message).toMatch(pattern);
+    expect(await tokenCount()).toBe(0);
+  });
+
+  it.each(['limit=0', 'limit=101', 'limit=ten', 'offset=-1', 'colour=blue'])(
+    'answers 400 for list query %s',
+    async (query) => {
+      const response = await call(`/v1/client-side-access-tokens?${query}`, { key: acme.apiKey });
+      expect(response.status).toBe(400);
+      expect((await errorOf(response)).message).toMatch(
+        new RegExp(`^${query.split('=')[0]}|${query.split('=')[0]}`),
+      );
+    },
+  );
+
+  it('answers /healthz and unknown routes', async () => {
+    expect(await (await call('/healthz')).json()).toEqual({ status: 'ok' });
+    const unknown = await call('/v1/nothing');
+    expect(unknown.status).toBe(404);
+    expect(await errorOf(unknown)).toEqual({
+      error: 'Not Found',
+      message: 'No route GET /v1/nothing',
+    });
+  });
+});

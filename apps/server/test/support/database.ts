@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
+
+export interface TestDatabase extends DatabaseHandle {
+  /** The URL another process (a second server instance, the CLI) can open. */
+  url: string;
+  /** Empties every table: cheaper than a new database per test. */
+  reset(): Promise<void>;
+}
+
+/**
+ * One real database per test file: PGlite in memory, or a fresh database on the
+ * PostgreSQL of DATABASE_URL (created here, dropped on close) when the project says so.
+ */
+export async function openTestDatabase(): Promise<TestDatabase> {
+  if (process.env.TEST_DATABASE === 'postgres') return openPostgres();
+  const handle = await openDatabase({ url: 'memory://', dataDir: '' });
+  return { ...handle, url: 'memory://', reset: () => truncateAll(handle) };
+}
+
+async function openPostgres(): Promise<TestDatabase> {
+  const adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) throw new Error('TEST_DATABASE=postgres needs DATABASE_URL');
+  const name = `scopekit_test_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const handle = await openDatabase({ url: url.toString(), dataDir: '' });
+  return {
+    ...handle,
+    url: url.toString(),
+    reset: () => truncateAll(handle),
+    close: async () => {
+      await handle.close();
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+async function truncateAll({ db }: DatabaseHandle) {
+  const result = await db.execute<{ tablename: string }>(
+    sql`select tablename from pg_tables where schemaname = 'public'`,
+  );
+  const rows = Array.isArray(result) ? result : (result as { rows: { tablename: string }[] }).rows;
+  if (rows.length === 0) return;
+  const tables = rows.map((r: { tablename: string }) => `"${r.tablename}"`).join(', ');
+  await db.execute(sql.raw(`truncate ${tables} restart identity cascade`));
+}

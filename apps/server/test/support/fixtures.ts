@@ -1,0 +1,57 @@
+import { SecretBox } from '../../src/crypto/secret-box.js';
+import { openBus } from '../../src/events/open-bus.js';
+import { createAgent } from '../../src/services/agents.js';
+import { createApiKey } from '../../src/services/api-keys.js';
+import type { ServiceDeps } from '../../src/services/deps.js';
+import { ensureOrganization } from '../../src/services/organizations.js';
+import type { TestDatabase } from './database.js';
+
+/** A clock tests can move, so expiry is tested without waiting. */
+export class TestClock {
+  #offsetMs = 0;
+  now = () => new Date(Date.now() + this.#offsetMs);
+  advance(ms: number) {
+    this.#offsetMs += ms;
+  }
+  reset() {
+    this.#offsetMs = 0;
+  }
+}
+
+export function makeDeps(database: TestDatabase, clock = new TestClock()): ServiceDeps {
+  return {
+    db: database.db,
+    secrets: SecretBox.fromString(SecretBox.generateKey()),
+    bus: openBus(database),
+    now: clock.now,
+    limits: { tokenMaxTtlMs: 24 * 60 * 60 * 1000 },
+  };
+}
+
+export interface SeededOrganization {
+  organizationId: string;
+  apiKey: string;
+  apiKeyId: string;
+  agentId: string;
+  otherAgentId: string;
+}
+
+/** An organization with a server-side key and two agents. */
+export async function seedOrganization(
+  deps: ServiceDeps,
+  name: string,
+): Promise<SeededOrganization> {
+  const org = await ensureOrganization(deps, name);
+  const key = await createApiKey(deps, { organizationId: org.id, name: `${name} backend` });
+  const agent = await createAgent(deps, { organizationId: org.id, name: `${name} agent` });
+  const other = await createAgent(deps, { organizationId: org.id, name: `${name} other agent` });
+  return {
+    organizationId: org.id,
+    apiKey: key.key,
+    apiKeyId: key.id,
+    agentId: agent.id,
+    otherAgentId: other.id,
+  };
+}
+
+export const APP_ORIGIN = 'https://chat.example.com';

@@ -1,0 +1,16 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/http/app.js';
+import type { ServiceDeps } from '../../src/services/deps.js';
+
+export interface TestServer {
+  app: FastifyInstance;
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** The real HTTP app listening on a loopback port of the OS's choosing. */
+export async function startTestServer(deps: ServiceDeps): Promise<TestServer> {
+  const app = await buildApp({ deps, logLevel: 'silent' });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, baseUrl: address, close: () => app.close() };
+}

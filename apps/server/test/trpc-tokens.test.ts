@@ -1,0 +1,141 @@
+import { TRPCError } from '@trpc/server';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ServiceDeps } from '../src/services/deps.js';
+import { createContextFromHeaders } from '../src/trpc/context.js';
+import { appRouter } from '../src/trpc/router.js';
+import { createCallerFactory } from '../src/trpc/trpc.js';
+import { openTestDatabase, type TestDatabase } from './support/database.js';
+import {
+  APP_ORIGIN,
+  makeDeps,
+  type SeededOrganization,
+  seedOrganization,
+} from './support/fixtures.js';
+
+let database: TestDatabase;
+let deps: ServiceDeps;
+let acme: SeededOrganization;
+let globex: SeededOrganization;
+
+const createCaller = createCallerFactory(appRouter);
+const callerFor = (credential: string | undefined, origin?: string) =>
+  createCaller(
+    createContextFromHeaders(deps, {
+      authorization: credential ? `Bearer ${credential}` : undefined,
+      origin,
+    }),
+  );
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  deps = makeDeps(database);
+});
+afterAll(() => database.close());
+beforeEach(async () => {
+  await database.reset();
+  acme = await seedOrganization(deps, 'acme');
+  globex = await seedOrganization(deps, 'globex');
+});
+
+async function trpcError(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TRPCError);
+  return error as TRPCError;
+}
+
+describe('tokens router', () => {
+  it('creates, lists and revokes tokens with an API key', async () => {
+    const api = callerFor(acme.apiKey);
+    const created = await api.tokens.create({
+      hostname: APP_ORIGIN,
+      policy: [{ type: 'agent', id: acme.agentId, access: ['read_messages', 'read_agent'] }],
+    });
+    expect(created.token).toMatch(/^ck-let-/);
+    expect(created.expiresIn).toBeGreaterThan(290);
+
+    const listed = await api.tokens.list({ agentId: acme.agentId });
+    expect(listed).toMatchObject({
+      hasNextPage: false,
+      tokens: [{ id: created.id, token: created.token }],
+    });
+    expect(await api.tokens.list({ agentId: acme.otherAgentId })).toEqual({
+      hasNextPage: false,
+      tokens: [],
+    });
+
+    const viaToken = callerFor(created.token, APP_ORIGIN);
+    expect(await viaToken.agents.retrieve({ agentId: acme.agentId })).toMatchObject({
+      id: acme.agentId,
+    });
+
+    await api.tokens.revoke({ id: created.id });
+    expect((await api.tokens.list()).tokens).toEqual([]);
+    expect((await trpcError(viaToken.agents.retrieve({ agentId: acme.agentId }))).code).toBe(
+      'UNAUTHORIZED',
+    );
+  });
+
+  it('keeps client-side tokens away from token management', async () => {
+    const { token } = await callerFor(acme.apiKey).tokens.create({
+      hostname: APP_ORIGIN,
+      policy: [
+        {
+          type: 'agent',
+          id: acme.agentId,
+          access: ['read_messages', 'write_messages', 'read_agent', 'write_agent'],
+        },
+      ],
+    });
+    const error = await trpcError(callerFor(token, APP_ORIGIN).tokens.list());
+    expect(error.code).toBe('FORBIDDEN');
+    expect(error.message).toMatch(/needs a server-side API key/);
+  });
+
+  it('refuses a token on an agent its policy does not name', async () => {
+    const { token } = await callerFor(acme.apiKey).tokens.create({
+      hostname: APP_ORIGIN,
+      policy: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+    });
+    const error = await trpcError(
+      callerFor(token, APP_ORIGIN).agents.retrieve({ agentId: acme.otherAgentId }),
+    );
+    expect(error.code).toBe('FORBIDDEN');
+    expect(error.message).toBe(
+      `This token does not grant read_agent on agent ${acme.otherAgentId}`,
+    );
+  });
+
+  it('answers 401 without a credential', async () => {
+    expect((await trpcError(callerFor(undefined).tokens.list())).code).toBe('UNAUTHORIZED');
+  });
+
+  it('answers BAD_REQUEST naming the field, and stores nothing', async () => {
+    const api = callerFor(acme.apiKey);
+    // What a caller without our types could send: an access kind that does not exist.
+    const untyped: unknown = {
+      hostname: APP_ORIGIN,
+      policy: [{ type: 'agent', id: acme.agentId, access: ['delete_agent'] }],
+    };
+    const badAccess = await trpcError(api.tokens.create(untyped as never));
+    expect(badAccess.code).toBe('BAD_REQUEST');
+    expect(badAccess.message).toMatch(/^policy\[0\]\.access\[0\]: /);
+
+    const foreign = await trpcError(
+      api.tokens.create({
+        hostname: APP_ORIGIN,
+        policy: [{ type: 'agent', id: globex.agentId, access: ['read_agent'] }],
+      }),
+    );
+    expect(foreign.code).toBe('BAD_REQUEST');
+    expect(foreign.message).toMatch(
+      /^policy\[0\]\.id: agent .* does not exist in your organization/,
+    );
+
+    expect((await trpcError(api.tokens.list({ limit: 500 }))).message).toMatch(/^limit: /);
+    expect((await trpcError(api.tokens.revoke({ id: 'tok-missing' }))).code).toBe('NOT_FOUND');
+    expect((await api.tokens.list()).tokens).toEqual([]);
+  });
+});

@@ -1,0 +1,138 @@
+import { generateToken } from '@scopekit/policy';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { verifyBearer } from '../src/auth/verify-bearer.js';
+import { apiKeys, clientTokens } from '../src/db/schema.js';
+import { AppError } from '../src/errors.js';
+import { revokeApiKey } from '../src/services/api-keys.js';
+import { mintClientToken, revokeClientTokenById } from '../src/services/client-tokens.js';
+import type { ServiceDeps } from '../src/services/deps.js';
+import { openTestDatabase, type TestDatabase } from './support/database.js';
+import {
+  APP_ORIGIN,
+  makeDeps,
+  type SeededOrganization,
+  seedOrganization,
+  TestClock,
+} from './support/fixtures.js';
+
+let database: TestDatabase;
+let deps: ServiceDeps;
+const clock = new TestClock();
+let acme: SeededOrganization;
+let token: { id: string; token: string };
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  deps = makeDeps(database, clock);
+});
+afterAll(() => database.close());
+beforeEach(async () => {
+  clock.reset();
+  await database.reset();
+  acme = await seedOrganization(deps, 'acme');
+  token = await mintClientToken(deps, {
+    organizationId: acme.organizationId,
+    hostname: APP_ORIGIN,
+    policy: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+  });
+});
+
+const bearer = (value: string) => `Bearer ${value}`;
+
+async function refusal(authorization: string | undefined, origin: string | undefined) {
+  const error = await verifyBearer(deps, { authorization, origin }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  return error as AppError;
+}
+
+describe('verifyBearer', () => {
+  it('accepts an API key for its organization and records its use', async () => {
+    const principal = await verifyBearer(deps, {
+      authorization: bearer(acme.apiKey),
+      origin: undefined,
+    });
+    expect(principal).toEqual({
+      kind: 'apiKey',
+      organizationId: acme.organizationId,
+      apiKeyId: acme.apiKeyId,
+    });
+    const [row] = await deps.db.select().from(apiKeys).where(eq(apiKeys.id, acme.apiKeyId));
+    expect(row?.lastUsedAt).toBeInstanceOf(Date);
+  });
+
+  it('accepts a client token from its own origin, however the origin is spelled', async () => {
+    for (const origin of [APP_ORIGIN, 'https://CHAT.example.com', 'https://chat.example.com:443']) {
+      const principal = await verifyBearer(deps, { authorization: bearer(token.token), origin });
+      expect(principal).toMatchObject({
+        kind: 'clientToken',
+        tokenId: token.id,
+        hostname: APP_ORIGIN,
+      });
+    }
+    const [row] = await deps.db.select().from(clientTokens).where(eq(clientTokens.id, token.id));
+    expect(row?.lastUsedAt).toBeInstanceOf(Date);
+  });
+
+  it.each([
+    ['no header', undefined, /Missing Authorization header/],
+    ['another scheme', `Basic ${btoa('a:b')}`, /Malformed Authorization header/],
+    ['a wrong prefix', bearer(`xk-let-${'a'.repeat(49)}`), /Invalid API Key: /],
+    ['a wrong length', bearer('ck-let-abc'), /Invalid API Key: /],
+    ['a wrong checksum', bearer(`${generateToken('client').slice(0, -1)}0`), /Invalid API Key: /],
+    ['an unknown token', bearer(generateToken('client')), /^Invalid API Key$/],
+    ['an unknown key', bearer(generateToken('server')), /^Invalid API Key$/],
+  ])('answers 401 for %s', async (_name, authorization, pattern) => {
+    const error = await refusal(authorization, APP_ORIGIN);
+    expect(error.code).toBe('UNAUTHORIZED');
+    expect(error.message).toMatch(pattern);
+  });
+
+  it('refuses a revoked token on the very next request', async () => {
+    await verifyBearer(deps, { authorization: bearer(token.token), origin: APP_ORIGIN });
+    await revokeClientTokenById(deps, { organizationId: acme.organizationId, id: token.id });
+    const error = await refusal(bearer(token.token), APP_ORIGIN);
+    expect([error.code, error.message]).toEqual([
+      'UNAUTHORIZED',
+      'Invalid API Key: this token has been revoked',
+    ]);
+  });
+
+  it('refuses an expired token', async () => {
+    clock.advance(5 * 60_000);
+    const error = await refusal(bearer(token.token), APP_ORIGIN);
+    expect(error.code).toBe('UNAUTHORIZED');
+    expect(error.message).toMatch(/this token expired at/);
+  });
+
+  it('refuses a revoked API key', async () => {
+    await revokeApiKey(deps, { organizationId: acme.organizationId, id: acme.apiKeyId });
+    const error = await refusal(bearer(acme.apiKey), APP_ORIGIN);
+    expect([error.code, error.message]).toEqual([
+      'UNAUTHORIZED',
+      'Invalid API Key: this key has been revoked',
+    ]);
+  });
+
+  it('refuses a client token without an Origin, saying why', async () => {
+    const error = await refusal(bearer(token.token), undefined);
+    expect(error.code).toBe('FORBIDDEN');
+    expect(error.message).toMatch(
+      /bound to https:\/\/chat\.example\.com; the request has no Origin header/,
+    );
+  });
+
+  it.each([
+    'https://evil.example.com',
+    'http://chat.example.com',
+    'https://chat.example.com:8443',
+    'null',
+  ])('refuses a client token from origin %s', async (origin) => {
+    const error = await refusal(bearer(token.token), origin);
+    expect(error.code).toBe('FORBIDDEN');
+    expect(error.message).toMatch(/bound to https:\/\/chat\.example\.com, not to this origin/);
+  });
+});

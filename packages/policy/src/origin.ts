@@ -1,0 +1,52 @@
+import { err, ok, type Result } from './result.js';
+
+const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
+
+function originOf(url: URL): string {
+  // The WHATWG parser already lower-cases scheme and host, punycodes IDNs and drops default ports.
+  const port = url.port && url.port !== DEFAULT_PORTS[url.protocol] ? `:${url.port}` : '';
+  return `${url.protocol}//${url.hostname}${port}`;
+}
+
+/**
+ * Validates a token's `hostname`: a full http(s) URL naming only an origin, without a
+ * trailing slash (as Letta requires). The value is the normalised origin.
+ */
+export function parseHostname(input: string): Result<string, string> {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    return err('must be a full URL with protocol, such as https://app.example.com');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return err(`must use http or https, not ${url.protocol.slice(0, -1)}`);
+  }
+  if (!url.hostname) return err('must name a host');
+  if (url.username || url.password) return err('must not contain credentials');
+  if (url.search || url.hash || input.includes('?') || input.includes('#')) {
+    return err('must not contain a query or fragment');
+  }
+  if (input.endsWith('/')) return err('must not end with a trailing slash');
+  if (url.pathname !== '/') return err('must not contain a path');
+  return ok(originOf(url));
+}
+
+/** The normalised form of a request's `Origin` header, or null for `null`, empty or garbage. */
+export function normalizeOrigin(origin: string): string | null {
+  if (!origin || origin === 'null') return null;
+  try {
+    const url = new URL(origin);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+    return originOf(url);
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a request's `Origin` is the token's hostname: same scheme, host and port. */
+export function originMatches(hostname: string, origin: string | null | undefined): boolean {
+  if (!origin) return false;
+  const expected = normalizeOrigin(hostname);
+  return expected !== null && expected === normalizeOrigin(origin);
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { ACCESS_KINDS } from './access.js';
+import { parseHostname } from './origin.js';
+import { err, ok, type Result } from './result.js';
+
+export interface ValidationIssue {
+  /** Where the problem is, as `policy[0].access[1]`; empty for the input as a whole. */
+  path: string;
+  message: string;
+}
+
+export const accessSchema = z.enum(ACCESS_KINDS, {
+  error: () => `must be one of ${ACCESS_KINDS.join(', ')}`,
+});
+
+export const policyEntrySchema = z.strictObject({
+  type: z.literal('agent', { error: () => 'must be "agent"' }),
+  id: z
+    .string({ error: () => 'must be a string' })
+    .min(1, 'must not be empty')
+    .max(200, 'must be at most 200 characters'),
+  access: z
+    .array(accessSchema, { error: () => 'must be an array of access kinds' })
+    .min(1, 'must grant at least one access')
+    .max(16, 'must list at most 16 access kinds'),
+});
+
+export const policySchema = z.strictObject({
+  version: z.literal('1', { error: () => 'must be "1"' }),
+  data: z.array(policyEntrySchema).max(100, 'must have at most 100 entries'),
+});
+
+export const hostnameSchema = z
+  .string({ error: () => 'must be a string' })
+  .max(2048, 'must be at most 2048 characters')
+  .superRefine((value, ctx) => {
+    const parsed = parseHostname(value);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+  });
+
+const policyEntriesSchema = z
+  .array(policyEntrySchema, { error: () => 'must be an array of policy entries' })
+  .min(1, 'must have at least one entry')
+  .max(100, 'must have at most 100 entries');
+
+/** Letta's create body (snake_case `expires_at`); unknown fields are refused by name. */
+export const createTokenRequestSchema = z.strictObject({
+  hostname: hostnameSchema,
+  policy: policyEntriesSchema,
+  expires_at: z.iso
+    .datetime({
+      offset: true,
+      error: () => 'must be an ISO 8601 date-time, such as 2030-01-31T12:00:00Z',
+    })
+    .optional(),
+});
+export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
+
+/** Letta's token as the API returns it (camelCase). */
+export const tokenRecordSchema = z.object({
+  token: z.string(),
+  expiresAt: z.string(),
+  hostname: z.string(),
+  policy: policySchema,
+});
+export type TokenRecord = z.infer<typeof tokenRecordSchema>;
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, i) =>
+      typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`,
+    )
+    .join('');
+}
+
+export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
+  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+}
+
+/** `policy[0].access[1]: must be one of …; hostname: …` */
+export function formatIssues(issues: ValidationIssue[]): string {
+  return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+}
+
+export function parseCreateTokenRequest(
+  input: unknown,
+): Result<CreateTokenRequest, ValidationIssue[]> {
+  const parsed = createTokenRequestSchema.safeParse(input);
+  return parsed.success ? ok(parsed.data) : err(toValidationIssues(parsed.error));
+}
