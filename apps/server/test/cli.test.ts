@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseToken } from '@scopekit/policy';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestDatabase, type TestDatabase } from './support/database.js';
+
+const run = promisify(execFile);
+const serverDir = new URL('..', import.meta.url).pathname;
+
+let database: TestDatabase | undefined;
+let dataDir: string;
+let env: NodeJS.ProcessEnv;
+
+// The CLI is a separate process, so it needs a database another process can open: the test
+// PostgreSQL database, or an embedded one on disk (PGlite in memory is private to a process).
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'scopekit-cli-'));
+  env = { ...process.env, DATA_DIR: dataDir, SCOPEKIT_LOG_LEVEL: 'silent' };
+  delete env.DATABASE_URL;
+  if (process.env.TEST_DATABASE === 'postgres') {
+    database = await openTestDatabase();
+    env.DATABASE_URL = database.url;
+  }
+});
+afterAll(async () => {
+  await database?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function cli(...args: string[]) {
+  try {
+    const { stdout, stderr } = await run('pnpm', ['exec', 'tsx', 'src/cli.ts', ...args], {
+      cwd: serverDir,
+      env,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('pnpm cli', () => {
+  it('creates and lists API keys, creates an agent, mints a token and revokes the key', async () => {
+    const created = await cli('keys', 'create', '--org', 'acme', '--name', 'backend');
+    expect(created.code).toBe(0);
+    const key = created.stdout.match(/sk-let-[0-9A-Za-z]{49}/)?.[0] ?? '';
+    expect(parseToken(key)).toMatchObject({ ok: true, value: { kind: 'server' } });
+    const keyId = created.stdout.match(/key-[0-9a-f-]{36}/)?.[0] ?? '';
+
+    const agent = await cli('agents', 'create', '--org', 'acme', '--name', 'Support bot');
+    expect(agent.code).toBe(0);
+    const agentId = agent.stdout.trim();
+    expect(agentId).toMatch(/^agent-[0-9a-f-]{36}$/);
+
+    const minted = await cli(
+      'tokens',
+      'mint',
+      '--org',
+      'acme',
+      '--agent',
+      agentId,
+      '--hostname',
+      'http://localhost:5173',
+      '--access',
+      'read_messages',
+      '--expires-in',
+      '600',
+    );
+    expect(minted.code).toBe(0);
+    const token = JSON.parse(minted.stdout);
+    expect(parseToken(token.token)).toMatchObject({ ok: true, value: { kind: 'client' } });
+    expect(token).toMatchObject({
+      hostname: 'http://localhost:5173',
+      expiresIn: 600,
+      policy: { version: '1', data: [{ type: 'agent', id: agentId, access: ['read_messages'] }] },
+    });
+
+    const listed = await cli('keys', 'list', '--org', 'acme');
+    expect(listed.stdout).toContain(keyId);
+    expect(listed.stdout).not.toContain(key);
+
+    expect((await cli('keys', 'revoke', '--org', 'acme', '--id', keyId)).stdout).toContain(
+      `Revoked API key ${keyId}`,
+    );
+    const again = await cli('keys', 'revoke', '--org', 'acme', '--id', keyId);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`No live API key ${keyId}`);
+  });
+
+  it('refuses bad input with a message naming it', async () => {
+    const badAccess = await cli(
+      'tokens',
+      'mint',
+      '--agent',
+      'agent-x',
+      '--hostname',
+      'http://localhost:5173',
+      '--access',
+      'own_everything',
+    );
+    expect(badAccess.code).toBe(2);
+    expect(badAccess.stderr).toContain('--access: "own_everything" is not one of');
+
+    const badHost = await cli(
+      'tokens',
+      'mint',
+      '--agent',
+      'agent-x',
+      '--hostname',
+      'localhost:5173',
+    );
+    expect(badHost.code).toBe(1);
+    expect(badHost.stderr).toMatch(/^hostname: /);
+
+    const unknown = await cli('keys', 'rotate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Unknown command "keys rotate"');
+  });
+});
