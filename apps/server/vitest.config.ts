@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 // Every database test runs on embedded PGlite, and again on real PostgreSQL when
-// DATABASE_URL is set (CI sets it), each test file in its own fresh database.
+// DATABASE_URL is set (CI sets it), each test file in its own fresh database. Files named
+// `*.postgres.test.ts` need what only PostgreSQL has (several instances, a network to cut)
+// and run in the postgres project alone.
 const databases = ['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
 
 export default defineConfig({
@@ -13,6 +15,7 @@ export default defineConfig({
       test: {
         name: database,
         include: ['test/**/*.test.ts'],
+        exclude: database === 'pglite' ? ['test/**/*.postgres.test.ts'] : [],
         env: { TEST_DATABASE: database },
       },
     })),

@@ -16,6 +16,8 @@ export interface BuildAppOptions {
   logLevel?: string;
   /** Largest JSON body accepted, in bytes. */
   bodyLimit?: number;
+  /** Where log lines go (stdout by default); tests capture them to search for leaked secrets. */
+  logStream?: { write(line: string): void };
 }
 
 /**
@@ -27,6 +29,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const app = Fastify({
     logger: {
       level: options.logLevel ?? 'info',
+      ...(options.logStream ? { stream: options.logStream } : {}),
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: {
         req: (req) => ({ method: req.method, url: redactSecrets(req.url), remoteAddress: req.ip }),

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, HTTP_STATUS } from '../errors.js';
 
 /** Every error body has `error` (the status text) and `message`: the Letta SDK shows `message`. */
@@ -30,6 +31,10 @@ export function handleError(
   const status =
     'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
   if (status >= 400 && status < 500) return sendError(reply, status, error.message);
+  if (isDatabaseUnavailable(error)) {
+    request.log.warn({ code: (error as { code?: string }).code }, 'database unavailable');
+    return sendError(reply.header('retry-after', '1'), 503, DATABASE_UNAVAILABLE_MESSAGE);
+  }
   request.log.error({ err: error }, 'unhandled error');
   return sendError(reply, 500, 'Internal server error');
 }

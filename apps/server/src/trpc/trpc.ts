@@ -4,6 +4,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { requireAgentAccess, requireApiKey } from '../auth/authorize.js';
 import { verifyBearer } from '../auth/verify-bearer.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError } from '../errors.js';
 import type { Context } from './context.js';
 
@@ -40,6 +41,13 @@ const appErrors = t.middleware(async ({ next }) => {
   const { cause } = result.error;
   if (cause instanceof AppError) {
     throw new TRPCError({ code: cause.code, message: cause.message, cause });
+  }
+  if (isDatabaseUnavailable(cause)) {
+    throw new TRPCError({
+      code: 'SERVICE_UNAVAILABLE',
+      message: DATABASE_UNAVAILABLE_MESSAGE,
+      cause,
+    });
   }
   const issues = standardSchemaIssues(cause);
   if (result.error.code === 'BAD_REQUEST' && issues) {

@@ -9,8 +9,11 @@ export interface TestServer {
 }
 
 /** The real HTTP app listening on a loopback port of the OS's choosing. */
-export async function startTestServer(deps: ServiceDeps): Promise<TestServer> {
-  const app = await buildApp({ deps, logLevel: 'silent' });
+export async function startTestServer(
+  deps: ServiceDeps,
+  logging: { level: string; stream?: { write(line: string): void } } = { level: 'silent' },
+): Promise<TestServer> {
+  const app = await buildApp({ deps, logLevel: logging.level, logStream: logging.stream });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, baseUrl: address, close: () => app.close() };
 }
