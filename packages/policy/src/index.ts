@@ -22,6 +22,7 @@ export {
   createTokenRequestSchema,
   formatIssues,
   hostnameSchema,
+  type IssueList,
   parseCreateTokenRequest,
   policyEntrySchema,
   policySchema,

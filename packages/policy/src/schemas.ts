@@ -65,16 +65,26 @@ export const tokenRecordSchema = z.object({
 });
 export type TokenRecord = z.infer<typeof tokenRecordSchema>;
 
-function formatPath(path: readonly PropertyKey[]): string {
+type PathSegment = PropertyKey | { key: PropertyKey };
+
+/** Issues as zod and every Standard Schema library report them. */
+export interface IssueList {
+  issues: readonly { message: string; path?: readonly PathSegment[] | undefined }[];
+}
+
+function formatPath(path: readonly PathSegment[]): string {
   return path
-    .map((part, i) =>
-      typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`,
-    )
+    .map((segment) => (typeof segment === 'object' && segment !== null ? segment.key : segment))
+    .map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`))
     .join('');
 }
 
-export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+/** From a `ZodError` (or any Standard Schema failure) to `{ path: "policy[0].id", message }`. */
+export function toValidationIssues(error: IssueList): ValidationIssue[] {
+  return error.issues.map((issue) => ({
+    path: formatPath(issue.path ?? []),
+    message: issue.message,
+  }));
 }
 
 /** `policy[0].access[1]: must be one of …; hostname: …` */

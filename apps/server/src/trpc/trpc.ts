@@ -1,5 +1,4 @@
-import type { Access } from '@scopekit/policy';
-import { formatIssues } from '@scopekit/policy';
+import { type Access, formatIssues, type IssueList, toValidationIssues } from '@scopekit/policy';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { requireAgentAccess, requireApiKey } from '../auth/authorize.js';
@@ -11,22 +10,8 @@ import type { Context } from './context.js';
 const t = initTRPC.context<Context>().create();
 
 /** tRPC validates inputs through Standard Schema; its failure carries `issues` with paths. */
-function standardSchemaIssues(cause: unknown) {
-  if (!cause || typeof cause !== 'object' || !('issues' in cause) || !Array.isArray(cause.issues)) {
-    return undefined;
-  }
-  return (cause.issues as { message: string; path?: (PropertyKey | { key: PropertyKey })[] }[]).map(
-    (issue) => ({
-      path: (issue.path ?? [])
-        .map((part) => (typeof part === 'object' ? part.key : part))
-        .map((key, i) =>
-          typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`,
-        )
-        .join(''),
-      message: issue.message,
-    }),
-  );
-}
+const hasIssues = (cause: unknown): cause is IssueList =>
+  typeof cause === 'object' && cause !== null && 'issues' in cause && Array.isArray(cause.issues);
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -49,9 +34,12 @@ const appErrors = t.middleware(async ({ next }) => {
       cause,
     });
   }
-  const issues = standardSchemaIssues(cause);
-  if (result.error.code === 'BAD_REQUEST' && issues) {
-    throw new TRPCError({ code: 'BAD_REQUEST', message: formatIssues(issues), cause });
+  if (result.error.code === 'BAD_REQUEST' && hasIssues(cause)) {
+    throw new TRPCError({
+      code: 'BAD_REQUEST',
+      message: formatIssues(toValidationIssues(cause)),
+      cause,
+    });
   }
   return result;
 });
