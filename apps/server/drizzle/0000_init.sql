@@ -48,6 +48,13 @@ CREATE TABLE "organizations" (
 	CONSTRAINT "organizations_name_unique" UNIQUE("name")
 );
 --> statement-breakpoint
+CREATE TABLE "rate_limit_counters" (
+	"key" text NOT NULL,
+	"window_start" timestamp with time zone NOT NULL,
+	"count" integer NOT NULL,
+	CONSTRAINT "rate_limit_counters_key_window_start_pk" PRIMARY KEY("key","window_start")
+);
+--> statement-breakpoint
 ALTER TABLE "agents" ADD CONSTRAINT "agents_organization_id_organizations_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_organization_id_organizations_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "client_token_agents" ADD CONSTRAINT "client_token_agents_token_id_client_tokens_id_fk" FOREIGN KEY ("token_id") REFERENCES "public"."client_tokens"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -58,4 +65,5 @@ CREATE INDEX "agents_organization_idx" ON "agents" USING btree ("organization_id
 CREATE INDEX "api_keys_organization_idx" ON "api_keys" USING btree ("organization_id");--> statement-breakpoint
 CREATE INDEX "client_token_agents_agent_idx" ON "client_token_agents" USING btree ("agent_id","created_at" DESC NULLS LAST,"token_id" DESC NULLS LAST);--> statement-breakpoint
 CREATE INDEX "client_tokens_live_idx" ON "client_tokens" USING btree ("organization_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST) WHERE "client_tokens"."revoked_at" is null;--> statement-breakpoint
-CREATE INDEX "client_tokens_expires_idx" ON "client_tokens" USING btree ("expires_at");
+CREATE INDEX "client_tokens_expires_idx" ON "client_tokens" USING btree ("expires_at");--> statement-breakpoint
+CREATE INDEX "rate_limit_window_idx" ON "rate_limit_counters" USING btree ("window_start");

@@ -19,6 +19,8 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(DEFAULT_MAX_TOKEN_TTL_MS / 1000),
+  SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE: z.coerce.number().int().positive().default(6000),
   SCOPEKIT_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
@@ -32,6 +34,8 @@ export interface Config {
   dataDir: string;
   encryptionKey: string | undefined;
   tokenMaxTtlMs: number;
+  clientTokenPerMinute: number;
+  apiKeyPerMinute: number;
   logLevel: string;
 }
 
@@ -50,6 +54,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR ?? new URL('../.data', import.meta.url).pathname,
     encryptionKey: e.SCOPEKIT_ENCRYPTION_KEY,
     tokenMaxTtlMs: e.SCOPEKIT_TOKEN_MAX_TTL_SECONDS * 1000,
+    clientTokenPerMinute: e.SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE,
+    apiKeyPerMinute: e.SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE,
     logLevel: e.SCOPEKIT_LOG_LEVEL,
   };
 }

@@ -1,6 +1,6 @@
 import type { Policy } from '@scopekit/policy';
 import { sql } from 'drizzle-orm';
-import { index, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -91,5 +91,23 @@ export const clientTokenAgents = pgTable(
   (t) => [
     primaryKey({ columns: [t.tokenId, t.agentId] }),
     index('client_token_agents_agent_idx').on(t.agentId, t.createdAt.desc(), t.tokenId.desc()),
+  ],
+);
+
+/**
+ * Request counts per key and fixed window, summed across instances: each instance counts
+ * locally and adds its counts here in batches, so a limit holds cluster-wide without a
+ * database write per request.
+ */
+export const rateLimitCounters = pgTable(
+  'rate_limit_counters',
+  {
+    key: text('key').notNull(),
+    windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+    count: integer('count').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.key, t.windowStart] }),
+    index('rate_limit_window_idx').on(t.windowStart),
   ],
 );

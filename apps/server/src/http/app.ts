@@ -3,6 +3,7 @@ import helmet from '@fastify/helmet';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { RateLimitedError } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { createContextFromHeaders } from '../trpc/context.js';
 import { type AppRouter, appRouter } from '../trpc/router.js';
@@ -76,6 +77,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       router: appRouter,
       createContext: ({ req, info }) =>
         createContextFromHeaders(deps, req.headers, info.connectionParams),
+      // tRPC answers 429 itself; the Retry-After header it cannot know comes from the error.
+      responseMeta: ({ errors }) => {
+        const limited = errors.find((e) => e.cause instanceof RateLimitedError)?.cause;
+        return limited instanceof RateLimitedError
+          ? { headers: new Headers({ 'retry-after': String(limited.retryAfterSeconds) }) }
+          : {};
+      },
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR')
           app.log.error({ err: error, path }, 'tRPC error');

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
-import { AppError, HTTP_STATUS } from '../errors.js';
+import { AppError, HTTP_STATUS, RateLimitedError } from '../errors.js';
 
 /** Every error body has `error` (the status text) and `message`: the Letta SDK shows `message`. */
 export interface ErrorBody {
@@ -27,6 +27,8 @@ export function handleError(
   request: FastifyRequest,
   reply: FastifyReply,
 ) {
+  if (error instanceof RateLimitedError)
+    reply.header('retry-after', String(error.retryAfterSeconds));
   if (error instanceof AppError) return sendError(reply, HTTP_STATUS[error.code], error.message);
   const status =
     'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;

@@ -1,6 +1,7 @@
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Database } from '../db/client.js';
 import type { EventBus } from '../events/bus.js';
+import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 
 /** What every service needs besides its own arguments; built once per process. */
 export interface ServiceDeps {
@@ -9,8 +10,12 @@ export interface ServiceDeps {
   /** Cross-instance events (revocations, live messages). */
   bus: EventBus;
   now: () => Date;
+  rateLimiter: RateLimiter;
   limits: {
     /** Upper bound on a client-side token's lifetime. */
     tokenMaxTtlMs: number;
+    /** Requests per minute for one client-side token, and for one API key. */
+    clientTokenPerMinute: number;
+    apiKeyPerMinute: number;
   };
 }

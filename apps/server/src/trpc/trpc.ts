@@ -2,6 +2,7 @@ import { type Access, formatIssues, type IssueList, toValidationIssues } from '@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { requireAgentAccess, requireApiKey } from '../auth/authorize.js';
+import { enforceRateLimit } from '../auth/rate-limit.js';
 import { verifyBearer } from '../auth/verify-bearer.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError } from '../errors.js';
@@ -51,6 +52,7 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
     authorization: ctx.authorization,
     origin: ctx.origin,
   });
+  enforceRateLimit(ctx.deps, principal);
   return next({ ctx: { principal } });
 });
 

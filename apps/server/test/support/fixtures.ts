@@ -1,5 +1,6 @@
 import { SecretBox } from '../../src/crypto/secret-box.js';
 import { openBus } from '../../src/events/open-bus.js';
+import { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
 import { createAgent } from '../../src/services/agents.js';
 import { createApiKey } from '../../src/services/api-keys.js';
 import type { ServiceDeps } from '../../src/services/deps.js';
@@ -18,13 +19,23 @@ export class TestClock {
   }
 }
 
-export function makeDeps(database: TestDatabase, clock = new TestClock()): ServiceDeps {
+export function makeDeps(
+  database: TestDatabase,
+  clock = new TestClock(),
+  limits: Partial<ServiceDeps['limits']> = {},
+): ServiceDeps {
   return {
     db: database.db,
     secrets: SecretBox.fromString(SecretBox.generateKey()),
     bus: openBus(database),
+    rateLimiter: new RateLimiter(undefined, clock.now),
     now: clock.now,
-    limits: { tokenMaxTtlMs: 24 * 60 * 60 * 1000 },
+    limits: {
+      tokenMaxTtlMs: 24 * 60 * 60 * 1000,
+      clientTokenPerMinute: 10_000,
+      apiKeyPerMinute: 10_000,
+      ...limits,
+    },
   };
 }
 

@@ -2,16 +2,19 @@ import { formatIssues, toValidationIssues } from '@scopekit/policy';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Principal } from '../../auth/principal.js';
+import { enforceRateLimit } from '../../auth/rate-limit.js';
 import { requestOrigin } from '../../auth/request-origin.js';
 import { verifyBearer } from '../../auth/verify-bearer.js';
 import { badRequest } from '../../errors.js';
 import type { ServiceDeps } from '../../services/deps.js';
 
-export function authenticate(deps: ServiceDeps, request: FastifyRequest): Promise<Principal> {
-  return verifyBearer(deps, {
+export async function authenticate(deps: ServiceDeps, request: FastifyRequest): Promise<Principal> {
+  const principal = await verifyBearer(deps, {
     authorization: request.headers.authorization,
     origin: requestOrigin(request.headers, request.protocol),
   });
+  enforceRateLimit(deps, principal);
+  return principal;
 }
 
 /** Validates REST input with the same schemas as tRPC, answering 400 "field: problem". */
