@@ -7,6 +7,7 @@ import { RateLimitedError } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { createContextFromHeaders } from '../trpc/context.js';
 import { type AppRouter, appRouter } from '../trpc/router.js';
+import { handleClientError } from './client-errors.js';
 import { errorBody, handleError, sendError } from './errors.js';
 import { REDACTED_PATHS, redactSecrets } from './redact.js';
 import { registerAgentRoutes } from './rest/agents.js';
@@ -38,6 +39,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    clientErrorHandler: handleClientError,
   });
 
   await app.register(helmet, { contentSecurityPolicy: false });

@@ -8,7 +8,8 @@ import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unava
 import { AppError } from '../errors.js';
 import type { Context } from './context.js';
 
-const t = initTRPC.context<Context>().create();
+// Never in development mode: error responses must not carry stack traces, in any environment.
+const t = initTRPC.context<Context>().create({ isDev: false });
 
 /** tRPC validates inputs through Standard Schema; its failure carries `issues` with paths. */
 const hasIssues = (cause: unknown): cause is IssueList =>

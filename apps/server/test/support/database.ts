@@ -42,11 +42,21 @@ async function openPostgres(): Promise<TestDatabase> {
 }
 
 async function truncateAll({ db }: DatabaseHandle) {
-  const result = await db.execute<{ tablename: string }>(
-    sql`select tablename from pg_tables where schemaname = 'public'`,
+  const tables = await publicTables(db);
+  if (tables.length === 0) return;
+  await db.execute(
+    sql.raw(`truncate ${tables.map((t) => `"${t}"`).join(', ')} restart identity cascade`),
   );
-  const rows = Array.isArray(result) ? result : (result as { rows: { tablename: string }[] }).rows;
-  if (rows.length === 0) return;
-  const tables = rows.map((r: { tablename: string }) => `"${r.tablename}"`).join(', ');
-  await db.execute(sql.raw(`truncate ${tables} restart identity cascade`));
+}
+
+export async function publicTables(db: DatabaseHandle['db']): Promise<string[]> {
+  const result = await db.execute(
+    sql`select tablename from pg_tables where schemaname = 'public' order by tablename`,
+  );
+  const rows = (
+    Array.isArray(result) ? result : (result as unknown as { rows: unknown[] }).rows
+  ) as {
+    tablename: string;
+  }[];
+  return rows.map((r) => r.tablename);
 }

@@ -1,6 +1,6 @@
 import { formatIssues, toValidationIssues } from '@scopekit/policy';
 import type { FastifyRequest } from 'fastify';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Principal } from '../../auth/principal.js';
 import { enforceRateLimit } from '../../auth/rate-limit.js';
 import { requestOrigin } from '../../auth/request-origin.js';
@@ -23,3 +23,11 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.
   if (!parsed.success) throw badRequest(formatIssues(toValidationIssues(parsed.error)));
   return parsed.data;
 }
+
+/** A whole number in a query string: "", "2.5", "1e3" and "-0" are refused, not coerced. */
+export const queryInteger = ({ min, max }: { min: number; max: number }) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));

@@ -10,12 +10,12 @@ import {
   revokeClientTokenByValue,
 } from '../../services/client-tokens.js';
 import type { ServiceDeps } from '../../services/deps.js';
-import { authenticate, parseOrThrow } from './authenticate.js';
+import { authenticate, parseOrThrow, queryInteger } from './authenticate.js';
 
 const listQuery = z.strictObject({
   agentId: z.string().min(1).max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(10),
-  offset: z.coerce.number().int().min(0).default(0),
+  limit: queryInteger({ min: 1, max: 100 }).default(10),
+  offset: queryInteger({ min: 0, max: 1_000_000 }).default(0),
 });
 
 /** Letta's response shape: camelCase, and only what the SDK types. */

@@ -1,0 +1,462 @@
+import { generateToken } from '@scopekit/policy';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintClientToken, revokeClientTokenById } from '../src/services/client-tokens.js';
+import type { ServiceDeps } from '../src/services/deps.js';
+import { openTestDatabase, type TestDatabase } from './support/database.js';
+import {
+  APP_ORIGIN,
+  makeDeps,
+  type SeededOrganization,
+  seedOrganization,
+  TestClock,
+} from './support/fixtures.js';
+import { startTestServer, type TestServer } from './support/server.js';
+import { databaseFingerprint } from './support/snapshot.js';
+
+/**
+ * Every route and procedure, fed generated bad input: each case must get a 4xx whose body
+ * names the problem (never a 5xx, never a stack trace) and must leave every table as it was.
+ */
+let database: TestDatabase;
+let deps: ServiceDeps;
+let server: TestServer;
+const clock = new TestClock();
+let world: World;
+
+interface World {
+  acme: SeededOrganization;
+  globex: SeededOrganization;
+  token: string;
+  globexToken: string;
+  expired: string;
+  revoked: string;
+}
+
+const ALL_ACCESS = ['read_messages', 'write_messages', 'read_agent', 'write_agent'] as const;
+
+async function mint(org: SeededOrganization) {
+  return mintClientToken(deps, {
+    organizationId: org.organizationId,
+    hostname: APP_ORIGIN,
+    policy: [{ type: 'agent', id: org.agentId, access: [...ALL_ACCESS] }],
+  });
+}
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  deps = makeDeps(database, clock);
+  server = await startTestServer(deps);
+  const acme = await seedOrganization(deps, 'acme');
+  const globex = await seedOrganization(deps, 'globex');
+  clock.advance(-10 * 60_000);
+  const expired = await mint(acme);
+  clock.reset();
+  const revoked = await mint(acme);
+  await revokeClientTokenById(deps, { organizationId: acme.organizationId, id: revoked.id });
+  world = {
+    acme,
+    globex,
+    token: (await mint(acme)).token,
+    globexToken: (await mint(globex)).token,
+    expired: expired.token,
+    revoked: revoked.token,
+  };
+});
+afterAll(async () => {
+  await server.close();
+  await database.close();
+});
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+interface Endpoint {
+  name: string;
+  method: Method;
+  path: (w: World) => string;
+  /** Which credential the endpoint accepts: API-key-only endpoints refuse client tokens. */
+  accepts: 'apiKey' | 'both';
+  /** A valid body, for endpoints that take one. */
+  body?: (w: World) => Record<string, unknown>;
+  /** A valid query string, and values each of its keys must refuse. */
+  query?: Record<string, string>;
+  badQuery?: Record<string, string[]>;
+  /** Where the endpoint reads an agent id, so another organization's can be put there. */
+  agentIn?: 'path' | 'body';
+}
+
+const trpcGet = (procedure: string, input: (w: World) => unknown) => (w: World) =>
+  `/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input(w)))}`;
+
+const tokenBody = (w: World) => ({
+  hostname: APP_ORIGIN,
+  policy: [{ type: 'agent', id: w.acme.agentId, access: ['read_messages'] }],
+});
+
+const ENDPOINTS: Endpoint[] = [
+  {
+    name: 'REST create token',
+    method: 'POST',
+    path: () => '/v1/client-side-access-tokens',
+    accepts: 'apiKey',
+    body: tokenBody,
+    agentIn: 'body',
+  },
+  {
+    name: 'REST list tokens',
+    method: 'GET',
+    path: () => '/v1/client-side-access-tokens',
+    accepts: 'apiKey',
+    query: { limit: '10', offset: '0' },
+    badQuery: { limit: ['0', '101'], offset: ['1000001'] },
+  },
+  {
+    name: 'REST delete token',
+    method: 'DELETE',
+    path: (w) => `/v1/client-side-access-tokens/${w.token}`,
+    accepts: 'apiKey',
+  },
+  {
+    name: 'REST get agent',
+    method: 'GET',
+    path: (w) => `/v1/agents/${w.acme.agentId}`,
+    accepts: 'both',
+    agentIn: 'path',
+  },
+  {
+    name: 'tRPC tokens.create',
+    method: 'POST',
+    path: () => '/trpc/tokens.create',
+    accepts: 'apiKey',
+    body: tokenBody,
+    agentIn: 'body',
+  },
+  {
+    name: 'tRPC tokens.list',
+    method: 'GET',
+    path: trpcGet('tokens.list', () => ({ limit: 10 })),
+    accepts: 'apiKey',
+  },
+  {
+    name: 'tRPC tokens.revoke',
+    method: 'POST',
+    path: () => '/trpc/tokens.revoke',
+    accepts: 'apiKey',
+    body: () => ({ id: 'tok-00000000-0000-0000-0000-000000000000' }),
+  },
+  {
+    name: 'tRPC agents.retrieve',
+    method: 'GET',
+    path: trpcGet('agents.retrieve', (w) => ({ agentId: w.acme.agentId })),
+    accepts: 'both',
+    agentIn: 'path',
+  },
+];
+
+interface Case {
+  endpoint: Endpoint;
+  fault: string;
+  build: (w: World) => { path: string; headers: Record<string, string>; body?: string };
+}
+
+const jsonHeaders = (key: string, origin = APP_ORIGIN) => ({
+  authorization: `Bearer ${key}`,
+  'content-type': 'application/json',
+  origin,
+});
+
+function mutateOneChar(token: string, position: number, char: string) {
+  const i = 7 + (position % (token.length - 7));
+  const replacement = token[i] === char ? (char === 'a' ? 'b' : 'a') : char;
+  return token.slice(0, i) + replacement + token.slice(i + 1);
+}
+
+const base62Char = fc.constantFrom(
+  ...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'.split(''),
+);
+const headerSafeString = fc
+  .string({ minLength: 1, maxLength: 80 })
+  .map((s) => s.replace(/[^\x21-\x7e]/g, 'x'));
+
+/** Credentials that must be refused everywhere. */
+const badCredential: fc.Arbitrary<[string, (w: World) => string | undefined]> = fc.oneof(
+  fc.constant(['no Authorization', () => undefined] as [string, (w: World) => string | undefined]),
+  headerSafeString.map(
+    (s) => ['another scheme', () => `Basic ${s}`] as [string, (w: World) => string | undefined],
+  ),
+  headerSafeString.map(
+    (s) => ['garbage bearer', () => `Bearer ${s}`] as [string, (w: World) => string | undefined],
+  ),
+  fc.constant(['wrong prefix', (w: World) => `Bearer xk-let-${w.token.slice(7)}`] as [
+    string,
+    (w: World) => string | undefined,
+  ]),
+  fc
+    .tuple(fc.nat(), base62Char)
+    .map(
+      ([p, c]) =>
+        ['wrong checksum', (w: World) => `Bearer ${mutateOneChar(w.token, p, c)}`] as [
+          string,
+          (w: World) => string | undefined,
+        ],
+    ),
+  fc
+    .integer({ min: 8, max: 55 })
+    .map(
+      (n) =>
+        ['wrong length', (w: World) => `Bearer ${w.token.slice(0, n)}`] as [
+          string,
+          (w: World) => string | undefined,
+        ],
+    ),
+  fc.constant(['unknown token', () => `Bearer ${generateToken('client')}`] as [
+    string,
+    (w: World) => string | undefined,
+  ]),
+  fc.constant(['unknown key', () => `Bearer ${generateToken('server')}`] as [
+    string,
+    (w: World) => string | undefined,
+  ]),
+  fc.constant(['expired token', (w: World) => `Bearer ${w.expired}`] as [
+    string,
+    (w: World) => string | undefined,
+  ]),
+  fc.constant(['revoked token', (w: World) => `Bearer ${w.revoked}`] as [
+    string,
+    (w: World) => string | undefined,
+  ]),
+  fc.constant(['oversized header', () => `Bearer ${'a'.repeat(20_000)}`] as [
+    string,
+    (w: World) => string | undefined,
+  ]),
+);
+
+const wrongTypes = fc.oneof(
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 3 }),
+  fc.object({ maxDepth: 1 }),
+);
+
+function spoilBody(valid: Record<string, unknown>): fc.Arbitrary<[string, string]> {
+  const keys = Object.keys(valid);
+  return fc.oneof(
+    fc
+      .string({ maxLength: 40 })
+      .filter((s) => {
+        try {
+          JSON.parse(s);
+          return false;
+        } catch {
+          return true;
+        }
+      })
+      .map((s) => ['malformed JSON', s] as [string, string]),
+    fc
+      .tuple(fc.constantFrom(...keys), wrongTypes)
+      .map(
+        ([k, v]) =>
+          [`wrong type for ${k}`, JSON.stringify({ ...valid, [k]: v })] as [string, string],
+      ),
+    fc.constantFrom(...keys).map((k) => {
+      const { [k]: _omitted, ...rest } = valid;
+      return [`missing ${k}`, JSON.stringify(rest)] as [string, string];
+    }),
+    fc
+      .string({ minLength: 1, maxLength: 12 })
+      .filter((k) => !keys.includes(k) && k !== '__proto__')
+      .map((k) => [`unknown field ${k}`, JSON.stringify({ ...valid, [k]: 1 })] as [string, string]),
+    fc
+      .constantFrom(...keys)
+      .map(
+        (k) =>
+          [`huge ${k}`, JSON.stringify({ ...valid, [k]: 'x'.repeat(100_000) })] as [string, string],
+      ),
+    fc
+      .constantFrom(...keys)
+      .map((k) => [`empty ${k}`, JSON.stringify({ ...valid, [k]: '' })] as [string, string]),
+    wrongTypes.map((v) => ['not an object', JSON.stringify(v)] as [string, string]),
+    fc.constant([
+      'over the body limit',
+      JSON.stringify({ ...valid, padding: 'x'.repeat(1_100_000) }),
+    ] as [string, string]),
+  );
+}
+
+function casesFor(endpoint: Endpoint): fc.Arbitrary<Case> {
+  const arbitraries: fc.Arbitrary<Case>[] = [
+    badCredential.map(([fault, credential]) => ({
+      endpoint,
+      fault,
+      build: (w) => {
+        const headers: Record<string, string> = {
+          'content-type': 'application/json',
+          origin: APP_ORIGIN,
+        };
+        const value = credential(w);
+        if (value !== undefined) headers.authorization = value;
+        return {
+          path: endpoint.path(w),
+          headers,
+          body: endpoint.body ? JSON.stringify(endpoint.body(w)) : undefined,
+        };
+      },
+    })),
+  ];
+  if (endpoint.body) {
+    const body = endpoint.body;
+    arbitraries.push(
+      ...Array.from({ length: 4 }, () =>
+        fc
+          .constant(null)
+          .chain(() => spoilBody(body(world)))
+          .map(([fault, text]) => ({
+            endpoint,
+            fault,
+            build: (w: World) => ({
+              path: endpoint.path(w),
+              headers: jsonHeaders(w.acme.apiKey),
+              body: text,
+            }),
+          })),
+      ),
+      fc.constant({
+        endpoint,
+        fault: 'wrong content type',
+        build: (w: World) => ({
+          path: endpoint.path(w),
+          headers: { ...jsonHeaders(w.acme.apiKey), 'content-type': 'text/plain' },
+          body: 'hello',
+        }),
+      }),
+    );
+  }
+  if (endpoint.query) {
+    const query = endpoint.query;
+    const notANumber = fc.oneof(
+      fc.constantFrom('-1', 'NaN', '', '2.5', 'ten', '1e3', ' 5', '0x10'),
+      headerSafeString.filter((v) => !/^\d+$/.test(v)),
+    );
+    const badValue = (key: string) =>
+      fc.oneof(notANumber, fc.constantFrom(...(endpoint.badQuery?.[key] ?? ['-1'])));
+    arbitraries.push(
+      fc
+        .constantFrom(...Object.keys(query))
+        .chain((k) => badValue(k).map((v) => [k, v] as const))
+        .map(([k, v]) => ({
+          endpoint,
+          fault: `bad query ${k}=${v}`,
+          build: (w) => ({
+            path: `${endpoint.path(w)}?${new URLSearchParams({ ...query, [k]: v })}`,
+            headers: jsonHeaders(w.acme.apiKey),
+          }),
+        })),
+    );
+  }
+  if (endpoint.accepts === 'apiKey') {
+    arbitraries.push(
+      fc.constant({
+        endpoint,
+        fault: 'client token on a server-key route',
+        build: (w: World) => ({
+          path: endpoint.path(w),
+          headers: jsonHeaders(w.token),
+          body: endpoint.body ? JSON.stringify(endpoint.body(w)) : undefined,
+        }),
+      }),
+    );
+  } else {
+    arbitraries.push(
+      fc
+        .oneof(
+          fc.constant('https://evil.example.com'),
+          fc.constant('null'),
+          fc.webUrl().map((u) => new URL(u).origin),
+        )
+        .filter((o) => o !== APP_ORIGIN)
+        .map((origin) => ({
+          endpoint,
+          fault: origin === 'null' ? 'origin null' : 'origin mismatched',
+          build: (w) => ({ path: endpoint.path(w), headers: jsonHeaders(w.token, origin) }),
+        })),
+      fc.constant({
+        endpoint,
+        fault: 'missing origin',
+        build: (w: World) => ({
+          path: endpoint.path(w),
+          headers: { authorization: `Bearer ${w.token}` },
+        }),
+      }),
+      fc.constant({
+        endpoint,
+        fault: 'token of another organization',
+        build: (w: World) => ({ path: endpoint.path(w), headers: jsonHeaders(w.globexToken) }),
+      }),
+    );
+  }
+  if (endpoint.agentIn) {
+    arbitraries.push(
+      fc.constant({
+        endpoint,
+        fault: 'API key of another organization',
+        build: (w: World) => ({
+          path: endpoint.path(w),
+          headers: jsonHeaders(w.globex.apiKey),
+          body: endpoint.body ? JSON.stringify(endpoint.body(w)) : undefined,
+        }),
+      }),
+    );
+  }
+  return fc.oneof(...arbitraries);
+}
+
+function messageOf(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as { message?: unknown; error?: { message?: unknown } };
+  return typeof b.error === 'object' ? b.error?.message : b.message;
+}
+
+describe('bad input battery', () => {
+  it('refuses every generated bad request with a 4xx and a message, changing nothing', async () => {
+    let tried = 0;
+    const faults = new Map<string, number>();
+    // A credential's first use records `last_used_at` (then at most once a minute): spend
+    // that first use now, so the fingerprint below only moves if a refusal wrote something.
+    for (const [key, org] of [
+      [world.token, world.acme],
+      [world.globexToken, world.globex],
+    ] as const) {
+      await fetch(`${server.baseUrl}/v1/agents/${org.agentId}`, { headers: jsonHeaders(key) });
+      await fetch(`${server.baseUrl}/v1/agents/${org.agentId}`, {
+        headers: jsonHeaders(org.apiKey),
+      });
+    }
+    const before = await databaseFingerprint(deps.db);
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(...ENDPOINTS.map(casesFor)), async (c) => {
+        const { path, headers, body } = c.build(world);
+        const response = await fetch(`${server.baseUrl}${path}`, {
+          method: c.endpoint.method,
+          headers,
+          body: c.endpoint.method === 'GET' ? undefined : body,
+        });
+        const text = await response.text();
+        const label = `${c.endpoint.name} / ${c.fault} → ${response.status} ${text.slice(0, 200)}`;
+        expect(response.status, label).toBeGreaterThanOrEqual(400);
+        expect(response.status, label).toBeLessThan(500);
+        const message = messageOf(JSON.parse(text));
+        expect(typeof message === 'string' && message.length > 0, label).toBe(true);
+        expect(text, label).not.toMatch(/\n\s+at |"stack"/);
+        expect(await databaseFingerprint(deps.db), label).toBe(before);
+        tried++;
+        const kind = c.fault.split(/[ =]/).slice(0, 2).join(' ');
+        faults.set(kind, (faults.get(kind) ?? 0) + 1);
+      }),
+      { numRuns: 500 },
+    );
+    console.log(
+      `bad-input battery: ${tried} cases over ${ENDPOINTS.length} endpoints (${[...faults].map(([k, n]) => `${k} ${n}`).join(', ')})`,
+    );
+    expect(tried).toBe(500);
+  });
+});
