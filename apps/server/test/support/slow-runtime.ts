@@ -5,12 +5,13 @@ export class SlowRuntime implements AgentRuntime {
   readonly name = 'slow';
   running = 0;
   maxRunning = 0;
+  constructor(private readonly pieceDelayMs = 5) {}
   async *respond(_agent: unknown, history: { content: string }[]): AsyncIterable<RuntimePart> {
     this.running += 1;
     this.maxRunning = Math.max(this.maxRunning, this.running);
     try {
       for (const piece of ['re: ', history.at(-1)?.content ?? '']) {
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, this.pieceDelayMs));
         yield { type: 'text', text: piece };
       }
     } finally {
