@@ -20,13 +20,13 @@ beforeEach(async () => {
   acme = await seedOrganization(deps, 'acme');
 });
 
-it('queues one agent’s turns across instances through PostgreSQL’s advisory lock', async () => {
+it('queues one agent’s turns across instances through a lease on the agent’s row', async () => {
   const slow = new SlowRuntime();
   // Two instances: each its own in-process queue, so only the database lock can serialize them.
   const instances = [0, 1].map(() => ({
     ...deps,
     agentRuntime: slow,
-    turns: new TurnQueue(database.sql),
+    turns: new TurnQueue(database.db),
   }));
   const texts = ['a', 'b', 'c', 'd', 'e', 'f'];
   await Promise.all(

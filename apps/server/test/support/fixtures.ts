@@ -34,7 +34,7 @@ export function makeDeps(
     bus: openBus(database),
     rateLimiter: new RateLimiter(undefined, clock.now),
     agentRuntime,
-    turns: new TurnQueue(database.sql),
+    turns: new TurnQueue(database.sql ? database.db : undefined),
     now: clock.now,
     limits: {
       tokenMaxTtlMs: 24 * 60 * 60 * 1000,
