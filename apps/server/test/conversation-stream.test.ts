@@ -6,42 +6,18 @@ import {
   type TRPCClient,
 } from '@trpc/client';
 import { EventSource } from 'eventsource';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mintClientToken } from '../src/services/client-tokens.js';
 import type { ConversationEvent } from '../src/services/conversation-events.js';
-import type { ServiceDeps } from '../src/services/deps.js';
 import type { AppRouter } from '../src/trpc/router.js';
-import { openTestDatabase, type TestDatabase } from './support/database.js';
-import {
-  APP_ORIGIN,
-  makeDeps,
-  type SeededOrganization,
-  seedOrganization,
-} from './support/fixtures.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { APP_ORIGIN } from './support/fixtures.js';
+import { useSuite } from './support/suite.js';
 
-let database: TestDatabase;
-let deps: ServiceDeps;
-let server: TestServer;
-let acme: SeededOrganization;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  deps = makeDeps(database);
-  server = await startTestServer(deps);
-});
-afterAll(async () => {
-  await server.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await database.reset();
-  acme = await seedOrganization(deps, 'acme');
-});
+const s = useSuite({ server: true });
 
 /** A browser-like tRPC client: batched calls, and SSE for subscriptions with the token in connectionParams. */
 function clientFor(token: string): TRPCClient<AppRouter> {
-  const url = `${server.baseUrl}/trpc`;
+  const url = `${s.server.baseUrl}/trpc`;
   const withOrigin: typeof fetch = (input, init) =>
     fetch(input, {
       ...init,
@@ -67,9 +43,9 @@ function clientFor(token: string): TRPCClient<AppRouter> {
   });
 }
 
-async function tokenFor(agentId = acme.agentId) {
-  const { token } = await mintClientToken(deps, {
-    organizationId: acme.organizationId,
+async function tokenFor(agentId = s.acme.agentId) {
+  const { token } = await mintClientToken(s.deps, {
+    organizationId: s.acme.organizationId,
     hostname: APP_ORIGIN,
     policy: [{ type: 'agent', id: agentId, access: ['read_messages', 'write_messages'] }],
   });
@@ -114,11 +90,11 @@ describe('the live conversation stream', () => {
     const token = await tokenFor();
     const [tab1, tab2] = [clientFor(token), clientFor(token)];
     // Resuming from 0 replays anything stored before the stream was live: no race to lose.
-    const w1 = watch(tab1, { agentId: acme.agentId, lastEventId: '0' }, stopped);
-    const w2 = watch(tab2, { agentId: acme.agentId, lastEventId: '0' }, stopped);
+    const w1 = watch(tab1, { agentId: s.acme.agentId, lastEventId: '0' }, stopped);
+    const w2 = watch(tab2, { agentId: s.acme.agentId, lastEventId: '0' }, stopped);
     await Promise.all([w1.ready, w2.ready]);
 
-    const response = await tab1.messages.send.mutate({ agentId: acme.agentId, content: 'hello' });
+    const response = await tab1.messages.send.mutate({ agentId: s.acme.agentId, content: 'hello' });
     const [events1, events2] = await Promise.all([w1.done, w2.done]);
     expect(events2.map((e) => e.id)).toEqual(events1.map((e) => e.id));
 
@@ -141,18 +117,18 @@ describe('the live conversation stream', () => {
   it('resumes after a reconnect with lastEventId, replaying only what was missed', async () => {
     const token = await tokenFor();
     const client = clientFor(token);
-    await client.messages.send.mutate({ agentId: acme.agentId, content: 'one' });
+    await client.messages.send.mutate({ agentId: s.acme.agentId, content: 'one' });
     const [first] = await client.messages.list.query({
-      agentId: acme.agentId,
+      agentId: s.acme.agentId,
       order: 'asc',
       limit: 1,
     });
-    await client.messages.send.mutate({ agentId: acme.agentId, content: 'two' });
+    await client.messages.send.mutate({ agentId: s.acme.agentId, content: 'two' });
 
     // Resuming after the first message: its reply and both messages of the second turn.
     const resumed = watch(
       client,
-      { agentId: acme.agentId, lastEventId: String(first?.seq_id) },
+      { agentId: s.acme.agentId, lastEventId: String(first?.seq_id) },
       (events) => events.length === 3,
     );
     const events = await resumed.done;
@@ -165,13 +141,13 @@ describe('the live conversation stream', () => {
   });
 
   it('ends with a 401 when its token expires, so the client refreshes and resubscribes', async () => {
-    const { token } = await mintClientToken(deps, {
-      organizationId: acme.organizationId,
+    const { token } = await mintClientToken(s.deps, {
+      organizationId: s.acme.organizationId,
       hostname: APP_ORIGIN,
-      policy: [{ type: 'agent', id: acme.agentId, access: ['read_messages'] }],
+      policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_messages'] }],
       expiresAt: new Date(Date.now() + 1_500),
     });
-    const watching = watch(clientFor(token), { agentId: acme.agentId }, () => false);
+    const watching = watch(clientFor(token), { agentId: s.acme.agentId }, () => false);
     await expect(watching.done).rejects.toMatchObject({
       message: 'The token has expired',
       data: { code: 'UNAUTHORIZED' },
@@ -179,17 +155,17 @@ describe('the live conversation stream', () => {
   });
 
   it('is refused without read_messages, on another agent, and for an unknown agent', async () => {
-    const { token } = await mintClientToken(deps, {
-      organizationId: acme.organizationId,
+    const { token } = await mintClientToken(s.deps, {
+      organizationId: s.acme.organizationId,
       hostname: APP_ORIGIN,
-      policy: [{ type: 'agent', id: acme.agentId, access: ['write_messages'] }],
+      policy: [{ type: 'agent', id: s.acme.agentId, access: ['write_messages'] }],
     });
     const writeOnly = clientFor(token);
-    await expect(watch(writeOnly, { agentId: acme.agentId }, () => true).done).rejects.toThrow(
-      `This token does not grant read_messages on agent ${acme.agentId}`,
+    await expect(watch(writeOnly, { agentId: s.acme.agentId }, () => true).done).rejects.toThrow(
+      `This token does not grant read_messages on agent ${s.acme.agentId}`,
     );
     const reader = clientFor(await tokenFor());
-    await expect(watch(reader, { agentId: acme.otherAgentId }, () => true).done).rejects.toThrow(
+    await expect(watch(reader, { agentId: s.acme.otherAgentId }, () => true).done).rejects.toThrow(
       'does not grant read_messages',
     );
   });

@@ -1,47 +1,23 @@
 import Letta, { NotFoundError, PermissionDeniedError } from '@letta-ai/letta-client';
 import type { Access } from '@scopekit/policy';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mintClientToken } from '../src/services/client-tokens.js';
-import type { ServiceDeps } from '../src/services/deps.js';
-import { openTestDatabase, type TestDatabase } from './support/database.js';
-import {
-  APP_ORIGIN,
-  makeDeps,
-  type SeededOrganization,
-  seedOrganization,
-} from './support/fixtures.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { APP_ORIGIN, seedOrganization } from './support/fixtures.js';
+import { useSuite } from './support/suite.js';
 
-let database: TestDatabase;
-let deps: ServiceDeps;
-let server: TestServer;
-let acme: SeededOrganization;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  deps = makeDeps(database);
-  server = await startTestServer(deps);
-});
-afterAll(async () => {
-  await server.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await database.reset();
-  acme = await seedOrganization(deps, 'acme');
-});
+const s = useSuite({ server: true });
 
 const sdk = (apiKey: string, origin?: string) =>
   new Letta({
     apiKey,
-    baseURL: server.baseUrl,
+    baseURL: s.server.baseUrl,
     maxRetries: 0,
     defaultHeaders: origin ? { Origin: origin } : undefined,
   });
 
-async function browserClient(access: Access[], agentId = acme.agentId) {
-  const { token } = await mintClientToken(deps, {
-    organizationId: acme.organizationId,
+async function browserClient(access: Access[], agentId = s.acme.agentId) {
+  const { token } = await mintClientToken(s.deps, {
+    organizationId: s.acme.organizationId,
     hostname: APP_ORIGIN,
     policy: [{ type: 'agent', id: agentId, access }],
   });
@@ -50,7 +26,7 @@ async function browserClient(access: Access[], agentId = acme.agentId) {
 
 describe('agents through the SDK with a server-side key', () => {
   it('creates, lists with paging, retrieves, updates and deletes', async () => {
-    const client = sdk(acme.apiKey);
+    const client = sdk(s.acme.apiKey);
     const created = await client.agents.create({
       name: 'helper',
       system: 'Be brief.',
@@ -66,7 +42,7 @@ describe('agents through the SDK with a server-side key', () => {
     const everything = [];
     for await (const agent of client.agents.list({ limit: 1 })) everything.push(agent.id);
     expect(everything).toHaveLength(3);
-    expect(new Set(everything)).toEqual(new Set([created.id, acme.agentId, acme.otherAgentId]));
+    expect(new Set(everything)).toEqual(new Set([created.id, s.acme.agentId, s.acme.otherAgentId]));
     const tagged = await client.agents.list({ tags: ['demo'] });
     expect(tagged.items.map((a) => a.id)).toEqual([created.id]);
 
@@ -79,15 +55,17 @@ describe('agents through the SDK with a server-side key', () => {
   });
 
   it('cannot see or touch another organization’s agents', async () => {
-    const globex = await seedOrganization(deps, 'globex');
+    const globex = await seedOrganization(s.deps, 'globex');
     const client = sdk(globex.apiKey);
-    await expect(client.agents.retrieve(acme.agentId)).rejects.toBeInstanceOf(NotFoundError);
-    await expect(client.agents.update(acme.agentId, { name: 'x' })).rejects.toBeInstanceOf(
+    await expect(client.agents.retrieve(s.acme.agentId)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(client.agents.update(s.acme.agentId, { name: 'x' })).rejects.toBeInstanceOf(
       NotFoundError,
     );
-    await expect(client.agents.delete(acme.agentId)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(client.agents.delete(s.acme.agentId)).rejects.toBeInstanceOf(NotFoundError);
     await expect(
-      client.agents.messages.create(acme.agentId, { messages: [{ role: 'user', content: 'hi' }] }),
+      client.agents.messages.create(s.acme.agentId, {
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
     ).rejects.toBeInstanceOf(NotFoundError);
     const listed = await client.agents.list();
     expect(listed.items.map((a) => a.id).sort()).toEqual(
@@ -104,7 +82,7 @@ describe('a browser’s client-side token through the SDK', () => {
       'read_agent',
       'write_agent',
     ]);
-    const plain = await client.agents.messages.create(acme.agentId, {
+    const plain = await client.agents.messages.create(s.acme.agentId, {
       messages: [{ role: 'user', content: 'remember that I like tea' }],
     });
     expect(plain.messages[0]).toMatchObject({
@@ -114,7 +92,7 @@ describe('a browser’s client-side token through the SDK', () => {
     expect(plain.stop_reason.stop_reason).toBe('end_turn');
 
     const chunks = [];
-    const stream = await client.agents.messages.create(acme.agentId, {
+    const stream = await client.agents.messages.create(s.acme.agentId, {
       messages: [{ role: 'user', content: 'what do you know about me?' }],
       streaming: true,
       stream_tokens: true,
@@ -132,13 +110,13 @@ describe('a browser’s client-side token through the SDK', () => {
     ]);
 
     const whole = [];
-    for await (const chunk of await client.agents.messages.stream(acme.agentId, {
+    for await (const chunk of await client.agents.messages.stream(s.acme.agentId, {
       messages: [{ role: 'user', content: 'who are you?' }],
     }))
       whole.push(chunk);
     expect(whole.filter((c) => c.message_type === 'assistant_message')).toHaveLength(1);
 
-    const listed = await client.agents.messages.list(acme.agentId, { limit: 10 });
+    const listed = await client.agents.messages.list(s.acme.agentId, { limit: 10 });
     expect(listed.items).toHaveLength(6);
     expect(listed.items[0]).toMatchObject({ message_type: 'assistant_message' });
     expect(listed.items.at(-1)).toMatchObject({
@@ -154,14 +132,14 @@ describe('a browser’s client-side token through the SDK', () => {
       'read_messages',
       'write_messages',
     ]);
-    const agent = await client.agents.retrieve(acme.agentId);
-    expect(agent.id).toBe(acme.agentId);
-    const updated = await client.agents.update(acme.agentId, {
+    const agent = await client.agents.retrieve(s.acme.agentId);
+    expect(agent.id).toBe(s.acme.agentId);
+    const updated = await client.agents.update(s.acme.agentId, {
       memory_blocks: [{ label: 'human', value: 'Ada' }],
     } as Parameters<typeof client.agents.update>[1]);
     expect(updated.blocks).toEqual([{ label: 'human', value: 'Ada' }]);
 
-    const other = acme.otherAgentId;
+    const other = s.acme.otherAgentId;
     await expect(client.agents.retrieve(other)).rejects.toBeInstanceOf(PermissionDeniedError);
     await expect(client.agents.update(other, { name: 'x' })).rejects.toBeInstanceOf(
       PermissionDeniedError,
@@ -174,17 +152,19 @@ describe('a browser’s client-side token through the SDK', () => {
       PermissionDeniedError,
     );
     await expect(client.agents.list()).rejects.toBeInstanceOf(PermissionDeniedError);
-    await expect(client.agents.delete(acme.agentId)).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(client.agents.delete(s.acme.agentId)).rejects.toBeInstanceOf(
+      PermissionDeniedError,
+    );
   });
 });
 
 describe('each access kind allows exactly its operation', () => {
   const operations: Record<Access, (client: Letta) => Promise<unknown>> = {
-    read_agent: (c) => c.agents.retrieve(acme.agentId),
-    write_agent: (c) => c.agents.update(acme.agentId, { description: 'changed' }),
-    read_messages: (c) => c.agents.messages.list(acme.agentId),
+    read_agent: (c) => c.agents.retrieve(s.acme.agentId),
+    write_agent: (c) => c.agents.update(s.acme.agentId, { description: 'changed' }),
+    read_messages: (c) => c.agents.messages.list(s.acme.agentId),
     write_messages: (c) =>
-      c.agents.messages.create(acme.agentId, { messages: [{ role: 'user', content: 'hi' }] }),
+      c.agents.messages.create(s.acme.agentId, { messages: [{ role: 'user', content: 'hi' }] }),
   };
   const kinds = Object.keys(operations) as Access[];
 
@@ -197,7 +177,7 @@ describe('each access kind allows exactly its operation', () => {
         PermissionDeniedError,
       );
       await expect(refused).rejects.toThrow(
-        `This token does not grant ${other} on agent ${acme.agentId}`,
+        `This token does not grant ${other} on agent ${s.acme.agentId}`,
       );
     }
   });
@@ -205,6 +185,6 @@ describe('each access kind allows exactly its operation', () => {
   it('a refused send stores nothing', async () => {
     const client = await browserClient(['read_messages']);
     await expect(operations.write_messages(client)).rejects.toBeInstanceOf(PermissionDeniedError);
-    expect((await client.agents.messages.list(acme.agentId)).items).toEqual([]);
+    expect((await client.agents.messages.list(s.acme.agentId)).items).toEqual([]);
   });
 });

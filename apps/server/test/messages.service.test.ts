@@ -1,5 +1,5 @@
 import { count, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { OpenAIRuntime } from '../src/agent-runtime/openai.js';
 import {
   type AgentRuntime,
@@ -11,34 +11,22 @@ import { AppError } from '../src/errors.js';
 import { getAgent } from '../src/services/agents.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { listMessages, sendMessages } from '../src/services/messages.js';
-import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { FakeOpenAI } from './support/fake-openai.js';
-import { makeDeps, type SeededOrganization, seedOrganization } from './support/fixtures.js';
+import { seedOrganization } from './support/fixtures.js';
 import { SlowRuntime } from './support/slow-runtime.js';
+import { useSuite } from './support/suite.js';
 
-let database: TestDatabase;
-let deps: ServiceDeps;
-let acme: SeededOrganization;
+const s = useSuite();
 
-beforeAll(async () => {
-  database = await openTestDatabase();
-  deps = makeDeps(database);
-});
-afterAll(() => database.close());
-beforeEach(async () => {
-  await database.reset();
-  acme = await seedOrganization(deps, 'acme');
-});
-
-const send = (content: string, d: ServiceDeps = deps, agentId = acme.agentId) =>
+const send = (content: string, d: ServiceDeps = s.deps, agentId = s.acme.agentId) =>
   sendMessages(d, {
-    organizationId: acme.organizationId,
+    organizationId: s.acme.organizationId,
     agentId,
     messages: [{ role: 'user', content }],
   });
 
 const storedCount = async () =>
-  (await database.db.select({ n: count() }).from(messages))[0]?.n ?? -1;
+  (await s.database.db.select({ n: count() }).from(messages))[0]?.n ?? -1;
 
 describe('sending', () => {
   it('stores the message and the reply, and answers in Letta’s shape', async () => {
@@ -51,9 +39,9 @@ describe('sending', () => {
     expect(response.usage.total_tokens).toBe(
       response.usage.prompt_tokens + response.usage.completion_tokens,
     );
-    const listed = await listMessages(deps, {
-      organizationId: acme.organizationId,
-      agentId: acme.agentId,
+    const listed = await listMessages(s.deps, {
+      organizationId: s.acme.organizationId,
+      agentId: s.acme.agentId,
     });
     expect(listed.map((m) => m.message_type)).toEqual(['assistant_message', 'user_message']);
     expect(listed[1]?.content).toBe('hello');
@@ -61,9 +49,9 @@ describe('sending', () => {
   });
 
   it('accepts Letta’s text parts and keeps the client’s otid', async () => {
-    await sendMessages(deps, {
-      organizationId: acme.organizationId,
-      agentId: acme.agentId,
+    await sendMessages(s.deps, {
+      organizationId: s.acme.organizationId,
+      agentId: s.acme.agentId,
       messages: [
         {
           role: 'user',
@@ -75,18 +63,18 @@ describe('sending', () => {
         },
       ],
     });
-    const [, user] = await listMessages(deps, {
-      organizationId: acme.organizationId,
-      agentId: acme.agentId,
+    const [, user] = await listMessages(s.deps, {
+      organizationId: s.acme.organizationId,
+      agentId: s.acme.agentId,
     });
     expect(user).toMatchObject({ content: 'ab', otid: 'o-1' });
   });
 
   it('remembers across turns through its memory blocks', async () => {
     await send('remember that I like tea');
-    const agent = await getAgent(deps, {
-      organizationId: acme.organizationId,
-      agentId: acme.agentId,
+    const agent = await getAgent(s.deps, {
+      organizationId: s.acme.organizationId,
+      agentId: s.acme.agentId,
     });
     expect(agent.memoryBlocks.find((b) => b.label === 'human')?.value).toBe('- I like tea');
     const answer = await send('what do you know about me?');
@@ -109,7 +97,7 @@ describe('sending', () => {
   });
 
   it('counts the limit in bytes, and takes a configured limit', async () => {
-    const small = { ...deps, limits: { ...deps.limits, messageMaxBytes: 4 } };
+    const small = { ...s.deps, limits: { ...s.deps.limits, messageMaxBytes: 4 } };
     await expect(send('ééé', small)).rejects.toThrow('is 6 bytes; at most 4 are allowed');
     await expect(send('four', small)).resolves.toMatchObject({
       stop_reason: { stop_reason: 'end_turn' },
@@ -118,9 +106,9 @@ describe('sending', () => {
 
   it('refuses an empty list of messages', async () => {
     await expect(
-      sendMessages(deps, {
-        organizationId: acme.organizationId,
-        agentId: acme.agentId,
+      sendMessages(s.deps, {
+        organizationId: s.acme.organizationId,
+        agentId: s.acme.agentId,
         messages: [],
       }),
     ).rejects.toThrow('messages: must not be empty');
@@ -128,8 +116,8 @@ describe('sending', () => {
   });
 
   it('answers 404 for an agent of another organization and stores nothing', async () => {
-    const globex = await seedOrganization(deps, 'globex');
-    const error = await send('hi', deps, globex.agentId).catch((e: unknown) => e);
+    const globex = await seedOrganization(s.deps, 'globex');
+    const error = await send('hi', s.deps, globex.agentId).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'NOT_FOUND' });
     expect(await storedCount()).toBe(0);
   });
@@ -143,7 +131,12 @@ describe('listing', () => {
     query: Parameters<typeof listMessages>[1] extends infer A
       ? Omit<A & object, 'organizationId' | 'agentId'>
       : never,
-  ) => listMessages(deps, { organizationId: acme.organizationId, agentId: acme.agentId, ...query });
+  ) =>
+    listMessages(s.deps, {
+      organizationId: s.acme.organizationId,
+      agentId: s.acme.agentId,
+      ...query,
+    });
 
   it('is newest first by default, oldest first on request, and limited', async () => {
     const desc = await list({});
@@ -182,9 +175,9 @@ describe('listing', () => {
   });
 
   it('refuses a cursor from another conversation, and a bad limit', async () => {
-    const other = await sendMessages(deps, {
-      organizationId: acme.organizationId,
-      agentId: acme.otherAgentId,
+    const other = await sendMessages(s.deps, {
+      organizationId: s.acme.organizationId,
+      agentId: s.acme.otherAgentId,
       messages: [{ role: 'user', content: 'elsewhere' }],
     });
     const foreign = other.messages[0]?.id ?? '';
@@ -196,14 +189,14 @@ describe('listing', () => {
 describe('one turn at a time per agent', () => {
   it('queues concurrent sends: replies never interleave and each follows its message', async () => {
     const slow = new SlowRuntime();
-    const slowDeps = { ...deps, agentRuntime: slow };
+    const slowDeps = { ...s.deps, agentRuntime: slow };
     const texts = ['a', 'b', 'c', 'd', 'e'];
     const responses = await Promise.all(texts.map((t) => send(t, slowDeps)));
     expect(slow.maxRunning).toBe(1);
     expect(responses.map((r) => r.messages[0]?.content)).toEqual(texts.map((t) => `re: ${t}`));
-    const conversation = await listMessages(deps, {
-      organizationId: acme.organizationId,
-      agentId: acme.agentId,
+    const conversation = await listMessages(s.deps, {
+      organizationId: s.acme.organizationId,
+      agentId: s.acme.agentId,
       order: 'asc',
     });
     for (let i = 0; i < conversation.length; i += 2) {
@@ -216,8 +209,11 @@ describe('one turn at a time per agent', () => {
 
   it('runs turns of different agents side by side', async () => {
     const slow = new SlowRuntime();
-    const slowDeps = { ...deps, agentRuntime: slow };
-    await Promise.all([send('x', slowDeps, acme.agentId), send('y', slowDeps, acme.otherAgentId)]);
+    const slowDeps = { ...s.deps, agentRuntime: slow };
+    await Promise.all([
+      send('x', slowDeps, s.acme.agentId),
+      send('y', slowDeps, s.acme.otherAgentId),
+    ]);
     expect(slow.maxRunning).toBe(2);
   });
 });
@@ -232,17 +228,17 @@ describe('when the model fails', () => {
   }
 
   it('keeps the user’s message, ends with llm_api_error and a readable error, and recovers', async () => {
-    const response = await send('hello?', { ...deps, agentRuntime: new FailingRuntime() });
+    const response = await send('hello?', { ...s.deps, agentRuntime: new FailingRuntime() });
     expect(response.messages).toEqual([]);
     expect(response.stop_reason).toEqual({
       message_type: 'stop_reason',
       stop_reason: 'llm_api_error',
       error: 'The model API failed: 503 overloaded',
     });
-    const stored = await database.db
+    const stored = await s.database.db
       .select()
       .from(messages)
-      .where(eq(messages.agentId, acme.agentId));
+      .where(eq(messages.agentId, s.acme.agentId));
     expect(stored.map((m) => [m.messageType, m.content])).toEqual([['user_message', 'hello?']]);
     await expect(send('again')).resolves.toMatchObject({
       stop_reason: { stop_reason: 'end_turn' },
@@ -253,14 +249,14 @@ describe('when the model fails', () => {
     const fake = await FakeOpenAI.start();
     try {
       const openai = {
-        ...deps,
+        ...s.deps,
         agentRuntime: new OpenAIRuntime({
           baseURL: fake.baseURL,
           apiKey: 'k',
           model: 'm',
           stream: true,
         }),
-        limits: { ...deps.limits, historyWindow: 3 },
+        limits: { ...s.deps.limits, historyWindow: 3 },
       };
       fake.failWith = { status: 500, message: 'boom' };
       const failed = await send('first', openai);

@@ -45,15 +45,8 @@ export const agentCreateSchema = z.strictObject({
 });
 export type AgentCreateInput = z.infer<typeof agentCreateSchema>;
 
-export const agentUpdateSchema = z.strictObject({
-  name: name.optional(),
-  system: system.optional(),
-  description: description.optional(),
-  model: model.optional(),
-  tags: tags.optional(),
-  memory_blocks: memoryBlocks.optional(),
-  metadata: metadata.optional(),
-});
+/** An update names only what changes; it accepts exactly what a create does. */
+export const agentUpdateSchema = agentCreateSchema;
 export type AgentUpdateInput = z.infer<typeof agentUpdateSchema>;
 
 /** Letta pages lists with an id cursor (`after`/`before`) and an order. */
