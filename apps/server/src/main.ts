@@ -4,7 +4,11 @@ import { openRuntime } from './runtime.js';
 
 const config = loadConfig();
 const runtime = await openRuntime(config);
-const app = await buildApp({ deps: runtime.deps, logLevel: config.logLevel });
+const app = await buildApp({
+  deps: runtime.deps,
+  logLevel: config.logLevel,
+  webDist: config.webDist,
+});
 
 // Stop accepting, let in-flight requests finish, then release the database.
 let closing = false;

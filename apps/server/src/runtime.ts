@@ -30,6 +30,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
       clientTokenPerMinute: config.clientTokenPerMinute,
       apiKeyPerMinute: config.apiKeyPerMinute,
     },
+    accounts: config.accounts,
   };
   return {
     deps,

@@ -42,6 +42,8 @@ export interface MintClientTokenArgs {
   organizationId: string;
   /** The API key that asks, if any: recorded for audit, and revoked keys take nothing with them. */
   apiKeyId?: string | null;
+  /** The log-in session that asks, if any (hashed): its log-out revokes the token. */
+  sessionIdHash?: string | null;
   hostname: string;
   policy: Policy | PolicyEntry[];
   expiresAt?: string | Date | undefined;
@@ -90,6 +92,7 @@ export async function mintClientToken(
       id,
       organizationId: args.organizationId,
       apiKeyId: args.apiKeyId ?? null,
+      sessionIdHash: args.sessionIdHash ?? null,
       tokenHash: hashToken(token),
       tokenCiphertext: secrets.seal(token, id),
       hint: redactToken(token),
@@ -181,6 +184,19 @@ export async function revokeClientTokenById(
     args.organizationId,
     `No live token ${args.id} in this organization`,
   );
+}
+
+/** Log-out takes with it every token the session minted, so nothing it handed out lives on. */
+export async function revokeClientTokensOfSession(
+  deps: ServiceDeps,
+  args: { sessionIdHash: string },
+): Promise<number> {
+  const rows = await deps.db
+    .update(clientTokens)
+    .set({ revokedAt: deps.now(), tokenCiphertext: null })
+    .where(and(eq(clientTokens.sessionIdHash, args.sessionIdHash), isNull(clientTokens.revokedAt)))
+    .returning({ id: clientTokens.id });
+  return rows.length;
 }
 
 /** Letta deletes by the token's value; it is hashed at once and never compared in plaintext. */

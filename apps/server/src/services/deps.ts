@@ -1,3 +1,4 @@
+import type { AccountsConfig } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Database } from '../db/client.js';
 import type { EventBus } from '../events/bus.js';
@@ -18,4 +19,6 @@ export interface ServiceDeps {
     clientTokenPerMinute: number;
     apiKeyPerMinute: number;
   };
+  /** Web users: their organization, sessions, and the tokens their sessions mint. */
+  accounts: AccountsConfig;
 }

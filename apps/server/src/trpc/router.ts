@@ -1,4 +1,6 @@
+import { adminRouter } from './routers/admin.js';
 import { agentsRouter } from './routers/agents.js';
+import { sessionRouter } from './routers/session.js';
 import { tokensRouter } from './routers/tokens.js';
 import { publicProcedure, router } from './trpc.js';
 
@@ -6,6 +8,8 @@ export const appRouter = router({
   health: publicProcedure.query(() => ({ status: 'ok' as const })),
   agents: agentsRouter,
   tokens: tokensRouter,
+  session: sessionRouter,
+  admin: adminRouter,
 });
 
 export type AppRouter = typeof appRouter;

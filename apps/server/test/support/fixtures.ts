@@ -23,6 +23,7 @@ export function makeDeps(
   database: TestDatabase,
   clock = new TestClock(),
   limits: Partial<ServiceDeps['limits']> = {},
+  accounts: Partial<ServiceDeps['accounts']> = {},
 ): ServiceDeps {
   return {
     db: database.db,
@@ -35,6 +36,15 @@ export function makeDeps(
       clientTokenPerMinute: 10_000,
       apiKeyPerMinute: 10_000,
       ...limits,
+    },
+    accounts: {
+      organizationName: 'app',
+      webOrigins: [APP_ORIGIN],
+      sessionTtlMs: 7 * 24 * 60 * 60 * 1000,
+      webTokenTtlMs: 10 * 60 * 1000,
+      loginFailuresPerMinute: 5,
+      secureCookies: false,
+      ...accounts,
     },
   };
 }
