@@ -137,7 +137,7 @@ try {
         organizationId: org.id,
         hostname: required('hostname'),
         policy: [{ type: 'agent', id: required('agent'), access: parseAccess(values.access) }],
-        expiresAt: expiresIn ? new Date(Date.now() + Number(expiresIn) * 1000) : undefined,
+        ttlMs: expiresIn ? Number(expiresIn) * 1000 : undefined,
       });
       console.log(JSON.stringify(token, null, 2));
       break;

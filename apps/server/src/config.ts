@@ -38,6 +38,22 @@ const envSchema = z.object({
   SCOPEKIT_LOGIN_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(10),
   /** The built web app (apps/web/dist) that the server serves when it exists. */
   SCOPEKIT_WEB_DIST: z.string().optional(),
+  /** `builtin` needs nothing; `openai` is any OpenAI-compatible Chat Completions endpoint. */
+  SCOPEKIT_AGENT_PROVIDER: z.enum(['builtin', 'openai']).default('builtin'),
+  /** Pause between the builtin agent's words, so a person sees the reply stream in. */
+  SCOPEKIT_BUILTIN_DELAY_MS: z.coerce.number().int().min(0).max(5_000).default(30),
+  LLM_BASE_URL: z.url().optional(),
+  LLM_API_KEY: z.string().optional(),
+  LLM_MODEL: z.string().min(1).optional(),
+  LLM_STREAM: z.stringbool().default(true),
+  /** Largest message a user may send, in bytes of UTF-8. */
+  SCOPEKIT_MESSAGE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(32 * 1024),
+  /** How many earlier messages the model sees each turn. */
+  SCOPEKIT_HISTORY_WINDOW: z.coerce.number().int().min(1).max(1_000).default(20),
   SCOPEKIT_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
@@ -56,6 +72,16 @@ export interface Config {
   logLevel: string;
   accounts: AccountsConfig;
   webDist: string;
+  agent: {
+    provider: 'builtin' | 'openai';
+    builtinPieceDelayMs: number;
+    llmBaseUrl: string;
+    llmApiKey: string | undefined;
+    llmModel: string;
+    llmStream: boolean;
+  };
+  messageMaxBytes: number;
+  historyWindow: number;
 }
 
 export interface AccountsConfig {
@@ -98,6 +124,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.SCOPEKIT_AGENT_PROVIDER === 'openai' && (!e.LLM_BASE_URL || !e.LLM_MODEL)) {
+    throw new Error(
+      'Invalid configuration: SCOPEKIT_AGENT_PROVIDER=openai needs LLM_BASE_URL and LLM_MODEL',
+    );
+  }
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -118,5 +149,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secureCookies: e.NODE_ENV === 'production',
     },
     webDist: e.SCOPEKIT_WEB_DIST ?? new URL('../../web/dist', import.meta.url).pathname,
+    agent: {
+      provider: e.SCOPEKIT_AGENT_PROVIDER,
+      builtinPieceDelayMs: e.SCOPEKIT_BUILTIN_DELAY_MS,
+      llmBaseUrl: e.LLM_BASE_URL ?? '',
+      llmApiKey: e.LLM_API_KEY,
+      llmModel: e.LLM_MODEL ?? '',
+      llmStream: e.LLM_STREAM,
+    },
+    messageMaxBytes: e.SCOPEKIT_MESSAGE_MAX_BYTES,
+    historyWindow: e.SCOPEKIT_HISTORY_WINDOW,
   };
 }

@@ -1,9 +1,11 @@
+import { openAgentRuntime } from './agent-runtime/open-runtime.js';
 import type { Config } from './config.js';
 import { loadSecretBox } from './crypto/encryption-key.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { openBus } from './events/open-bus.js';
 import { RateLimiter } from './rate-limit/rate-limiter.js';
 import type { ServiceDeps } from './services/deps.js';
+import { TurnQueue } from './services/turn-queue.js';
 
 /** Everything a process (server, CLI, benchmark) shares, opened from configuration. */
 export interface Runtime {
@@ -24,11 +26,15 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     secrets,
     bus,
     rateLimiter,
+    agentRuntime: openAgentRuntime(config),
+    turns: new TurnQueue(database.sql),
     now,
     limits: {
       tokenMaxTtlMs: config.tokenMaxTtlMs,
       clientTokenPerMinute: config.clientTokenPerMinute,
       apiKeyPerMinute: config.apiKeyPerMinute,
+      messageMaxBytes: config.messageMaxBytes,
+      historyWindow: config.historyWindow,
     },
     accounts: config.accounts,
   };

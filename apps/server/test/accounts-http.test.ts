@@ -14,7 +14,7 @@ let server: TestServer;
 
 beforeAll(async () => {
   database = await openTestDatabase();
-  deps = makeDeps(database, undefined, {}, { loginFailuresPerMinute: 3 });
+  deps = makeDeps(database, undefined, {}, undefined, { loginFailuresPerMinute: 3 });
   server = await startTestServer(deps);
 });
 afterAll(async () => {

@@ -17,6 +17,7 @@ import { errorBody, handleError, sendError } from './errors.js';
 import { REDACTED_PATHS, redactSecrets } from './redact.js';
 import { registerAgentRoutes } from './rest/agents.js';
 import { registerClientTokenRoutes } from './rest/client-tokens.js';
+import { registerMessageRoutes } from './rest/messages.js';
 import { sessionTransport } from './session-cookie.js';
 
 export interface BuildAppOptions {
@@ -107,6 +108,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   registerClientTokenRoutes(app, deps);
   registerAgentRoutes(app, deps);
+  registerMessageRoutes(app, deps);
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

@@ -47,6 +47,11 @@ export interface MintClientTokenArgs {
   hostname: string;
   policy: Policy | PolicyEntry[];
   expiresAt?: string | Date | undefined;
+  /**
+   * Lifetime from now, as an alternative to `expiresAt`: measured from the same clock reading
+   * as `expiresIn`, so a caller asking for 600 s is told 600, not 599.
+   */
+  ttlMs?: number | undefined;
   /** What the issuer may hand out at most; omitted for an organization's API key (anything it owns). */
   grantable?: Policy;
 }
@@ -62,7 +67,7 @@ export async function mintClientToken(
   const policy = normalizePolicy(args.policy);
   if (policy.data.length === 0) throw badRequest('must grant at least one access', 'policy');
   const expiry = resolveExpiry({
-    requested: args.expiresAt,
+    requested: args.ttlMs === undefined ? args.expiresAt : new Date(now.getTime() + args.ttlMs),
     now,
     maxTtlMs: deps.limits.tokenMaxTtlMs,
   });

@@ -95,7 +95,7 @@ export async function mintSessionToken(
         access: ['read_messages', 'write_messages', 'read_agent'],
       },
     ],
-    expiresAt: new Date(deps.now().getTime() + deps.accounts.webTokenTtlMs),
+    ttlMs: deps.accounts.webTokenTtlMs,
   });
   return { ...minted, agentId: user.agentId };
 }

@@ -1,3 +1,5 @@
+import { BuiltinRuntime } from '../../src/agent-runtime/builtin.js';
+import type { AgentRuntime } from '../../src/agent-runtime/runtime.js';
 import { SecretBox } from '../../src/crypto/secret-box.js';
 import { openBus } from '../../src/events/open-bus.js';
 import { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
@@ -5,6 +7,7 @@ import { createAgent } from '../../src/services/agents.js';
 import { createApiKey } from '../../src/services/api-keys.js';
 import type { ServiceDeps } from '../../src/services/deps.js';
 import { ensureOrganization } from '../../src/services/organizations.js';
+import { TurnQueue } from '../../src/services/turn-queue.js';
 import type { TestDatabase } from './database.js';
 
 /** A clock tests can move, so expiry is tested without waiting. */
@@ -23,6 +26,7 @@ export function makeDeps(
   database: TestDatabase,
   clock = new TestClock(),
   limits: Partial<ServiceDeps['limits']> = {},
+  agentRuntime: AgentRuntime = new BuiltinRuntime(0),
   accounts: Partial<ServiceDeps['accounts']> = {},
 ): ServiceDeps {
   return {
@@ -30,11 +34,15 @@ export function makeDeps(
     secrets: SecretBox.fromString(SecretBox.generateKey()),
     bus: openBus(database),
     rateLimiter: new RateLimiter(undefined, clock.now),
+    agentRuntime,
+    turns: new TurnQueue(database.sql),
     now: clock.now,
     limits: {
       tokenMaxTtlMs: 24 * 60 * 60 * 1000,
       clientTokenPerMinute: 10_000,
       apiKeyPerMinute: 10_000,
+      messageMaxBytes: 32 * 1024,
+      historyWindow: 20,
       ...limits,
     },
     accounts: {
