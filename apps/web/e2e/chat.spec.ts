@@ -109,6 +109,15 @@ test('an admin revokes the token and the chat keeps working after a silent refre
 }) => {
   const alice = await loggedInPage(browser, 'alice');
   await expect(connection(alice)).toHaveText('Live');
+  await alice.evaluate(() => {
+    const flags = window as unknown as { sawReconnecting: boolean };
+    flags.sawReconnecting = false;
+    const badge = document.querySelector('[data-testid="connection"]');
+    if (!badge) throw new Error('no connection badge');
+    new MutationObserver(() => {
+      if (badge.textContent?.startsWith('Reconnecting')) flags.sawReconnecting = true;
+    }).observe(badge, { subtree: true, childList: true, characterData: true });
+  });
   const me = await callFromPage(alice, { path: 'session.me', method: 'GET' });
   const aliceAgent = (me.body.result as { data: { agentId: string } }).data.agentId;
 
@@ -137,8 +146,25 @@ test('an admin revokes the token and the chat keeps working after a silent refre
     assistantBefore + 1,
   );
   await expect(alice.getByRole('alert')).toHaveCount(0);
-  // The live stream notices the revocation too, and comes back on a fresh token.
+
+  // The live stream notices the revocation too (it re-checks its credential), drops, and comes
+  // back on a fresh token: a message sent from another tab still shows up live.
+  await expect
+    .poll(
+      () =>
+        alice.evaluate(() => (window as unknown as { sawReconnecting: boolean }).sawReconnecting),
+      {
+        timeout: 30_000,
+      },
+    )
+    .toBe(true);
   await expect(connection(alice)).toHaveText('Live');
+  const otherTab = await alice.context().newPage();
+  await otherTab.goto('/');
+  await send(otherTab, 'Sent from another tab after the revoke');
+  await expect(messages(alice).locator('.message.user').last()).toHaveText(
+    /Sent from another tab after the revoke/,
+  );
   await admin.getByRole('button', { name: 'Refresh' }).click();
   await expect(rows.first()).toBeVisible();
   await admin.context().close();
