@@ -14,6 +14,7 @@ import { createContextFromHeaders } from '../trpc/context.js';
 import { type AppRouter, appRouter } from '../trpc/router.js';
 import { handleClientError } from './client-errors.js';
 import { errorBody, handleError, sendError } from './errors.js';
+import { endLiveStreamsOnClose } from './live-streams.js';
 import { REDACTED_PATHS, redactSecrets } from './redact.js';
 import { registerAgentRoutes } from './rest/agents.js';
 import { registerClientTokenRoutes } from './rest/client-tokens.js';
@@ -69,6 +70,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
   });
 
+  endLiveStreamsOnClose(app);
   app.setErrorHandler(handleError);
 
   const webDist = options.webDist;
