@@ -6,6 +6,7 @@ import { createAgent } from './services/agents.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './services/api-keys.js';
 import { mintClientToken } from './services/client-tokens.js';
 import { ensureOrganization } from './services/organizations.js';
+import { setPassword, signUp } from './services/users.js';
 
 const USAGE = `Usage: pnpm cli <command> [options]
 
@@ -18,7 +19,12 @@ Commands:
                                               mint a client-side token (access defaults to
                                               read_messages,write_messages,read_agent)
 
---org defaults to "default". The CLI opens the same database as the server (DATABASE_URL,
+  users create --username NAME [--admin]     create a web user (with their own agent)
+  users password --username NAME             set a web user's password
+                                              (users: the password is read from --password,
+                                              or else from the first line of standard input)
+
+--org defaults to "default" (web users always belong to SCOPEKIT_ORGANIZATION). The CLI opens the same database as the server (DATABASE_URL,
 or the embedded one under DATA_DIR, which only one process may open at a time).`;
 
 const { positionals, values } = parseArgs({
@@ -31,6 +37,9 @@ const { positionals, values } = parseArgs({
     hostname: { type: 'string' },
     access: { type: 'string', default: 'read_messages,write_messages,read_agent' },
     'expires-in': { type: 'string' },
+    username: { type: 'string' },
+    password: { type: 'string' },
+    admin: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -40,7 +49,7 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function required(name: 'name' | 'id' | 'agent' | 'hostname'): string {
+function required(name: 'name' | 'id' | 'agent' | 'hostname' | 'username'): string {
   const value = values[name];
   if (!value) fail(`--${name} is required`);
   return value;
@@ -68,7 +77,20 @@ const commands: Record<string, true> = {
   'keys revoke': true,
   'agents create': true,
   'tokens mint': true,
+  'users create': true,
+  'users password': true,
 };
+
+/** From --password, or the first line of standard input, so it need not sit in shell history. */
+async function readPassword(): Promise<string> {
+  if (values.password !== undefined) return values.password;
+  let input = '';
+  for await (const chunk of process.stdin) {
+    input += chunk;
+    if (input.includes('\n')) break;
+  }
+  return input.split('\n')[0] ?? '';
+}
 if (!commands[command]) fail(`Unknown command "${command}"`);
 
 const runtime = await openRuntime(loadConfig());
@@ -115,9 +137,26 @@ try {
         organizationId: org.id,
         hostname: required('hostname'),
         policy: [{ type: 'agent', id: required('agent'), access: parseAccess(values.access) }],
-        expiresAt: expiresIn ? new Date(Date.now() + Number(expiresIn) * 1000) : undefined,
+        ttlMs: expiresIn ? Number(expiresIn) * 1000 : undefined,
       });
       console.log(JSON.stringify(token, null, 2));
+      break;
+    }
+    case 'users create': {
+      const user = await signUp(deps, {
+        username: required('username'),
+        password: await readPassword(),
+        role: values.admin ? 'admin' : 'user',
+      });
+      console.log(`Created ${user.role} ${user.username} (${user.id}) with agent ${user.agentId}.`);
+      break;
+    }
+    case 'users password': {
+      const user = await setPassword(deps, {
+        username: required('username'),
+        password: await readPassword(),
+      });
+      console.log(`Changed the password of ${user.username}.`);
       break;
     }
   }

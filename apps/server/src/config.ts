@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_TOKEN_TTL_MS } from '@scopekit/policy';
+import { DEFAULT_MAX_TOKEN_TTL_MS, parseHostname } from '@scopekit/policy';
 import { z } from 'zod';
 
 /**
@@ -21,6 +21,23 @@ const envSchema = z.object({
     .default(DEFAULT_MAX_TOKEN_TTL_MS / 1000),
   SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().positive().default(600),
   SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE: z.coerce.number().int().positive().default(6000),
+  /**
+   * Origins the web app is served from (comma-separated). Session cookies are accepted only
+   * from these, and the tokens a session mints are bound to one of them.
+   */
+  SCOPEKIT_WEB_ORIGINS: z.string().optional(),
+  /** The organization every web user belongs to (created on first use). */
+  SCOPEKIT_ORGANIZATION: z.string().trim().min(1).max(100).default('default'),
+  SCOPEKIT_SESSION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(7 * 24 * 60 * 60),
+  /** Lifetime of the ck-let- token a session mints for the browser: short, it is refreshed. */
+  SCOPEKIT_WEB_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).default(600),
+  SCOPEKIT_LOGIN_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  /** The built web app (apps/web/dist) that the server serves when it exists. */
+  SCOPEKIT_WEB_DIST: z.string().optional(),
   /** `builtin` needs nothing; `openai` is any OpenAI-compatible Chat Completions endpoint. */
   SCOPEKIT_AGENT_PROVIDER: z.enum(['builtin', 'openai']).default('builtin'),
   /** Pause between the builtin agent's words, so a person sees the reply stream in. */
@@ -53,6 +70,8 @@ export interface Config {
   clientTokenPerMinute: number;
   apiKeyPerMinute: number;
   logLevel: string;
+  accounts: AccountsConfig;
+  webDist: string;
   agent: {
     provider: 'builtin' | 'openai';
     builtinPieceDelayMs: number;
@@ -63,6 +82,39 @@ export interface Config {
   };
   messageMaxBytes: number;
   historyWindow: number;
+}
+
+export interface AccountsConfig {
+  organizationName: string;
+  /** Normalised origins; the first is used when a request names none. */
+  webOrigins: string[];
+  sessionTtlMs: number;
+  webTokenTtlMs: number;
+  loginFailuresPerMinute: number;
+  /** Cookies marked Secure: in production, where the app is served over https. */
+  secureCookies: boolean;
+}
+
+/**
+ * In development the Vite dev server (5173) and the server itself (which serves the built
+ * app) are the web origins; a deployment names its public origin.
+ */
+function defaultWebOrigins(port: number): string[] {
+  return [5173, port].flatMap((p) => [`http://localhost:${p}`, `http://127.0.0.1:${p}`]);
+}
+
+function parseWebOrigins(value: string | undefined, port: number): string[] {
+  if (value === undefined || value.trim() === '') return defaultWebOrigins(port);
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const parsed = parseHostname(item);
+      if (!parsed.ok)
+        throw new Error(`Invalid configuration: SCOPEKIT_WEB_ORIGINS: "${item}" ${parsed.error}`);
+      return parsed.value;
+    });
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -88,6 +140,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clientTokenPerMinute: e.SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE,
     apiKeyPerMinute: e.SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE,
     logLevel: e.SCOPEKIT_LOG_LEVEL,
+    accounts: {
+      organizationName: e.SCOPEKIT_ORGANIZATION,
+      webOrigins: parseWebOrigins(e.SCOPEKIT_WEB_ORIGINS, e.PORT),
+      sessionTtlMs: e.SCOPEKIT_SESSION_TTL_SECONDS * 1000,
+      webTokenTtlMs: e.SCOPEKIT_WEB_TOKEN_TTL_SECONDS * 1000,
+      loginFailuresPerMinute: e.SCOPEKIT_LOGIN_FAILURES_PER_MINUTE,
+      secureCookies: e.NODE_ENV === 'production',
+    },
+    webDist: e.SCOPEKIT_WEB_DIST ?? new URL('../../web/dist', import.meta.url).pathname,
     agent: {
       provider: e.SCOPEKIT_AGENT_PROVIDER,
       builtinPieceDelayMs: e.SCOPEKIT_BUILTIN_DELAY_MS,

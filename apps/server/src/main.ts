@@ -1,10 +1,28 @@
 import { loadConfig } from './config.js';
+import { accountsWithDevPasswords, describeDevAccounts, seedDevAccounts } from './dev-seed.js';
 import { buildApp } from './http/app.js';
 import { openRuntime } from './runtime.js';
 
 const config = loadConfig();
 const runtime = await openRuntime(config);
-const app = await buildApp({ deps: runtime.deps, logLevel: config.logLevel });
+
+if (config.env === 'production') {
+  const unsafe = await accountsWithDevPasswords(runtime.deps);
+  if (unsafe.length > 0) {
+    console.error(
+      `Refusing to start in production: the development password of ${unsafe.join(', ')} still works.\n` +
+        'Change it (pnpm cli users password --username NAME) or start with an empty database.',
+    );
+    await runtime.close();
+    process.exit(1);
+  }
+}
+const seeded = config.env === 'development' && (await seedDevAccounts(runtime.deps));
+const app = await buildApp({
+  deps: runtime.deps,
+  logLevel: config.logLevel,
+  webDist: config.webDist,
+});
 
 // Stop accepting, let in-flight requests finish, then release the database.
 let closing = false;
@@ -21,3 +39,4 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 await app.listen({ port: config.port, host: config.host });
 app.log.info(`database: ${runtime.database.kind}`);
+if (seeded) console.log(`\n${describeDevAccounts(config.accounts.webOrigins[0] ?? '')}\n`);

@@ -37,6 +37,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
       messageMaxBytes: config.messageMaxBytes,
       historyWindow: config.historyWindow,
     },
+    accounts: config.accounts,
   };
   return {
     deps,

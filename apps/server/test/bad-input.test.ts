@@ -348,12 +348,13 @@ const badCredential: fc.Arbitrary<[string, (w: World) => string | undefined]> = 
   ]),
 );
 
+// Objects are not among them: `{}` is a valid body where every field is optional (creating
+// an agent), which made "not an object" fail whenever fast-check drew an empty object.
 const wrongTypes = fc.oneof(
   fc.integer(),
   fc.boolean(),
   fc.constant(null),
   fc.array(fc.string(), { maxLength: 3 }),
-  fc.object({ maxDepth: 1 }),
 );
 
 function spoilBody(

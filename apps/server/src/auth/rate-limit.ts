@@ -18,3 +18,28 @@ export function enforceRateLimit(deps: ServiceDeps, principal: Principal): void 
     );
   }
 }
+
+/**
+ * Failed log-ins per client address: checked before the password is, so a guesser over the
+ * limit learns nothing even from a right guess, and counted only on failure, so people who
+ * share an address (an office NAT) are not locked out by each other's successful log-ins.
+ */
+export function checkLoginFailures(deps: ServiceDeps, clientAddress: string | undefined): void {
+  const limit = deps.accounts.loginFailuresPerMinute;
+  const decision = deps.rateLimiter.check(loginKey(clientAddress), { limit, windowMs: MINUTE_MS });
+  if (!decision.allowed) {
+    throw new RateLimitedError(
+      `Too many failed log-ins from this address; retry in ${decision.retryAfterSeconds} s`,
+      decision.retryAfterSeconds,
+    );
+  }
+}
+
+export function countLoginFailure(deps: ServiceDeps, clientAddress: string | undefined): void {
+  deps.rateLimiter.consume(loginKey(clientAddress), {
+    limit: deps.accounts.loginFailuresPerMinute,
+    windowMs: MINUTE_MS,
+  });
+}
+
+const loginKey = (clientAddress: string | undefined) => `login:${clientAddress ?? 'unknown'}`;

@@ -5,6 +5,7 @@ import {
   index,
   integer,
   jsonb,
+  pgEnum,
   pgTable,
   primaryKey,
   text,
@@ -66,6 +67,47 @@ export const agents = pgTable(
   (t) => [index('agents_organization_idx').on(t.organizationId, t.createdAt, t.id)],
 );
 
+export const userRole = pgEnum('user_role', ['user', 'admin']);
+
+/**
+ * People who log in to the web app. Each belongs to the app's organization and owns one
+ * agent, created with the account. Only a scrypt hash of the password is kept.
+ */
+export const users = pgTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    username: text('username').notNull().unique(),
+    passwordHash: text('password_hash').notNull(),
+    role: userRole('role').notNull().default('user'),
+    agentId: text('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'restrict' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('users_organization_idx').on(t.organizationId)],
+);
+
+/**
+ * Log-in sessions. The cookie carries a random id; only its SHA-256 is stored, so a
+ * database dump cannot be replayed as a cookie.
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId), index('sessions_expires_idx').on(t.expiresAt)],
+);
+
 export interface MemoryBlock {
   label: string;
   value: string;
@@ -111,6 +153,8 @@ export const clientTokens = pgTable(
       .references(() => organizations.id, { onDelete: 'cascade' }),
     /** The API key that minted it, when one did (a login session may mint too). */
     apiKeyId: text('api_key_id').references(() => apiKeys.id, { onDelete: 'set null' }),
+    /** The log-in session that minted it, if one did: log-out revokes what it minted. */
+    sessionIdHash: text('session_id_hash'),
     tokenHash: text('token_hash').notNull().unique(),
     tokenCiphertext: text('token_ciphertext'),
     hint: text('hint').notNull(),
@@ -126,6 +170,9 @@ export const clientTokens = pgTable(
       .on(t.organizationId, t.createdAt.desc(), t.id.desc())
       .where(sql`${t.revokedAt} is null`),
     index('client_tokens_expires_idx').on(t.expiresAt),
+    index('client_tokens_session_idx')
+      .on(t.sessionIdHash)
+      .where(sql`${t.sessionIdHash} is not null and ${t.revokedAt} is null`),
   ],
 );
 

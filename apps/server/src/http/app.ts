@@ -1,10 +1,15 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { RateLimitedError } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
+import { isWebOrigin } from '../services/sessions.js';
 import { createContextFromHeaders } from '../trpc/context.js';
 import { type AppRouter, appRouter } from '../trpc/router.js';
 import { handleClientError } from './client-errors.js';
@@ -14,6 +19,7 @@ import { REDACTED_PATHS, redactSecrets } from './redact.js';
 import { registerAgentRoutes } from './rest/agents.js';
 import { registerClientTokenRoutes } from './rest/client-tokens.js';
 import { registerMessageRoutes } from './rest/messages.js';
+import { sessionTransport } from './session-cookie.js';
 
 export interface BuildAppOptions {
   deps: ServiceDeps;
@@ -22,6 +28,8 @@ export interface BuildAppOptions {
   bodyLimit?: number;
   /** Where log lines go (stdout by default); tests capture them to search for leaked secrets. */
   logStream?: { write(line: string): void };
+  /** The built web app to serve at `/` (apps/web/dist), when it exists. */
+  webDist?: string;
 }
 
 /**
@@ -45,24 +53,51 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   await app.register(helmet, { contentSecurityPolicy: false });
-  // Bearer routes are called from any allowed origin by the SDK in a browser; the token's own
-  // hostname binding decides, so CORS reflects the origin but never allows credentials here.
+  await app.register(cookie);
+  // Bearer routes are called from any origin by the SDK in a browser; the token's own hostname
+  // binding decides, so CORS reflects the origin without credentials. Only the web app's own
+  // origins (SCOPEKIT_WEB_ORIGINS) may send the session cookie along.
+  const { webOrigins, secureCookies } = deps.accounts;
   await app.register(cors, {
-    origin: true,
-    credentials: false,
-    exposedHeaders: ['retry-after'],
-    maxAge: 600,
+    delegator: (request, callback) => {
+      const origin = request.headers.origin;
+      callback(null, {
+        origin: true,
+        credentials: origin !== undefined && isWebOrigin(webOrigins, origin),
+        exposedHeaders: ['retry-after'],
+        maxAge: 600,
+      });
+    },
   });
 
   endLiveStreamsOnClose(app);
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
-      reply,
-      404,
-      `No route ${request.method} ${redactSecrets(request.url.split('?')[0] ?? '')}`,
-    ),
-  );
+
+  const webDist = options.webDist;
+  const servesWeb = webDist !== undefined && existsSync(join(webDist, 'index.html'));
+  if (servesWeb) {
+    // Hashed asset names change with their content, so they may be cached for good.
+    await app.register(fastifyStatic, {
+      root: webDist,
+      wildcard: false,
+      setHeaders: (reply, path) => {
+        reply.header(
+          'cache-control',
+          path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+        );
+      },
+    });
+  }
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    // The web app routes on the client: any other page path gets its index.html.
+    const isApi = path.startsWith('/v1/') || path.startsWith('/trpc/') || path === '/healthz';
+    if (servesWeb && request.method === 'GET' && !isApi && !/\.[a-z0-9]+$/i.test(path)) {
+      return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    }
+    return sendError(reply, 404, `No route ${request.method} ${redactSecrets(path)}`);
+  });
 
   app.get('/healthz', async (_request, reply) => {
     try {
@@ -81,8 +116,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
-      createContext: ({ req, info }) =>
-        createContextFromHeaders(deps, req.headers, info.connectionParams),
+      createContext: ({ req, res, info }) =>
+        createContextFromHeaders(
+          deps,
+          req.headers,
+          info.connectionParams,
+          sessionTransport(req, res, secureCookies),
+        ),
       // tRPC answers 429 itself; the Retry-After header it cannot know comes from the error.
       responseMeta: ({ errors }) => {
         const limited = errors.find((e) => e.cause instanceof RateLimitedError)?.cause;

@@ -41,6 +41,18 @@ export class RateLimiter {
   }
 
   consume(key: string, rule: RateRule): RateDecision {
+    return this.#decide(key, rule, true);
+  }
+
+  /**
+   * The decision `consume` would make, without counting a request: for limits on failures,
+   * which are checked before the attempt and counted only when it fails.
+   */
+  check(key: string, rule: RateRule): RateDecision {
+    return this.#decide(key, rule, false);
+  }
+
+  #decide(key: string, rule: RateRule, count: boolean): RateDecision {
     const nowMs = this.now().getTime();
     const windowStart = nowMs - (nowMs % rule.windowMs);
     const id = `${key}|${rule.windowMs}`;
@@ -55,7 +67,7 @@ export class RateLimiter {
         retryAfterSeconds: Math.max(1, Math.ceil((windowStart + rule.windowMs - nowMs) / 1000)),
       };
     }
-    counter.pending++;
+    if (count) counter.pending++;
     return { allowed: true };
   }
 

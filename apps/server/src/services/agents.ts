@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
-import { agents, type MemoryBlock } from '../db/schema.js';
-import { notFound } from '../errors.js';
+import { agents, type MemoryBlock, users } from '../db/schema.js';
+import { AppError, notFound } from '../errors.js';
 import {
   type AgentCreateInput,
   type AgentListInput,
@@ -205,6 +205,17 @@ export async function deleteAgent(
   { db }: Pick<ServiceDeps, 'db'>,
   args: { organizationId: string; agentId: string },
 ): Promise<void> {
+  // A web user's agent goes with its user, not on its own: the account would be left unusable.
+  const [owner] = await db
+    .select({ username: users.username })
+    .from(users)
+    .where(eq(users.agentId, args.agentId));
+  if (owner) {
+    throw new AppError(
+      'CONFLICT',
+      `Agent ${args.agentId} is the agent of web user "${owner.username}" and cannot be deleted on its own`,
+    );
+  }
   const deleted = await db
     .delete(agents)
     .where(and(eq(agents.id, args.agentId), eq(agents.organizationId, args.organizationId)))

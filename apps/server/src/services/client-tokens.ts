@@ -42,9 +42,16 @@ export interface MintClientTokenArgs {
   organizationId: string;
   /** The API key that asks, if any: recorded for audit, and revoked keys take nothing with them. */
   apiKeyId?: string | null;
+  /** The log-in session that asks, if any (hashed): its log-out revokes the token. */
+  sessionIdHash?: string | null;
   hostname: string;
   policy: Policy | PolicyEntry[];
   expiresAt?: string | Date | undefined;
+  /**
+   * Lifetime from now, as an alternative to `expiresAt`: measured from the same clock reading
+   * as `expiresIn`, so a caller asking for 600 s is told 600, not 599.
+   */
+  ttlMs?: number | undefined;
   /** What the issuer may hand out at most; omitted for an organization's API key (anything it owns). */
   grantable?: Policy;
 }
@@ -60,7 +67,7 @@ export async function mintClientToken(
   const policy = normalizePolicy(args.policy);
   if (policy.data.length === 0) throw badRequest('must grant at least one access', 'policy');
   const expiry = resolveExpiry({
-    requested: args.expiresAt,
+    requested: args.ttlMs === undefined ? args.expiresAt : new Date(now.getTime() + args.ttlMs),
     now,
     maxTtlMs: deps.limits.tokenMaxTtlMs,
   });
@@ -90,6 +97,7 @@ export async function mintClientToken(
       id,
       organizationId: args.organizationId,
       apiKeyId: args.apiKeyId ?? null,
+      sessionIdHash: args.sessionIdHash ?? null,
       tokenHash: hashToken(token),
       tokenCiphertext: secrets.seal(token, id),
       hint: redactToken(token),
@@ -181,6 +189,19 @@ export async function revokeClientTokenById(
     args.organizationId,
     `No live token ${args.id} in this organization`,
   );
+}
+
+/** Log-out takes with it every token the session minted, so nothing it handed out lives on. */
+export async function revokeClientTokensOfSession(
+  deps: ServiceDeps,
+  args: { sessionIdHash: string },
+): Promise<number> {
+  const rows = await deps.db
+    .update(clientTokens)
+    .set({ revokedAt: deps.now(), tokenCiphertext: null })
+    .where(and(eq(clientTokens.sessionIdHash, args.sessionIdHash), isNull(clientTokens.revokedAt)))
+    .returning({ id: clientTokens.id });
+  return rows.length;
 }
 
 /** Letta deletes by the token's value; it is hashed at once and never compared in plaintext. */

@@ -1,4 +1,5 @@
 import type { AgentRuntime } from '../agent-runtime/runtime.js';
+import type { AccountsConfig } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Database } from '../db/client.js';
 import type { EventBus } from '../events/bus.js';
@@ -28,4 +29,6 @@ export interface ServiceDeps {
     /** Earlier messages the model sees each turn. */
     historyWindow: number;
   };
+  /** Web users: their organization, sessions, and the tokens their sessions mint. */
+  accounts: AccountsConfig;
 }

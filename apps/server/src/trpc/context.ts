@@ -1,14 +1,36 @@
 import { firstHeader, requestOrigin } from '../auth/request-origin.js';
 import type { ServiceDeps } from '../services/deps.js';
 
+/**
+ * How a procedure sets or clears the session cookie. Over HTTP it writes `Set-Cookie`;
+ * tests without HTTP pass their own to see what would have been sent.
+ */
+export interface SessionCookieWriter {
+  set(sessionId: string, expiresAt: Date): void;
+  clear(): void;
+}
+
 /** Built per request from headers only, so tests can build one without any HTTP at all. */
 export interface Context {
   deps: ServiceDeps;
   authorization: string | undefined;
   origin: string | undefined;
+  /** The raw session id from the session cookie, if the request carries one. */
+  sessionId: string | undefined;
+  /** The peer's address: failed log-ins are limited per address. */
+  clientAddress: string | undefined;
+  sessionCookie: SessionCookieWriter;
 }
 
 type HeaderBag = Record<string, string | string[] | undefined>;
+
+export interface SessionTransport {
+  sessionId?: string | undefined;
+  clientAddress?: string | undefined;
+  sessionCookie?: SessionCookieWriter;
+}
+
+const NO_COOKIES: SessionCookieWriter = { set() {}, clear() {} };
 
 /**
  * `connectionParams` carry the credential for SSE subscriptions, since a browser's
@@ -18,10 +40,14 @@ export function createContextFromHeaders(
   deps: ServiceDeps,
   headers: HeaderBag,
   connectionParams?: Record<string, string | undefined> | null,
+  session: SessionTransport = {},
 ): Context {
   return {
     deps,
     authorization: firstHeader(headers.authorization) ?? connectionParams?.authorization,
     origin: requestOrigin(headers),
+    sessionId: session.sessionId,
+    clientAddress: session.clientAddress,
+    sessionCookie: session.sessionCookie ?? NO_COOKIES,
   };
 }

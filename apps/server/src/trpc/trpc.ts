@@ -5,7 +5,8 @@ import { requireAgentAccess, requireApiKey } from '../auth/authorize.js';
 import { enforceRateLimit } from '../auth/rate-limit.js';
 import { verifyBearer } from '../auth/verify-bearer.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
-import { AppError } from '../errors.js';
+import { AppError, forbidden, unauthorized } from '../errors.js';
+import { isWebOrigin, resolveSession } from '../services/sessions.js';
 import type { Context } from './context.js';
 
 // Never in development mode: error responses must not carry stack traces, in any environment.
@@ -78,3 +79,31 @@ export const agentProcedure = (access: Access) =>
     requireAgentAccess(ctx.principal, input.agentId, access);
     return next();
   });
+
+/**
+ * Cookie-authenticated calls are accepted only from the web app's own origins (when the
+ * browser names one): SameSite=Lax already keeps cross-site requests from carrying the
+ * cookie, and this also stops a same-site neighbour (another port, a sibling subdomain).
+ */
+export const webProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (ctx.origin !== undefined && !isWebOrigin(ctx.deps.accounts.webOrigins, ctx.origin)) {
+    throw forbidden(
+      `Origin ${ctx.origin} is not one of the web app's origins (SCOPEKIT_WEB_ORIGINS)`,
+    );
+  }
+  return next();
+});
+
+/** A logged-in user, from the session cookie. */
+export const sessionProcedure = webProcedure.use(async ({ ctx, next }) => {
+  const session = ctx.sessionId
+    ? await resolveSession(ctx.deps, { sessionId: ctx.sessionId })
+    : null;
+  if (!session) throw unauthorized('Not logged in, or the session has ended; log in again');
+  return next({ ctx: { session } });
+});
+
+export const adminProcedure = sessionProcedure.use(({ ctx, next }) => {
+  if (ctx.session.user.role !== 'admin') throw forbidden('This needs an administrator');
+  return next();
+});

@@ -27,6 +27,7 @@ export function makeDeps(
   clock = new TestClock(),
   limits: Partial<ServiceDeps['limits']> = {},
   agentRuntime: AgentRuntime = new BuiltinRuntime(0),
+  accounts: Partial<ServiceDeps['accounts']> = {},
 ): ServiceDeps {
   return {
     db: database.db,
@@ -43,6 +44,15 @@ export function makeDeps(
       messageMaxBytes: 32 * 1024,
       historyWindow: 20,
       ...limits,
+    },
+    accounts: {
+      organizationName: 'app',
+      webOrigins: [APP_ORIGIN],
+      sessionTtlMs: 7 * 24 * 60 * 60 * 1000,
+      webTokenTtlMs: 10 * 60 * 1000,
+      loginFailuresPerMinute: 5,
+      secureCookies: false,
+      ...accounts,
     },
   };
 }

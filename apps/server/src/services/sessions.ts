@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { normalizeOrigin } from '@scopekit/policy';
+import { and, eq, gt, lte } from 'drizzle-orm';
+import { hashToken } from '../crypto/hash.js';
+import { sessions, users } from '../db/schema.js';
+import { forbidden } from '../errors.js';
+import {
+  type MintedClientToken,
+  mintClientToken,
+  revokeClientTokensOfSession,
+} from './client-tokens.js';
+import type { ServiceDeps } from './deps.js';
+import { toUserView, type UserView } from './users.js';
+
+export interface NewSession {
+  /** The cookie value: 256 random bits, shown to the browser only. */
+  sessionId: string;
+  expiresAt: Date;
+}
+
+export interface ActiveSession {
+  user: UserView;
+  /** What is stored and what tokens refer to; the raw id never leaves the cookie. */
+  sessionIdHash: string;
+  expiresAt: Date;
+}
+
+export async function createSession(
+  deps: Pick<ServiceDeps, 'db' | 'now' | 'accounts'>,
+  args: { userId: string },
+): Promise<NewSession> {
+  const sessionId = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(deps.now().getTime() + deps.accounts.sessionTtlMs);
+  await deps.db
+    .insert(sessions)
+    .values({ idHash: hashToken(sessionId), userId: args.userId, expiresAt });
+  return { sessionId, expiresAt };
+}
+
+/** The session a cookie names, or null when it is unknown, ended or expired. */
+export async function resolveSession(
+  deps: Pick<ServiceDeps, 'db' | 'now'>,
+  args: { sessionId: string },
+): Promise<ActiveSession | null> {
+  if (!args.sessionId || args.sessionId.length > 200) return null;
+  const idHash = hashToken(args.sessionId);
+  const [row] = await deps.db
+    .select({ session: sessions, user: users })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, deps.now())));
+  if (!row) return null;
+  return { user: toUserView(row.user), sessionIdHash: idHash, expiresAt: row.session.expiresAt };
+}
+
+/** Ends the session and revokes every token it minted. Ending an unknown session is a no-op. */
+export async function endSession(deps: ServiceDeps, args: { sessionId: string }): Promise<void> {
+  const idHash = hashToken(args.sessionId);
+  await revokeClientTokensOfSession(deps, { sessionIdHash: idHash });
+  await deps.db.delete(sessions).where(eq(sessions.idHash, idHash));
+}
+
+/** Expired sessions are refused on read already; this only keeps the table small. */
+export async function sweepExpiredSessions(deps: Pick<ServiceDeps, 'db' | 'now'>): Promise<void> {
+  await deps.db.delete(sessions).where(lte(sessions.expiresAt, deps.now()));
+}
+
+export interface SessionToken {
+  token: string;
+  /** Seconds until expiry by the server's clock. */
+  expiresIn: number;
+  agentId: string;
+  hostname: string;
+}
+
+/**
+ * The browser's credential for talking to its agent directly: a `ck-let-` token for the
+ * user's own agent only, bound to a web origin from the configured allow-list. The request's
+ * `Origin` may only pick one of those; it never becomes a hostname by itself.
+ */
+export async function mintSessionToken(
+  deps: ServiceDeps,
+  args: { session: ActiveSession; origin: string | undefined },
+): Promise<MintedClientToken & SessionToken> {
+  const hostname = pickWebOrigin(deps.accounts.webOrigins, args.origin);
+  const { user } = args.session;
+  const minted = await mintClientToken(deps, {
+    organizationId: user.organizationId,
+    sessionIdHash: args.session.sessionIdHash,
+    hostname,
+    policy: [
+      {
+        type: 'agent',
+        id: user.agentId,
+        access: ['read_messages', 'write_messages', 'read_agent'],
+      },
+    ],
+    ttlMs: deps.accounts.webTokenTtlMs,
+  });
+  return { ...minted, agentId: user.agentId };
+}
+
+export function pickWebOrigin(webOrigins: string[], origin: string | undefined): string {
+  if (origin === undefined) {
+    const first = webOrigins[0];
+    if (first === undefined) throw forbidden('No web origin is configured (SCOPEKIT_WEB_ORIGINS)');
+    return first;
+  }
+  const normalized = normalizeOrigin(origin);
+  if (normalized === null || !webOrigins.includes(normalized)) {
+    throw forbidden(`Origin ${origin} is not one of the web app's origins (SCOPEKIT_WEB_ORIGINS)`);
+  }
+  return normalized;
+}
+
+export function isWebOrigin(webOrigins: string[], origin: string): boolean {
+  const normalized = normalizeOrigin(origin);
+  return normalized !== null && webOrigins.includes(normalized);
+}

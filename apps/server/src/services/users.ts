@@ -1,0 +1,154 @@
+import { asc, count, eq } from 'drizzle-orm';
+import { hashForUnknownUser, hashPassword, verifyPassword } from '../crypto/password.js';
+import { agents, users } from '../db/schema.js';
+import { AppError, badRequest, notFound, unauthorized } from '../errors.js';
+import { createAgent } from './agents.js';
+import type { ServiceDeps } from './deps.js';
+import { newId } from './ids.js';
+import { ensureOrganization } from './organizations.js';
+
+export type Role = 'user' | 'admin';
+
+export interface UserView {
+  id: string;
+  username: string;
+  role: Role;
+  organizationId: string;
+  /** The user's own agent, created with the account. */
+  agentId: string;
+  createdAt: string;
+}
+
+const USERNAME = /^[a-z0-9][a-z0-9_.-]{2,31}$/;
+export const PASSWORD_MIN_LENGTH = 8;
+const PASSWORD_MAX_LENGTH = 200;
+
+/** Usernames compare case-insensitively: "Alice" and "alice" are one person. */
+export function normalizeUsername(input: string): string {
+  const username = input.trim().toLowerCase();
+  if (!USERNAME.test(username)) {
+    throw badRequest(
+      'must be 3 to 32 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
+      'username',
+    );
+  }
+  return username;
+}
+
+function checkPassword(password: string): void {
+  if (password.length < PASSWORD_MIN_LENGTH || password.length > PASSWORD_MAX_LENGTH) {
+    throw badRequest(
+      `must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`,
+      'password',
+    );
+  }
+}
+
+/**
+ * Creates an account in the app's organization, with its own agent. A taken username is a
+ * 409; the agent made for the losing side of a race is removed again.
+ */
+export async function signUp(
+  deps: Pick<ServiceDeps, 'db' | 'accounts'>,
+  args: { username: string; password: string; role?: Role },
+): Promise<UserView> {
+  const username = normalizeUsername(args.username);
+  checkPassword(args.password);
+  const { db } = deps;
+  const taken = await db.select({ id: users.id }).from(users).where(eq(users.username, username));
+  if (taken.length > 0) throw usernameTaken(username);
+  const org = await ensureOrganization(deps, deps.accounts.organizationName);
+  const passwordHash = await hashPassword(args.password);
+  const agent = await createAgent(deps, { organizationId: org.id, name: `${username}'s agent` });
+  const [row] = await db
+    .insert(users)
+    .values({
+      id: newId('user'),
+      organizationId: org.id,
+      username,
+      passwordHash,
+      role: args.role ?? 'user',
+      agentId: agent.id,
+    })
+    .onConflictDoNothing({ target: users.username })
+    .returning();
+  if (!row) {
+    await db.delete(agents).where(eq(agents.id, agent.id));
+    throw usernameTaken(username);
+  }
+  return toUserView(row);
+}
+
+const usernameTaken = (username: string) =>
+  new AppError('CONFLICT', `The username "${username}" is taken`, 'username');
+
+/** One message for an unknown user and a wrong password, so neither reveals which it was. */
+const WRONG_CREDENTIALS = 'Wrong username or password';
+
+export async function authenticateUser(
+  { db }: Pick<ServiceDeps, 'db'>,
+  args: { username: string; password: string },
+): Promise<UserView> {
+  const username = args.username.trim().toLowerCase();
+  const [row] = await db.select().from(users).where(eq(users.username, username));
+  const matches = await verifyPassword(
+    args.password,
+    row?.passwordHash ?? (await hashForUnknownUser()),
+  );
+  if (!row || !matches) throw unauthorized(WRONG_CREDENTIALS);
+  return toUserView(row);
+}
+
+export async function getUser(
+  { db }: Pick<ServiceDeps, 'db'>,
+  args: { userId: string },
+): Promise<UserView> {
+  const [row] = await db.select().from(users).where(eq(users.id, args.userId));
+  if (!row) throw notFound(`User ${args.userId} not found`);
+  return toUserView(row);
+}
+
+export async function setPassword(
+  { db }: Pick<ServiceDeps, 'db'>,
+  args: { username: string; password: string },
+): Promise<UserView> {
+  const username = normalizeUsername(args.username);
+  checkPassword(args.password);
+  const [row] = await db
+    .update(users)
+    .set({ passwordHash: await hashPassword(args.password) })
+    .where(eq(users.username, username))
+    .returning();
+  if (!row) throw notFound(`No user "${username}"`);
+  return toUserView(row);
+}
+
+/** The organization's users by name, for the admin's agent filter (the first thousand). */
+export async function listUsers(
+  { db }: Pick<ServiceDeps, 'db'>,
+  args: { organizationId: string },
+): Promise<UserView[]> {
+  const rows = await db
+    .select()
+    .from(users)
+    .where(eq(users.organizationId, args.organizationId))
+    .orderBy(asc(users.username))
+    .limit(1000);
+  return rows.map(toUserView);
+}
+
+export async function countUsers({ db }: Pick<ServiceDeps, 'db'>): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(users);
+  return row?.n ?? 0;
+}
+
+export function toUserView(row: typeof users.$inferSelect): UserView {
+  return {
+    id: row.id,
+    username: row.username,
+    role: row.role,
+    organizationId: row.organizationId,
+    agentId: row.agentId,
+    createdAt: row.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { listClientTokens, revokeClientTokenById } from '../../services/client-tokens.js';
+import { listUsers } from '../../services/users.js';
+import { adminProcedure, router } from '../trpc.js';
+
+/**
+ * The organization's administrator, by session. Token values are never shown here: the
+ * admin sees each token's hint, which is enough to tell them apart and to revoke one.
+ */
+export const adminRouter = router({
+  users: router({
+    list: adminProcedure.query(async ({ ctx }) =>
+      (await listUsers(ctx.deps, { organizationId: ctx.session.user.organizationId })).map((u) => ({
+        id: u.id,
+        username: u.username,
+        role: u.role,
+        agentId: u.agentId,
+      })),
+    ),
+  }),
+  tokens: router({
+    list: adminProcedure
+      .input(
+        z
+          .strictObject({
+            agentId: z.string().min(1).max(200).optional(),
+            limit: z.number().int().min(1).max(100).default(20),
+            offset: z.number().int().min(0).default(0),
+          })
+          .default({ limit: 20, offset: 0 }),
+      )
+      .query(async ({ ctx, input }) => {
+        const page = await listClientTokens(ctx.deps, {
+          organizationId: ctx.session.user.organizationId,
+          ...input,
+        });
+        return {
+          hasNextPage: page.hasNextPage,
+          tokens: page.tokens.map(({ token: _secret, ...rest }) => rest),
+        };
+      }),
+    revoke: adminProcedure
+      .input(z.strictObject({ id: z.string().min(1).max(200) }))
+      .mutation(async ({ ctx, input }) => {
+        const { token: _secret, ...revoked } = await revokeClientTokenById(ctx.deps, {
+          organizationId: ctx.session.user.organizationId,
+          id: input.id,
+        });
+        return revoked;
+      }),
+  }),
+});

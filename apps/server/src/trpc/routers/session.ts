@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { checkLoginFailures, countLoginFailure } from '../../auth/rate-limit.js';
+import { AppError } from '../../errors.js';
+import {
+  createSession,
+  endSession,
+  mintSessionToken,
+  resolveSession,
+} from '../../services/sessions.js';
+import { authenticateUser, signUp, type UserView } from '../../services/users.js';
+import { router, sessionProcedure, webProcedure } from '../trpc.js';
+
+const credentials = z.strictObject({
+  username: z.string().max(200),
+  password: z.string().max(1000),
+});
+
+/** What the browser may know about its user. */
+const publicUser = (user: UserView) => ({
+  id: user.id,
+  username: user.username,
+  role: user.role,
+  agentId: user.agentId,
+});
+
+export const sessionRouter = router({
+  signUp: webProcedure.input(credentials).mutation(async ({ ctx, input }) => {
+    const user = await signUp(ctx.deps, input);
+    const session = await createSession(ctx.deps, { userId: user.id });
+    ctx.sessionCookie.set(session.sessionId, session.expiresAt);
+    return { user: publicUser(user) };
+  }),
+
+  logIn: webProcedure.input(credentials).mutation(async ({ ctx, input }) => {
+    checkLoginFailures(ctx.deps, ctx.clientAddress);
+    try {
+      const user = await authenticateUser(ctx.deps, input);
+      const session = await createSession(ctx.deps, { userId: user.id });
+      ctx.sessionCookie.set(session.sessionId, session.expiresAt);
+      return { user: publicUser(user) };
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'UNAUTHORIZED')
+        countLoginFailure(ctx.deps, ctx.clientAddress);
+      throw error;
+    }
+  }),
+
+  /** Ends the session and revokes the tokens it minted; harmless when not logged in. */
+  logOut: webProcedure.mutation(async ({ ctx }) => {
+    if (ctx.sessionId) await endSession(ctx.deps, { sessionId: ctx.sessionId });
+    ctx.sessionCookie.clear();
+    return { ok: true as const };
+  }),
+
+  /** Null when not logged in: the web app asks this on load to pick its first page. */
+  me: webProcedure.query(async ({ ctx }) => {
+    if (!ctx.sessionId) return null;
+    const session = await resolveSession(ctx.deps, { sessionId: ctx.sessionId });
+    return session ? publicUser(session.user) : null;
+  }),
+
+  /**
+   * A short-lived `ck-let-` token for the user's own agent, bound to the web origin. A
+   * mutation: it creates something, and a GET could be fetched by an <img> on another page.
+   */
+  token: sessionProcedure.mutation(async ({ ctx }) => {
+    const minted = await mintSessionToken(ctx.deps, { session: ctx.session, origin: ctx.origin });
+    return { token: minted.token, expiresIn: minted.expiresIn, agentId: minted.agentId };
+  }),
+});

@@ -1,0 +1,107 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretBox } from '../src/crypto/secret-box.js';
+import { openTestDatabase, type TestDatabase } from './support/database.js';
+
+const run = promisify(execFile);
+const serverDir = new URL('..', import.meta.url).pathname;
+
+let database: TestDatabase | undefined;
+let dataDir: string;
+let env: NodeJS.ProcessEnv;
+
+// The server runs as its own process here, as `pnpm dev` and `pnpm start` do, so the database
+// must be one another process can open: the test PostgreSQL database, or PGlite on disk.
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'scopekit-seed-'));
+  env = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    SCOPEKIT_LOG_LEVEL: 'info',
+    SCOPEKIT_ENCRYPTION_KEY: SecretBox.generateKey(),
+  };
+  delete env.DATABASE_URL;
+  if (process.env.TEST_DATABASE === 'postgres') {
+    database = await openTestDatabase();
+    env.DATABASE_URL = database.url;
+  }
+});
+afterAll(async () => {
+  await database?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Starts the server; resolves with its output once `until` appears, or once it exits. */
+function startServer(nodeEnv: string, until: RegExp) {
+  // tsx directly, not through pnpm, so SIGTERM reaches the server itself.
+  const child = spawn(join(serverDir, 'node_modules/.bin/tsx'), ['src/main.ts'], {
+    cwd: serverDir,
+    env: { ...env, NODE_ENV: nodeEnv },
+  });
+  let output = '';
+  return new Promise<{ output: string; code: number | null; child: ChildProcess }>((resolve) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (until.test(output)) resolve({ output, code: null, child });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => resolve({ output, code, child }));
+  });
+}
+
+async function stop(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+describe('development accounts', () => {
+  it('are seeded once on an empty database, block a production start, and unblock it when changed', async () => {
+    const dev = await startServer('development', /log in as one of them/);
+    expect(dev.output).toMatch(/admin\s+admin-dev-password\s+\(admin\)/);
+    expect(dev.output).toMatch(/alice\s+alice-dev-password/);
+    expect(dev.output).toMatch(/bob\s+bob-dev-password/);
+    await stop(dev.child);
+
+    // A second start finds users and seeds nothing.
+    const again = await startServer('development', /database: /);
+    await stop(again.child);
+    expect(again.output).not.toMatch(/Seeded development accounts/);
+
+    const refused = await startServer('production', /$^/);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toMatch(
+      /Refusing to start in production: the development password of admin, alice, bob still works/,
+    );
+
+    for (const username of ['admin', 'alice', 'bob']) {
+      const { stdout } = await run(
+        'pnpm',
+        [
+          'exec',
+          'tsx',
+          'src/cli.ts',
+          'users',
+          'password',
+          '--username',
+          username,
+          '--password',
+          `${username} new secret`,
+        ],
+        { cwd: serverDir, env },
+      );
+      expect(stdout).toMatch(`Changed the password of ${username}.`);
+    }
+    const production = await startServer('production', /database: /);
+    expect(production.code).toBeNull();
+    await stop(production.child);
+    // Five server starts and three CLI runs; a fresh PGlite on disk alone takes some seconds.
+  }, 240_000);
+});

@@ -1,0 +1,222 @@
+import { expect, test } from '@playwright/test';
+import {
+  callFromPage,
+  connection,
+  DEV_PASSWORDS,
+  loggedInPage,
+  logIn,
+  messages,
+  screenshot,
+  send,
+} from './support';
+
+test.describe.configure({ mode: 'serial' });
+
+test('sign up: a new account gets its own agent and an empty, live chat', async ({ page }) => {
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  await expect(page.getByLabel('Username')).toBeFocused();
+  await screenshot(page, 'login');
+
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page.getByRole('heading', { name: 'Create an account' })).toBeVisible();
+  const username = `carol${Date.now().toString(36)}`;
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill('short');
+  await page.getByRole('button', { name: 'Sign up', exact: true }).click();
+  await expect(page.getByRole('alert')).toContainText('password: must be 8 to 200 characters');
+  await screenshot(page, 'signup-error');
+
+  await page.getByLabel('Password').fill('carol password');
+  await page.getByRole('button', { name: 'Sign up', exact: true }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByText('No messages yet')).toBeVisible();
+  await expect(connection(page)).toHaveText('Live');
+  await expect(page.getByText(username)).toBeVisible();
+});
+
+test('log in, chat with a streamed reply, reload and see the history', async ({ page }) => {
+  await page.goto('/login');
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await expect(page.getByRole('alert')).toHaveText('Wrong username or password');
+
+  await logIn(page, 'alice', DEV_PASSWORDS.alice);
+  await expect(connection(page)).toHaveText('Live');
+
+  // Record whether any reply was ever seen half-written, i.e. streamed rather than arriving whole.
+  await page.evaluate(() => {
+    const flags = window as unknown as { sawStreaming: boolean };
+    flags.sawStreaming = false;
+    new MutationObserver(() => {
+      if (document.querySelector('.message.assistant[data-state="streaming"]'))
+        flags.sawStreaming = true;
+    }).observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      characterData: true,
+    });
+  });
+  await send(page, 'Remember that I like green tea.');
+  await expect(messages(page).locator('.message.user')).toContainText([
+    'Remember that I like green tea.',
+  ]);
+  const reply = messages(page).locator('.message.assistant[data-state="stored"]');
+  await expect(reply).toHaveCount(1);
+  await expect(reply.first()).not.toBeEmpty();
+  expect(
+    await page.evaluate(() => (window as unknown as { sawStreaming: boolean }).sawStreaming),
+  ).toBe(true);
+  await expect(page.getByTestId('announcer')).not.toBeEmpty();
+  await expect(page.getByRole('textbox', { name: 'Message' })).toBeFocused();
+  await screenshot(page, 'chat');
+
+  await page.reload();
+  await expect(messages(page).locator('.message.user')).toContainText([
+    'Remember that I like green tea.',
+  ]);
+  await expect(messages(page).locator('.message.assistant')).toHaveCount(1);
+
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await screenshot(page, 'chat-dark');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, 'chat-phone');
+});
+
+test('a second tab sees new messages live', async ({ browser }) => {
+  const first = await loggedInPage(browser, 'alice');
+  const second = await first.context().newPage();
+  await second.goto('/');
+  await expect(connection(second)).toHaveText('Live');
+  const before = await messages(second).locator('.message.assistant').count();
+
+  await send(first, 'Hello from the first tab');
+  await expect(messages(second).locator('.message.user').last()).toHaveText(
+    /Hello from the first tab/,
+  );
+  await expect(messages(second).locator('.message.assistant[data-state="stored"]')).toHaveCount(
+    before + 1,
+  );
+  await expect(second.getByTestId('announcer')).not.toBeEmpty();
+  await first.context().close();
+});
+
+test('an admin revokes the token and the chat keeps working after a silent refresh', async ({
+  browser,
+}) => {
+  const alice = await loggedInPage(browser, 'alice');
+  await expect(connection(alice)).toHaveText('Live');
+  await alice.evaluate(() => {
+    const flags = window as unknown as { sawReconnecting: boolean };
+    flags.sawReconnecting = false;
+    const badge = document.querySelector('[data-testid="connection"]');
+    if (!badge) throw new Error('no connection badge');
+    new MutationObserver(() => {
+      if (badge.textContent?.startsWith('Reconnecting')) flags.sawReconnecting = true;
+    }).observe(badge, { subtree: true, childList: true, characterData: true });
+  });
+  const me = await callFromPage(alice, { path: 'session.me', method: 'GET' });
+  const aliceAgent = (me.body.result as { data: { agentId: string } }).data.agentId;
+
+  const admin = await loggedInPage(browser, 'admin');
+  await admin.getByRole('link', { name: 'Tokens' }).click();
+  await expect(admin.getByRole('heading', { name: 'Live tokens' })).toBeVisible();
+  await admin.getByLabel('Agent').selectOption(aliceAgent);
+  const rows = admin.locator('tbody tr[data-token-id]');
+  await expect(rows.first()).toBeVisible();
+  await expect(rows.first()).toContainText('read_messages');
+  await expect(rows.first()).toContainText('http://127.0.0.1');
+  await screenshot(admin, 'admin');
+  // Every live token of alice's agent, including the one her open chat is using.
+  for (let left = await rows.count(); left > 0; left--) {
+    await rows
+      .first()
+      .getByRole('button', { name: /^Revoke/ })
+      .click();
+    await expect(rows).toHaveCount(left - 1);
+  }
+  await expect(admin.getByText('No live tokens.')).toBeVisible();
+
+  const assistantBefore = await messages(alice).locator('.message.assistant').count();
+  await send(alice, 'Are you still there after the revoke?');
+  await expect(messages(alice).locator('.message.assistant[data-state="stored"]')).toHaveCount(
+    assistantBefore + 1,
+  );
+  await expect(alice.getByRole('alert')).toHaveCount(0);
+
+  // The live stream notices the revocation too (it re-checks its credential), drops, and comes
+  // back on a fresh token: a message sent from another tab still shows up live.
+  await expect
+    .poll(
+      () =>
+        alice.evaluate(() => (window as unknown as { sawReconnecting: boolean }).sawReconnecting),
+      {
+        timeout: 30_000,
+      },
+    )
+    .toBe(true);
+  await expect(connection(alice)).toHaveText('Live');
+  const otherTab = await alice.context().newPage();
+  await otherTab.goto('/');
+  await send(otherTab, 'Sent from another tab after the revoke');
+  await expect(messages(alice).locator('.message.user').last()).toHaveText(
+    /Sent from another tab after the revoke/,
+  );
+  await admin.getByRole('button', { name: 'Refresh' }).click();
+  await expect(rows.first()).toBeVisible();
+  await admin.context().close();
+  await alice.context().close();
+});
+
+test("log-out ends access, and one user's token is refused on another's agent", async ({
+  browser,
+}) => {
+  const bob = await loggedInPage(browser, 'bob');
+  const bobMe = await callFromPage(bob, { path: 'session.me', method: 'GET' });
+  const bobAgent = (bobMe.body.result as { data: { agentId: string } }).data.agentId;
+
+  const alice = await loggedInPage(browser, 'alice');
+  const minted = await callFromPage(alice, { path: 'session.token', method: 'POST' });
+  expect(minted.status).toBe(200);
+  const { token, agentId } = (minted.body.result as { data: { token: string; agentId: string } })
+    .data;
+  expect(token).toMatch(/^ck-let-/);
+
+  const own = await callFromPage(alice, {
+    path: 'messages.list',
+    method: 'GET',
+    input: { agentId, limit: 1 },
+    bearer: token,
+  });
+  expect(own.status).toBe(200);
+  for (const path of ['messages.list', 'agents.retrieve']) {
+    const foreign = await callFromPage(alice, {
+      path,
+      method: 'GET',
+      input: { agentId: bobAgent },
+      bearer: token,
+    });
+    expect(foreign.status).toBe(403);
+  }
+
+  await alice.getByRole('button', { name: 'Log out' }).click();
+  await expect(alice).toHaveURL(/\/login$/);
+  await expect(alice.getByRole('status')).toHaveText('You have logged out.');
+  const after = await callFromPage(alice, {
+    path: 'messages.list',
+    method: 'GET',
+    input: { agentId, limit: 1 },
+    bearer: token,
+  });
+  expect(after.status).toBe(401);
+  expect((await callFromPage(alice, { path: 'session.token', method: 'POST' })).status).toBe(401);
+  const me = await callFromPage(alice, { path: 'session.me', method: 'GET' });
+  expect((me.body.result as { data: unknown }).data).toBeNull();
+  await alice.goto('/');
+  await expect(alice).toHaveURL(/\/login$/);
+  await alice.context().close();
+  await bob.context().close();
+});

@@ -1,0 +1,66 @@
+import { createEffect, createResource, createSignal, Match, Switch } from 'solid-js';
+import { describeError, sessionApi, type User } from './lib/api';
+import { currentPage, navigate } from './lib/router';
+import { AdminPage } from './pages/Admin';
+import { ChatPage } from './pages/Chat';
+import { LoginPage } from './pages/Login';
+
+export function App() {
+  const [me, { mutate }] = createResource(() => sessionApi.session.me.query());
+  const [notice, setNotice] = createSignal<string>();
+
+  const loggedIn = (user: User) => {
+    setNotice(undefined);
+    mutate(user);
+    navigate('chat', { replace: true });
+  };
+  /** The session is gone (logged out here or elsewhere, or expired): back to the log-in page. */
+  const loggedOut = (message?: string) => {
+    setNotice(message);
+    mutate(null);
+    navigate('login', { replace: true });
+  };
+
+  // The path follows the session: the log-in page without one, never with one.
+  createEffect(() => {
+    const user = me();
+    if (user === undefined) return;
+    if (user === null && currentPage() !== 'login') navigate('login', { replace: true });
+    if (user && currentPage() === 'login') navigate('chat', { replace: true });
+  });
+
+  return (
+    <Switch>
+      <Match when={me.error}>
+        <main class="center">
+          <p role="alert" class="error">
+            {describeError(me.error)}
+          </p>
+          <button type="button" onClick={() => location.reload()}>
+            Try again
+          </button>
+        </main>
+      </Match>
+      <Match when={me.loading}>
+        <main class="center" aria-busy="true">
+          <p>Loading…</p>
+        </main>
+      </Match>
+      <Match when={me() === null}>
+        <LoginPage onLoggedIn={loggedIn} notice={notice()} />
+      </Match>
+      <Match when={me()}>
+        {(user) => (
+          <Switch>
+            <Match when={currentPage() === 'admin' && user().role === 'admin'}>
+              <AdminPage user={user()} onLoggedOut={loggedOut} />
+            </Match>
+            <Match when={true}>
+              <ChatPage user={user()} onLoggedOut={loggedOut} />
+            </Match>
+          </Switch>
+        )}
+      </Match>
+    </Switch>
+  );
+}

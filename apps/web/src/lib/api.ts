@@ -1,0 +1,80 @@
+import type { AppRouter } from '@scopekit/server';
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpLink,
+  httpSubscriptionLink,
+  splitLink,
+  TRPCClientError,
+} from '@trpc/client';
+import type { inferRouterOutputs } from '@trpc/server';
+
+type Outputs = inferRouterOutputs<AppRouter>;
+export type User = NonNullable<Outputs['session']['me']>;
+export type LettaMessage = Outputs['messages']['list'][number];
+export type TokenPage = Outputs['admin']['tokens']['list'];
+export type AdminToken = TokenPage['tokens'][number];
+
+const url = '/trpc';
+
+/**
+ * Calls made with the session cookie: log-in, minting the agent token, admin. `include` so
+ * that a deployment serving the app from another (allow-listed) origin still sends it.
+ */
+export const sessionApi = createTRPCClient<AppRouter>({
+  links: [
+    httpBatchLink({
+      url,
+      fetch: (input, init) => fetch(input, { ...init, credentials: 'include' }),
+    }),
+  ],
+});
+
+/**
+ * Calls to the agent itself, with the short-lived `ck-let-` token as the only credential:
+ * no cookie is sent, exactly as if the agent lived on another server.
+ */
+export function createAgentApi(bearer: () => Promise<string>) {
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        // EventSource cannot set headers; tRPC passes these as the stream's connection params.
+        true: httpSubscriptionLink({
+          url,
+          connectionParams: async () => ({ authorization: `Bearer ${await bearer()}` }),
+        }),
+        false: httpLink({
+          url,
+          headers: async () => ({ authorization: `Bearer ${await bearer()}` }),
+          fetch: (input, init) => fetch(input, { ...init, credentials: 'omit' }),
+        }),
+      }),
+    ],
+  });
+}
+
+export type AgentApi = ReturnType<typeof createAgentApi>;
+
+export function httpStatusOf(error: unknown): number | undefined {
+  if (!(error instanceof TRPCClientError)) return undefined;
+  const data = error.data as { httpStatus?: number } | undefined;
+  return data?.httpStatus;
+}
+
+export const isUnauthorized = (error: unknown) =>
+  httpStatusOf(error) === 401 ||
+  (error instanceof TRPCClientError &&
+    (error.data as { code?: string } | undefined)?.code === 'UNAUTHORIZED');
+
+/** A sentence for a person: the server's message when it sent one, or what went wrong. */
+export function describeError(error: unknown): string {
+  if (error instanceof TRPCClientError) {
+    if (httpStatusOf(error) === 429) return `${error.message}`;
+    if (error.message && !/^(fetch failed|Failed to fetch|Unexpected token)/.test(error.message))
+      return error.message;
+    return 'Cannot reach the server. Check your connection and try again.';
+  }
+  if (error instanceof Error) return error.message;
+  return 'Something went wrong.';
+}

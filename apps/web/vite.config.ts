@@ -1,0 +1,22 @@
+import { defineConfig } from 'vite';
+import solid from 'vite-plugin-solid';
+
+const server = process.env.SCOPEKIT_SERVER_URL ?? 'http://127.0.0.1:8283';
+
+export default defineConfig({
+  plugins: [solid()],
+  server: {
+    port: 5173,
+    strictPort: true,
+    // The browser sees one origin (5173). The Host header is kept (no changeOrigin) so a
+    // same-origin request without an Origin header still resolves to the web origin.
+    proxy: {
+      '/trpc': { target: server },
+      '/v1': { target: server },
+    },
+  },
+  build: {
+    target: 'es2022',
+    sourcemap: true,
+  },
+});
