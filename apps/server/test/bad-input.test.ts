@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintClientToken, revokeClientTokenById } from '../src/services/client-tokens.js';
 import type { ServiceDeps } from '../src/services/deps.js';
+import { createSession } from '../src/services/sessions.js';
+import { signUp } from '../src/services/users.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import {
   APP_ORIGIN,
@@ -31,6 +33,9 @@ interface World {
   globexToken: string;
   expired: string;
   revoked: string;
+  /** Session cookies of a web user and of an administrator. */
+  userCookie: string;
+  adminCookie: string;
 }
 
 const ALL_ACCESS = ['read_messages', 'write_messages', 'read_agent', 'write_agent'] as const;
@@ -54,7 +59,17 @@ beforeAll(async () => {
   clock.reset();
   const revoked = await mint(acme);
   await revokeClientTokenById(deps, { organizationId: acme.organizationId, id: revoked.id });
+  const user = await signUp(deps, { username: 'battery-user', password: 'a long password' });
+  const adminUser = await signUp(deps, {
+    username: 'battery-admin',
+    password: 'a long password',
+    role: 'admin',
+  });
+  const cookie = async (userId: string) =>
+    `scopekit_session=${(await createSession(deps, { userId })).sessionId}`;
   world = {
+    userCookie: await cookie(user.id),
+    adminCookie: await cookie(adminUser.id),
     acme,
     globex,
     token: (await mint(acme)).token,
@@ -73,8 +88,11 @@ interface Endpoint {
   name: string;
   method: Method;
   path: (w: World) => string;
-  /** Which credential the endpoint accepts: API-key-only endpoints refuse client tokens. */
-  accepts: 'apiKey' | 'both';
+  /**
+   * Which credential the endpoint accepts: API-key-only endpoints refuse client tokens;
+   * `session` and `admin` take the web app's session cookie; `public` takes none.
+   */
+  accepts: 'apiKey' | 'both' | 'session' | 'admin' | 'public';
   /** A valid body, for endpoints that take one. */
   body?: (w: World) => Record<string, unknown>;
   /** A valid query string, and values each of its keys must refuse. */
@@ -268,7 +286,63 @@ const ENDPOINTS: Endpoint[] = [
     agentIn: 'body',
     sse: true,
   },
+  {
+    name: 'tRPC session.signUp',
+    method: 'POST',
+    path: () => '/trpc/session.signUp',
+    accepts: 'public',
+    body: () => ({ username: 'newcomer', password: 'a long password' }),
+  },
+  {
+    name: 'tRPC session.logIn',
+    method: 'POST',
+    path: () => '/trpc/session.logIn',
+    accepts: 'public',
+    body: () => ({ username: 'battery-user', password: 'not the password' }),
+  },
+  {
+    name: 'tRPC session.token',
+    method: 'POST',
+    path: () => '/trpc/session.token',
+    accepts: 'session',
+  },
+  {
+    name: 'tRPC admin.users.list',
+    method: 'GET',
+    path: trpcGet('admin.users.list', () => undefined),
+    accepts: 'admin',
+  },
+  {
+    name: 'tRPC admin.tokens.list',
+    method: 'GET',
+    path: trpcGet('admin.tokens.list', () => ({ limit: 10 })),
+    accepts: 'admin',
+  },
+  {
+    name: 'tRPC admin.tokens.revoke',
+    method: 'POST',
+    path: () => '/trpc/admin.tokens.revoke',
+    accepts: 'admin',
+    body: () => ({ id: 'tok-00000000-0000-0000-0000-000000000000' }),
+  },
 ];
+
+/** The headers of a request made with the endpoint's own kind of valid credential. */
+function validHeaders(endpoint: Endpoint, w: World): Record<string, string> {
+  switch (endpoint.accepts) {
+    case 'public':
+      return { 'content-type': 'application/json', origin: APP_ORIGIN };
+    case 'session':
+    case 'admin':
+      return { 'content-type': 'application/json', origin: APP_ORIGIN, cookie: w.adminCookie };
+    default:
+      return jsonHeaders(w.acme.apiKey);
+  }
+}
+
+const garbageCookie = fc
+  .string({ minLength: 1, maxLength: 60 })
+  .map((v) => `scopekit_session=${encodeURIComponent(v)}`);
 
 interface Case {
   endpoint: Endpoint;
@@ -348,13 +422,18 @@ const badCredential: fc.Arbitrary<[string, (w: World) => string | undefined]> = 
   ]),
 );
 
-// Objects are not among them: `{}` is a valid body where every field is optional (creating
-// an agent), which made "not an object" fail whenever fast-check drew an empty object.
+// Objects are drawn non-empty with keys no schema knows: `{}` is a valid body where every
+// field is optional (creating an agent).
 const wrongTypes = fc.oneof(
   fc.integer(),
   fc.boolean(),
   fc.constant(null),
   fc.array(fc.string(), { maxLength: 3 }),
+  fc.dictionary(
+    fc.string({ maxLength: 8 }).map((k) => `x_${k}`),
+    fc.oneof(fc.integer(), fc.string()),
+    { minKeys: 1, maxKeys: 3 },
+  ),
 );
 
 function spoilBody(
@@ -410,8 +489,52 @@ function spoilBody(
   );
 }
 
-function casesFor(endpoint: Endpoint): fc.Arbitrary<Case> {
-  const arbitraries: fc.Arbitrary<Case>[] = [
+function credentialCases(endpoint: Endpoint): fc.Arbitrary<Case>[] {
+  const bodyOf = (w: World) => (endpoint.body ? JSON.stringify(endpoint.body(w)) : undefined);
+  if (endpoint.accepts === 'public') return [];
+  if (endpoint.accepts === 'session' || endpoint.accepts === 'admin') {
+    const base = { 'content-type': 'application/json', origin: APP_ORIGIN };
+    const cases: fc.Arbitrary<Case>[] = [
+      fc.constant({
+        endpoint,
+        fault: 'no session cookie',
+        build: (w: World) => ({ path: endpoint.path(w), headers: base, body: bodyOf(w) }),
+      }),
+      garbageCookie.map((cookie) => ({
+        endpoint,
+        fault: 'unknown session cookie',
+        build: (w: World) => ({
+          path: endpoint.path(w),
+          headers: { ...base, cookie },
+          body: bodyOf(w),
+        }),
+      })),
+      fc.constant({
+        endpoint,
+        fault: 'session from another web origin',
+        build: (w: World) => ({
+          path: endpoint.path(w),
+          headers: { ...base, origin: 'https://evil.example.com', cookie: w.adminCookie },
+          body: bodyOf(w),
+        }),
+      }),
+    ];
+    if (endpoint.accepts === 'admin') {
+      cases.push(
+        fc.constant({
+          endpoint,
+          fault: 'non-admin session',
+          build: (w: World) => ({
+            path: endpoint.path(w),
+            headers: { ...base, cookie: w.userCookie },
+            body: bodyOf(w),
+          }),
+        }),
+      );
+    }
+    return cases;
+  }
+  return [
     badCredential.map(([fault, credential]) => ({
       endpoint,
       fault,
@@ -422,14 +545,14 @@ function casesFor(endpoint: Endpoint): fc.Arbitrary<Case> {
         };
         const value = credential(w);
         if (value !== undefined) headers.authorization = value;
-        return {
-          path: endpoint.path(w),
-          headers,
-          body: endpoint.body ? JSON.stringify(endpoint.body(w)) : undefined,
-        };
+        return { path: endpoint.path(w), headers, body: bodyOf(w) };
       },
     })),
   ];
+}
+
+function casesFor(endpoint: Endpoint): fc.Arbitrary<Case> {
+  const arbitraries: fc.Arbitrary<Case>[] = credentialCases(endpoint);
   if (endpoint.body) {
     const body = endpoint.body;
     arbitraries.push(
@@ -442,7 +565,7 @@ function casesFor(endpoint: Endpoint): fc.Arbitrary<Case> {
             fault,
             build: (w: World) => ({
               path: endpoint.path(w),
-              headers: jsonHeaders(w.acme.apiKey),
+              headers: validHeaders(endpoint, w),
               body: text,
             }),
           })),
@@ -452,7 +575,7 @@ function casesFor(endpoint: Endpoint): fc.Arbitrary<Case> {
         fault: 'wrong content type',
         build: (w: World) => ({
           path: endpoint.path(w),
-          headers: { ...jsonHeaders(w.acme.apiKey), 'content-type': 'text/plain' },
+          headers: { ...validHeaders(endpoint, w), 'content-type': 'text/plain' },
           body: 'hello',
         }),
       }),
@@ -492,7 +615,7 @@ function casesFor(endpoint: Endpoint): fc.Arbitrary<Case> {
         }),
       }),
     );
-  } else {
+  } else if (endpoint.accepts === 'both') {
     arbitraries.push(
       fc
         .oneof(
