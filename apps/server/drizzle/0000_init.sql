@@ -66,4 +66,5 @@ CREATE INDEX "api_keys_organization_idx" ON "api_keys" USING btree ("organizatio
 CREATE INDEX "client_token_agents_agent_idx" ON "client_token_agents" USING btree ("agent_id","created_at" DESC NULLS LAST,"token_id" DESC NULLS LAST);--> statement-breakpoint
 CREATE INDEX "client_tokens_live_idx" ON "client_tokens" USING btree ("organization_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST) WHERE "client_tokens"."revoked_at" is null;--> statement-breakpoint
 CREATE INDEX "client_tokens_expires_idx" ON "client_tokens" USING btree ("expires_at");--> statement-breakpoint
+CREATE INDEX "client_tokens_revoked_idx" ON "client_tokens" USING btree ("revoked_at") WHERE "client_tokens"."revoked_at" is not null;--> statement-breakpoint
 CREATE INDEX "rate_limit_window_idx" ON "rate_limit_counters" USING btree ("window_start");

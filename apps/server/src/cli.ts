@@ -71,7 +71,7 @@ const commands: Record<string, true> = {
 };
 if (!commands[command]) fail(`Unknown command "${command}"`);
 
-const runtime = await openRuntime(loadConfig());
+const runtime = await openRuntime(loadConfig(), { serve: false });
 try {
   const { deps } = runtime;
   const org = await ensureOrganization(deps, values.org);

@@ -21,6 +21,11 @@ const envSchema = z.object({
     .default(DEFAULT_MAX_TOKEN_TTL_MS / 1000),
   SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().positive().default(600),
   SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE: z.coerce.number().int().positive().default(6000),
+  /** Connections in this instance's PostgreSQL pool (one more is opened for LISTEN). */
+  SCOPEKIT_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  SCOPEKIT_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().positive().default(600),
+  /** How long expired and revoked tokens are kept, so a request with one is told why it fails. */
+  SCOPEKIT_TOKEN_RETAIN_SECONDS: z.coerce.number().int().min(0).default(86_400),
   SCOPEKIT_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
@@ -31,11 +36,14 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string | undefined;
+  databasePoolSize: number;
   dataDir: string;
   encryptionKey: string | undefined;
   tokenMaxTtlMs: number;
   clientTokenPerMinute: number;
   apiKeyPerMinute: number;
+  sweepIntervalMs: number;
+  tokenRetainMs: number;
   logLevel: string;
 }
 
@@ -51,11 +59,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL || undefined,
+    databasePoolSize: e.SCOPEKIT_DB_POOL_SIZE,
     dataDir: e.DATA_DIR ?? new URL('../.data', import.meta.url).pathname,
     encryptionKey: e.SCOPEKIT_ENCRYPTION_KEY,
     tokenMaxTtlMs: e.SCOPEKIT_TOKEN_MAX_TTL_SECONDS * 1000,
     clientTokenPerMinute: e.SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE,
     apiKeyPerMinute: e.SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE,
+    sweepIntervalMs: e.SCOPEKIT_SWEEP_INTERVAL_SECONDS * 1000,
+    tokenRetainMs: e.SCOPEKIT_TOKEN_RETAIN_SECONDS * 1000,
     logLevel: e.SCOPEKIT_LOG_LEVEL,
   };
 }

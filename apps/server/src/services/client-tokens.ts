@@ -12,6 +12,7 @@ import {
   resolveExpiry,
 } from '@scopekit/policy';
 import { and, desc, eq, gt, isNull, type SQL } from 'drizzle-orm';
+import { announceRevocation } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import { clientTokenAgents, clientTokens } from '../db/schema.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
@@ -200,6 +201,7 @@ export async function revokeClientTokenByValue(
   );
 }
 
+/** Refused at once on this instance (the cache is evicted before answering), on others within milliseconds. */
 async function revokeWhere(
   deps: ServiceDeps,
   match: SQL,
@@ -214,6 +216,7 @@ async function revokeWhere(
     )
     .returning();
   if (!row) throw notFound(missing);
+  await announceRevocation(deps, row.tokenHash);
   return toView(row, () => null);
 }
 

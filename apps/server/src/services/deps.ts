@@ -1,3 +1,5 @@
+import type { LastUsedRecorder } from '../auth/last-used.js';
+import type { TokenCache } from '../auth/token-cache.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Database } from '../db/client.js';
 import type { EventBus } from '../events/bus.js';
@@ -10,6 +12,10 @@ export interface ServiceDeps {
   /** Cross-instance events (revocations, live messages). */
   bus: EventBus;
   now: () => Date;
+  /** Verified credentials of this instance; revocations evict it everywhere through `bus`. */
+  tokenCache: TokenCache;
+  /** `last_used_at`, written behind in batches. */
+  lastUsed: LastUsedRecorder;
   rateLimiter: RateLimiter;
   limits: {
     /** Upper bound on a client-side token's lifetime. */

@@ -1,3 +1,5 @@
+import { LastUsedRecorder } from '../../src/auth/last-used.js';
+import { TokenCache } from '../../src/auth/token-cache.js';
 import { SecretBox } from '../../src/crypto/secret-box.js';
 import { openBus } from '../../src/events/open-bus.js';
 import { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
@@ -30,6 +32,8 @@ export function makeDeps(
     bus: openBus(database),
     rateLimiter: new RateLimiter(undefined, clock.now),
     now: clock.now,
+    tokenCache: new TokenCache({ now: clock.now }),
+    lastUsed: new LastUsedRecorder(database.db),
     limits: {
       tokenMaxTtlMs: 24 * 60 * 60 * 1000,
       clientTokenPerMinute: 10_000,
