@@ -63,8 +63,8 @@ ALTER TABLE "client_tokens" ADD CONSTRAINT "client_tokens_organization_id_organi
 ALTER TABLE "client_tokens" ADD CONSTRAINT "client_tokens_api_key_id_api_keys_id_fk" FOREIGN KEY ("api_key_id") REFERENCES "public"."api_keys"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "agents_organization_idx" ON "agents" USING btree ("organization_id","created_at","id");--> statement-breakpoint
 CREATE INDEX "api_keys_organization_idx" ON "api_keys" USING btree ("organization_id");--> statement-breakpoint
-CREATE INDEX "client_token_agents_agent_idx" ON "client_token_agents" USING btree ("agent_id","created_at" DESC NULLS LAST,"token_id" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "client_tokens_live_idx" ON "client_tokens" USING btree ("organization_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST) WHERE "client_tokens"."revoked_at" is null;--> statement-breakpoint
+CREATE INDEX "client_token_agents_agent_idx" ON "client_token_agents" USING btree ("agent_id","created_at","token_id");--> statement-breakpoint
+CREATE INDEX "client_tokens_live_idx" ON "client_tokens" USING btree ("organization_id","created_at","id") WHERE "client_tokens"."revoked_at" is null;--> statement-breakpoint
 CREATE INDEX "client_tokens_expires_idx" ON "client_tokens" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "client_tokens_revoked_idx" ON "client_tokens" USING btree ("revoked_at") WHERE "client_tokens"."revoked_at" is not null;--> statement-breakpoint
 CREATE INDEX "rate_limit_window_idx" ON "rate_limit_counters" USING btree ("window_start");

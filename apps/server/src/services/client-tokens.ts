@@ -11,10 +11,10 @@ import {
   redactToken,
   resolveExpiry,
 } from '@scopekit/policy';
-import { and, desc, eq, gt, isNull, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
 import { announceRevocation } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
-import { clientTokenAgents, clientTokens } from '../db/schema.js';
+import { agents, clientTokenAgents, clientTokens } from '../db/schema.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import { existingAgentIds } from './agents.js';
 import type { ServiceDeps } from './deps.js';
@@ -70,39 +70,32 @@ export async function mintClientToken(
     throw forbidden('The policy asks for more than the issuer may grant');
   }
   const agentIds = agentIdsOf(policy);
-  const known = await existingAgentIds(deps, {
-    organizationId: args.organizationId,
-    ids: agentIds,
-  });
-  const unknownId = agentIds.find((id) => !known.has(id));
-  if (unknownId !== undefined) {
-    const index = policy.data.findIndex((entry) => entry.id === unknownId);
-    throw badRequest(
-      `agent ${unknownId} does not exist in your organization`,
-      `policy[${index}].id`,
-    );
-  }
-
+  if (agentIds.length === 0) throw badRequest('must name at least one agent', 'policy');
   const id = newId('tok');
   const token = generateToken('client');
   const createdAt = now;
-  await db.transaction(async (tx) => {
-    await tx.insert(clientTokens).values({
-      id,
-      organizationId: args.organizationId,
-      apiKeyId: args.apiKeyId ?? null,
-      tokenHash: hashToken(token),
-      tokenCiphertext: secrets.seal(token, id),
-      hint: redactToken(token),
-      hostname: hostname.value,
-      policy,
-      createdAt,
-      expiresAt: expiry.value,
-    });
-    await tx
-      .insert(clientTokenAgents)
-      .values(agentIds.map((agentId) => ({ tokenId: id, agentId, createdAt })));
-  });
+  // One statement, so one round trip and one commit: the token and its agent index rows
+  // are written only if every agent named is one of the organization's.
+  const agentList = sql.join(
+    agentIds.map((agentId) => sql`(${agentId})`),
+    sql`, `,
+  );
+  const inserted = await db.execute(sql`
+    with named(id) as (values ${agentList}),
+    token as (
+      insert into ${clientTokens} (id, organization_id, api_key_id, token_hash, token_ciphertext,
+        hint, hostname, policy, created_at, expires_at)
+      select ${id}, ${args.organizationId}, ${args.apiKeyId ?? null}, ${hashToken(token)},
+        ${secrets.seal(token, id)}, ${redactToken(token)}, ${hostname.value},
+        ${JSON.stringify(policy)}::jsonb, ${createdAt.toISOString()}::timestamptz,
+        ${expiry.value.toISOString()}::timestamptz
+      where (select count(*) from ${agents} a join named on named.id = a.id
+             where a.organization_id = ${args.organizationId}) = ${agentIds.length}
+      returning id, created_at)
+    insert into ${clientTokenAgents} (token_id, agent_id, created_at)
+    select token.id, named.id, token.created_at from token cross join named
+    returning token_id`);
+  if (rowsOf(inserted).length === 0) await refuseUnknownAgent(deps, args.organizationId, policy);
   return {
     id,
     token,
@@ -115,6 +108,25 @@ export async function mintClientToken(
     expiresIn: expiresInSeconds(expiry.value, now),
   };
 }
+
+/** The mint wrote nothing because an agent is not the organization's: say which one. */
+async function refuseUnknownAgent(
+  deps: ServiceDeps,
+  organizationId: string,
+  policy: Policy,
+): Promise<never> {
+  const ids = agentIdsOf(policy);
+  const known = await existingAgentIds(deps, { organizationId, ids });
+  const unknownId = ids.find((agentId) => !known.has(agentId));
+  const index = policy.data.findIndex((entry) => entry.id === unknownId);
+  throw badRequest(
+    `agent ${unknownId ?? ids.join(', ')} does not exist in your organization`,
+    `policy[${Math.max(0, index)}].id`,
+  );
+}
+
+const rowsOf = (result: unknown): unknown[] =>
+  Array.isArray(result) ? result : (result as { rows: unknown[] }).rows;
 
 export interface ListClientTokensArgs {
   organizationId: string;

@@ -1,0 +1,398 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { generateToken, normalizePolicy, redactToken } from '@scopekit/policy';
+import autocannon from 'autocannon';
+import postgres from 'postgres';
+import { verifyBearer } from '../src/auth/verify-bearer.js';
+import { loadConfig } from '../src/config.js';
+import { hashToken } from '../src/crypto/hash.js';
+import { SecretBox } from '../src/crypto/secret-box.js';
+import { openRuntime } from '../src/runtime.js';
+import { createAgent } from '../src/services/agents.js';
+import { createApiKey } from '../src/services/api-keys.js';
+import { mintClientToken } from '../src/services/client-tokens.js';
+import { newId } from '../src/services/ids.js';
+import { ensureOrganization } from '../src/services/organizations.js';
+
+/**
+ * `pnpm bench`: every figure of the scale-out issue, measured in one run on this machine.
+ * Starts what it needs (a throwaway database on the PostgreSQL of DATABASE_URL, server
+ * instances in child processes on loopback), drives them with autocannon or timed loops,
+ * each bounded in count and time, and prints one markdown table.
+ */
+const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
+const ORIGIN = 'https://chat.example.com';
+const SEEDED_TOKENS = 100_000;
+const WATCHDOG_MS = 8 * 60_000;
+
+interface Row {
+  figure: string;
+  target: string;
+  measured: string;
+  verdict: 'met' | 'missed' | 'reported';
+}
+const rows: Row[] = [];
+const children = new Set<ChildProcess>();
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+const watchdog = setTimeout(() => {
+  log(`gave up after ${WATCHDOG_MS / 60_000} minutes`);
+  for (const child of children) child.kill('SIGKILL');
+  process.exit(1);
+}, WATCHDOG_MS);
+watchdog.unref();
+
+// A throwaway database, dropped at the end whatever happens.
+const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+const databaseName = `scopekit_bench_${randomBytes(4).toString('hex')}`;
+await admin.unsafe(`create database "${databaseName}"`);
+const databaseUrl = new URL(ADMIN_URL);
+databaseUrl.pathname = `/${databaseName}`;
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  NODE_ENV: 'production',
+  DATABASE_URL: databaseUrl.toString(),
+  SCOPEKIT_ENCRYPTION_KEY: SecretBox.generateKey(),
+  // Limits would cap the load generator, not measure the server; their check still runs.
+  SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE: '1000000000',
+  SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE: '1000000000',
+  SCOPEKIT_LOG_LEVEL: 'warn',
+};
+
+const runtime = await openRuntime(loadConfig(env), { serve: false });
+try {
+  await main();
+} finally {
+  for (const child of children) child.disconnect();
+  await Promise.all([...children].map((child) => exited(child)));
+  await runtime.close();
+  await admin.unsafe(`drop database if exists "${databaseName}" with (force)`);
+  await admin.end();
+}
+printTable();
+
+async function main() {
+  const { deps } = runtime;
+  const org = await ensureOrganization(deps, 'bench');
+  const key = await createApiKey(deps, { organizationId: org.id, name: 'bench backend' });
+  const agent = await createAgent(deps, { organizationId: org.id, name: 'bench agent' });
+  const listed = await createAgent(deps, { organizationId: org.id, name: 'listed agent' });
+  const minted = await mintClientToken(deps, {
+    organizationId: org.id,
+    hostname: ORIGIN,
+    policy: [{ type: 'agent', id: agent.id, access: ['read_agent', 'read_messages'] }],
+    expiresAt: new Date(Date.now() + 60 * 60_000),
+  });
+
+  log('starting two server instances');
+  const [a, b] = await Promise.all([startInstance(), startInstance()]);
+
+  await measureThroughput(a.url, agent.id, minted.token);
+  await measureCachedVerification(minted.token);
+  await measureMints(a.url, key.key, agent.id);
+  await measureListing(a.url, key.key, org.id, listed.id);
+  await measureRevocation(a.url, b.url, key.key, org.id, agent.id);
+  for (const figure of [
+    'a sent message reaching 100 live subscribers (builtin agent), p99',
+    'memory of one instance holding 1,000 open SSE streams',
+  ]) {
+    rows.push({
+      figure,
+      target: figure.startsWith('memory') ? 'reported, MB' : '≤ 50 ms',
+      measured: 'not measured: needs the messages API',
+      verdict: 'missed',
+    });
+  }
+}
+
+async function measureThroughput(url: string, agentId: string, token: string) {
+  log('throughput: raw node:http ceiling, then the authenticated and open procedures');
+  const ceiling = await withChild('./framework-servers.ts', ['node'], (port) =>
+    load({ url: `http://127.0.0.1:${port}/` }),
+  );
+  const input = encodeURIComponent(JSON.stringify({ agentId }));
+  const authed = { url: `${url}/bench/authed?input=${input}`, headers: bearer(token, ORIGIN) };
+  const open = { url: `${url}/bench/open?input=${input}` };
+  // Interleaved, so drift in the machine's state favours neither.
+  let authedRps = 0;
+  let openRps = 0;
+  for (let round = 0; round < 2; round++) {
+    openRps += (await load(open)).rps / 2;
+    authedRps += (await load(authed)).rps / 2;
+  }
+  const ratio = authedRps / openRps;
+  rows.push({
+    figure: 'ck-let- authenticated tRPC call (no other database work) ÷ same call unauthenticated',
+    target: '≥ 0.85',
+    measured: `${ratio.toFixed(2)} (${fmt(authedRps)} vs ${fmt(openRps)} req/s)`,
+    verdict: ratio >= 0.85 ? 'met' : 'missed',
+  });
+  rows.push({
+    figure: 'the same authenticated call ÷ raw node:http hello-world (the ceiling)',
+    target: 'reported',
+    measured: `${(authedRps / ceiling.rps).toFixed(2)} (${fmt(authedRps)} vs ${fmt(ceiling.rps)} req/s)`,
+    verdict: 'reported',
+  });
+}
+
+async function measureCachedVerification(token: string) {
+  log('cached verification in process');
+  const request = { authorization: `Bearer ${token}`, origin: ORIGIN };
+  await verifyBearer(runtime.deps, request);
+  const samples: number[] = [];
+  const deadline = performance.now() + DURATION_S * 1000;
+  for (let i = 0; i < 200_000 && performance.now() < deadline; i++) {
+    const start = process.hrtime.bigint();
+    await verifyBearer(runtime.deps, request);
+    samples.push(Number(process.hrtime.bigint() - start) / 1000);
+  }
+  const p99 = percentile(samples, 99);
+  rows.push({
+    figure: 'verification of a cached token, in process, p99',
+    target: '≤ 50 µs',
+    measured: `${p99.toFixed(1)} µs (p50 ${percentile(samples, 50).toFixed(1)} µs, ${fmt(samples.length)} calls)`,
+    verdict: p99 <= 50 ? 'met' : 'missed',
+  });
+}
+
+async function measureMints(url: string, apiKey: string, agentId: string) {
+  log('token mints against PostgreSQL');
+  const result = await load({
+    url: `${url}/v1/client-side-access-tokens`,
+    method: 'POST',
+    headers: { ...bearer(apiKey), 'content-type': 'application/json' },
+    body: JSON.stringify({
+      hostname: ORIGIN,
+      policy: [{ type: 'agent', id: agentId, access: ['read_messages'] }],
+    }),
+    connections: 16,
+  });
+  rows.push({
+    figure: 'token mints per second against PostgreSQL (POST /v1/client-side-access-tokens)',
+    target: '≥ 1,000',
+    measured: `${fmt(result.rps)}/s (p99 ${result.p99} ms, 16 connections)`,
+    verdict: result.rps >= 1000 ? 'met' : 'missed',
+  });
+}
+
+async function measureListing(
+  url: string,
+  apiKey: string,
+  organizationId: string,
+  agentId: string,
+) {
+  log(`seeding ${fmt(SEEDED_TOKENS)} tokens with COPY`);
+  await seedTokens(organizationId, agentId, SEEDED_TOKENS);
+  log('listing one agent’s tokens, paged');
+  const samples: number[] = [];
+  const deadline = performance.now() + DURATION_S * 1000;
+  // Two clients at once (this machine has two cores), pages 1 to 10 of 10 tokens.
+  await Promise.all(
+    [0, 1].map(async () => {
+      for (let i = 0; i < 5_000 && performance.now() < deadline; i++) {
+        const offset = 10 * (i % 10);
+        const start = performance.now();
+        const response = await fetch(
+          `${url}/v1/client-side-access-tokens?agentId=${agentId}&limit=10&offset=${offset}`,
+          { headers: bearer(apiKey) },
+        );
+        const page = (await response.json()) as { tokens: unknown[] };
+        samples.push(performance.now() - start);
+        if (response.status !== 200 || page.tokens.length !== 10) {
+          throw new Error(`Listing answered ${response.status} with ${page.tokens.length} tokens`);
+        }
+      }
+    }),
+  );
+  const p99 = percentile(samples, 99);
+  rows.push({
+    figure: `list tokens for one agent, paged (10 a page, pages 1–10), ${fmt(SEEDED_TOKENS)} tokens in the table, p99`,
+    target: '≤ 10 ms',
+    measured: `${p99.toFixed(1)} ms (p50 ${percentile(samples, 50).toFixed(1)} ms, ${fmt(samples.length)} requests, 2 clients)`,
+    verdict: p99 <= 10 ? 'met' : 'missed',
+  });
+}
+
+async function measureRevocation(
+  urlA: string,
+  urlB: string,
+  apiKey: string,
+  organizationId: string,
+  agentId: string,
+) {
+  log('revocation on A seen by B');
+  const input = encodeURIComponent(JSON.stringify({ agentId }));
+  const call = async (url: string, token: string) => {
+    const response = await fetch(`${url}/bench/authed?input=${input}`, {
+      headers: bearer(token, ORIGIN),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  };
+  const samples: number[] = [];
+  const deadline = performance.now() + DURATION_S * 2000;
+  for (let i = 0; i < 200 && performance.now() < deadline; i++) {
+    const { token } = await mintClientToken(runtime.deps, {
+      organizationId,
+      hostname: ORIGIN,
+      policy: [{ type: 'agent', id: agentId, access: ['read_agent'] }],
+    });
+    // B has verified the token, so it answers from its cache until told otherwise.
+    if ((await call(urlB, token)) !== 200) throw new Error('B refused a fresh token');
+    const start = performance.now();
+    const revoked = await fetch(`${urlA}/v1/client-side-access-tokens/${token}`, {
+      method: 'DELETE',
+      headers: bearer(apiKey),
+    });
+    if (revoked.status !== 204) throw new Error(`Revocation answered ${revoked.status}`);
+    for (;;) {
+      const status = await call(urlB, token);
+      if (status === 401) break;
+      if (performance.now() - start > 5_000) throw new Error('B never refused a revoked token');
+    }
+    samples.push(performance.now() - start);
+  }
+  const p99 = percentile(samples, 99);
+  rows.push({
+    figure: 'revocation on instance A seen by instance B (from sending the DELETE), p99',
+    target: '≤ 100 ms',
+    measured: `${p99.toFixed(1)} ms (p50 ${percentile(samples, 50).toFixed(1)} ms, ${samples.length} revocations)`,
+    verdict: p99 <= 100 ? 'met' : 'missed',
+  });
+}
+
+/** Bulk rows through COPY: real ciphertexts (the list call decrypts them), one agent each. */
+async function seedTokens(organizationId: string, agentId: string, count: number) {
+  const sql = postgres(env.DATABASE_URL ?? '', { max: 1, onnotice: () => {} });
+  const secrets = SecretBox.fromString(env.SCOPEKIT_ENCRYPTION_KEY ?? '');
+  const policy = JSON.stringify(
+    normalizePolicy([{ type: 'agent', id: agentId, access: ['read_messages'] }]),
+  );
+  const base = Date.now() - count * 1000;
+  const ids = Array.from({ length: count }, () => newId('tok'));
+  const timeOf = (i: number) => new Date(base + i * 1000).toISOString();
+  const expires = new Date(Date.now() + 24 * 60 * 60_000).toISOString();
+  try {
+    const tokens =
+      await sql`copy client_tokens (id, organization_id, token_hash, token_ciphertext, hint, hostname, policy, created_at, expires_at) from stdin`.writable();
+    await pipeline(
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < count; i++) {
+            const id = ids[i] as string;
+            const token = generateToken('client');
+            const fields = [
+              id,
+              organizationId,
+              hashToken(token),
+              secrets.seal(token, id),
+              redactToken(token),
+              ORIGIN,
+              policy.replaceAll('\\', '\\\\'),
+              timeOf(i),
+              expires,
+            ];
+            yield `${fields.join('\t')}\n`;
+          }
+        })(),
+      ),
+      tokens,
+    );
+    const links =
+      await sql`copy client_token_agents (token_id, agent_id, created_at) from stdin`.writable();
+    await pipeline(
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < count; i++) yield `${ids[i]}\t${agentId}\t${timeOf(i)}\n`;
+        })(),
+      ),
+      links,
+    );
+    await sql`analyze client_tokens`;
+    await sql`analyze client_token_agents`;
+  } finally {
+    await sql.end();
+  }
+}
+
+interface LoadOptions {
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  connections?: number;
+}
+
+/** One autocannon run after a one-second warm-up; refuses to count a run with errors. */
+async function load(options: LoadOptions) {
+  const base = { connections: options.connections ?? 50, ...options };
+  await autocannon({ ...base, duration: 1 });
+  const result = await autocannon({ ...base, duration: DURATION_S });
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(
+      `${options.url}: ${result.non2xx} non-2xx answers and ${result.errors} errors under load`,
+    );
+  }
+  return { rps: result.requests.average, p99: result.latency.p99 };
+}
+
+async function startInstance(): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(new URL('./instance.ts', import.meta.url), [], {
+    env,
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+  });
+  children.add(child);
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`A server instance exited with ${code}`)));
+    child.on('message', (message) => {
+      const m = message as { url?: string };
+      if (m.url) resolve(m.url);
+    });
+  });
+  return { url, child };
+}
+
+async function withChild<T>(script: string, args: string[], run: (port: number) => Promise<T>) {
+  const child = fork(new URL(script, import.meta.url), args, { execArgv: ['--import', 'tsx'] });
+  children.add(child);
+  try {
+    const port = await new Promise<number>((resolve) =>
+      child.once('message', (m) => resolve(Number(m))),
+    );
+    return await run(port);
+  } finally {
+    child.kill();
+    await exited(child);
+    children.delete(child);
+  }
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+function bearer(credential: string, origin?: string): Record<string, string> {
+  return { authorization: `Bearer ${credential}`, ...(origin ? { origin } : {}) };
+}
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function printTable() {
+  const lines = [
+    '| figure | target | measured | |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| ${r.figure} | ${r.target} | ${r.measured} | ${r.verdict} |`),
+  ];
+  console.log(lines.join('\n'));
+}
