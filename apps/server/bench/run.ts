@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { generateToken, normalizePolicy, redactToken } from '@scopekit/policy';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import autocannon from 'autocannon';
+import { EventSource } from 'eventsource';
 import postgres from 'postgres';
 import { verifyBearer } from '../src/auth/verify-bearer.js';
 import { loadConfig } from '../src/config.js';
@@ -15,6 +17,7 @@ import { createApiKey } from '../src/services/api-keys.js';
 import { mintClientToken } from '../src/services/client-tokens.js';
 import { newId } from '../src/services/ids.js';
 import { ensureOrganization } from '../src/services/organizations.js';
+import type { AppRouter } from '../src/trpc/router.js';
 
 /**
  * `pnpm bench`: every figure of the scale-out issue, measured in one run on this machine.
@@ -95,17 +98,14 @@ async function main() {
   await measureMints(a.url, key.key, agent.id);
   await measureListing(a.url, key.key, org.id, listed.id);
   await measureRevocation(a.url, b.url, key.key, org.id, agent.id);
-  for (const figure of [
-    'a sent message reaching 100 live subscribers (builtin agent), p99',
-    'memory of one instance holding 1,000 open SSE streams',
-  ]) {
-    rows.push({
-      figure,
-      target: figure.startsWith('memory') ? 'reported, MB' : '≤ 50 ms',
-      measured: 'not measured: needs the messages API',
-      verdict: 'missed',
-    });
-  }
+  const reader = await mintClientToken(deps, {
+    organizationId: org.id,
+    hostname: ORIGIN,
+    policy: [{ type: 'agent', id: agent.id, access: ['read_messages', 'write_messages'] }],
+    expiresAt: new Date(Date.now() + 60 * 60_000),
+  });
+  await measureFanOut(a.url, b.url, agent.id, reader.token);
+  await measureStreamMemory(agent.id, reader.token);
 }
 
 async function measureThroughput(url: string, agentId: string, token: string) {
@@ -261,6 +261,155 @@ async function measureRevocation(
     target: '≤ 100 ms',
     measured: `${p99.toFixed(1)} ms (p50 ${percentile(samples, 50).toFixed(1)} ms, ${samples.length} revocations)`,
     verdict: p99 <= 100 ? 'met' : 'missed',
+  });
+}
+
+/** Subscribers on both instances, sends through A: time from send to each subscriber's copy. */
+async function measureFanOut(urlA: string, urlB: string, agentId: string, token: string) {
+  const SUBSCRIBERS = 100;
+  const SENDS = 20;
+  log(`a sent message reaching ${SUBSCRIBERS} live subscribers (half on each instance)`);
+  const sentAt = new Map<string, number>();
+  const samples: number[] = [];
+  let expected = 0;
+  let arrived!: () => void;
+  let allArrived = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
+  const streams = await openStreams(SUBSCRIBERS, (i) => (i % 2 ? urlB : urlA), agentId, token, {
+    onUserMessage: (content) => {
+      const start = sentAt.get(content);
+      if (start === undefined) return;
+      samples.push(performance.now() - start);
+      if (samples.length === expected) arrived();
+    },
+  });
+  try {
+    const sender = trpcClient(urlA, token);
+    for (let i = 0; i < SENDS; i++) {
+      const content = `fan-out ${i}`;
+      expected = (i + 1) * SUBSCRIBERS;
+      sentAt.set(content, performance.now());
+      const sending = sender.messages.send.mutate({ agentId, content });
+      await Promise.race([
+        allArrived,
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('subscribers missed a message')), 10_000),
+        ),
+      ]);
+      await sending;
+      allArrived = new Promise<void>((resolve) => {
+        arrived = resolve;
+      });
+    }
+  } finally {
+    streams.close();
+  }
+  const p99 = percentile(samples, 99);
+  rows.push({
+    figure: `a sent message reaching ${SUBSCRIBERS} live subscribers (builtin agent, half on each instance), p99`,
+    target: '≤ 50 ms',
+    measured: `${p99.toFixed(1)} ms (p50 ${percentile(samples, 50).toFixed(1)} ms, ${fmt(samples.length)} deliveries)`,
+    verdict: p99 <= 50 ? 'met' : 'missed',
+  });
+}
+
+/** A fresh instance's memory before and after 1,000 open SSE streams, each after a full GC. */
+async function measureStreamMemory(agentId: string, token: string) {
+  const STREAMS = 1_000;
+  log(`memory of one instance holding ${fmt(STREAMS)} SSE streams`);
+  const instance = await startInstance();
+  const before = await memoryOf(instance.child);
+  const streams = await openStreams(STREAMS, () => instance.url, agentId, token, {});
+  try {
+    const after = await memoryOf(instance.child);
+    const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+    const perStream = (after.rss - before.rss) / STREAMS / 1024;
+    rows.push({
+      figure: `memory of one instance holding ${fmt(STREAMS)} open SSE streams (RSS after GC)`,
+      target: 'reported, MB',
+      measured: `${mb(after.rss)} MB (${mb(before.rss)} MB idle, ≈${perStream.toFixed(0)} KB a stream; heap ${mb(after.heapUsed)} MB)`,
+      verdict: 'reported',
+    });
+  } finally {
+    streams.close();
+  }
+}
+
+function trpcClient(url: string, token: string) {
+  const withOrigin: typeof fetch = (input, init) =>
+    fetch(input, {
+      ...init,
+      headers: { ...(init?.headers as Record<string, string>), origin: ORIGIN },
+    });
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({
+          url: `${url}/trpc`,
+          EventSource,
+          connectionParams: () => ({ authorization: `Bearer ${token}` }),
+          eventSourceOptions: () => ({ fetch: withOrigin }),
+        }),
+        false: httpBatchLink({
+          url: `${url}/trpc`,
+          fetch: withOrigin,
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      }),
+    ],
+  });
+}
+
+/** `count` subscriptions to the agent's conversation, resolved once every one is live. */
+async function openStreams(
+  count: number,
+  urlOf: (i: number) => string,
+  agentId: string,
+  token: string,
+  handlers: { onUserMessage?: (content: string) => void },
+) {
+  const subscriptions: { unsubscribe(): void }[] = [];
+  const started: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const client = trpcClient(urlOf(i), token);
+    started.push(
+      new Promise<void>((resolve, reject) => {
+        subscriptions.push(
+          client.messages.events.subscribe(
+            { agentId },
+            {
+              onStarted: () => resolve(),
+              onData: ({ data }) => {
+                if (data.type === 'message' && data.message.message_type === 'user_message') {
+                  handlers.onUserMessage?.(data.message.content);
+                }
+              },
+              onError: reject,
+            },
+          ),
+        );
+      }),
+    );
+    // Opened a few at a time, as browsers arrive, not all in one burst.
+    if (i % 50 === 49) await Promise.all(started.slice(-50));
+  }
+  await Promise.all(started);
+  return { close: () => subscriptions.forEach((s) => s.unsubscribe()) };
+}
+
+function memoryOf(child: ChildProcess): Promise<NodeJS.MemoryUsage> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      const m = message as { memory?: NodeJS.MemoryUsage };
+      if (m.memory) {
+        child.off('message', onMessage);
+        resolve(m.memory);
+      }
+    };
+    child.on('message', onMessage);
+    child.send('memory');
   });
 }
 

@@ -2,6 +2,12 @@ CREATE TABLE "agents" (
 	"id" text PRIMARY KEY NOT NULL,
 	"organization_id" text NOT NULL,
 	"name" text NOT NULL,
+	"system" text DEFAULT '' NOT NULL,
+	"description" text,
+	"model" text,
+	"tags" jsonb DEFAULT '[]'::jsonb NOT NULL,
+	"memory_blocks" jsonb DEFAULT '[]'::jsonb NOT NULL,
+	"metadata" jsonb,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
@@ -41,6 +47,18 @@ CREATE TABLE "client_tokens" (
 	CONSTRAINT "client_tokens_token_hash_unique" UNIQUE("token_hash")
 );
 --> statement-breakpoint
+CREATE TABLE "messages" (
+	"seq" bigserial PRIMARY KEY NOT NULL,
+	"id" text NOT NULL,
+	"agent_id" text NOT NULL,
+	"message_type" text NOT NULL,
+	"content" text NOT NULL,
+	"otid" text,
+	"run_id" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "messages_id_unique" UNIQUE("id")
+);
+--> statement-breakpoint
 CREATE TABLE "organizations" (
 	"id" text PRIMARY KEY NOT NULL,
 	"name" text NOT NULL,
@@ -61,10 +79,12 @@ ALTER TABLE "client_token_agents" ADD CONSTRAINT "client_token_agents_token_id_c
 ALTER TABLE "client_token_agents" ADD CONSTRAINT "client_token_agents_agent_id_agents_id_fk" FOREIGN KEY ("agent_id") REFERENCES "public"."agents"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "client_tokens" ADD CONSTRAINT "client_tokens_organization_id_organizations_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "client_tokens" ADD CONSTRAINT "client_tokens_api_key_id_api_keys_id_fk" FOREIGN KEY ("api_key_id") REFERENCES "public"."api_keys"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "messages" ADD CONSTRAINT "messages_agent_id_agents_id_fk" FOREIGN KEY ("agent_id") REFERENCES "public"."agents"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "agents_organization_idx" ON "agents" USING btree ("organization_id","created_at","id");--> statement-breakpoint
 CREATE INDEX "api_keys_organization_idx" ON "api_keys" USING btree ("organization_id");--> statement-breakpoint
 CREATE INDEX "client_token_agents_agent_idx" ON "client_token_agents" USING btree ("agent_id","created_at","token_id");--> statement-breakpoint
 CREATE INDEX "client_tokens_live_idx" ON "client_tokens" USING btree ("organization_id","created_at","id") WHERE "client_tokens"."revoked_at" is null;--> statement-breakpoint
 CREATE INDEX "client_tokens_expires_idx" ON "client_tokens" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "client_tokens_revoked_idx" ON "client_tokens" USING btree ("revoked_at") WHERE "client_tokens"."revoked_at" is not null;--> statement-breakpoint
+CREATE INDEX "messages_agent_seq_idx" ON "messages" USING btree ("agent_id","seq");--> statement-breakpoint
 CREATE INDEX "rate_limit_window_idx" ON "rate_limit_counters" USING btree ("window_start");

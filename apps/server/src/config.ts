@@ -26,6 +26,22 @@ const envSchema = z.object({
   SCOPEKIT_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().positive().default(600),
   /** How long expired and revoked tokens are kept, so a request with one is told why it fails. */
   SCOPEKIT_TOKEN_RETAIN_SECONDS: z.coerce.number().int().min(0).default(86_400),
+  /** `builtin` needs nothing; `openai` is any OpenAI-compatible Chat Completions endpoint. */
+  SCOPEKIT_AGENT_PROVIDER: z.enum(['builtin', 'openai']).default('builtin'),
+  /** Pause between the builtin agent's words, so a person sees the reply stream in. */
+  SCOPEKIT_BUILTIN_DELAY_MS: z.coerce.number().int().min(0).max(5_000).default(30),
+  LLM_BASE_URL: z.url().optional(),
+  LLM_API_KEY: z.string().optional(),
+  LLM_MODEL: z.string().min(1).optional(),
+  LLM_STREAM: z.stringbool().default(true),
+  /** Largest message a user may send, in bytes of UTF-8. */
+  SCOPEKIT_MESSAGE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(32 * 1024),
+  /** How many earlier messages the model sees each turn. */
+  SCOPEKIT_HISTORY_WINDOW: z.coerce.number().int().min(1).max(1_000).default(20),
   SCOPEKIT_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
@@ -45,6 +61,16 @@ export interface Config {
   sweepIntervalMs: number;
   tokenRetainMs: number;
   logLevel: string;
+  agent: {
+    provider: 'builtin' | 'openai';
+    builtinPieceDelayMs: number;
+    llmBaseUrl: string;
+    llmApiKey: string | undefined;
+    llmModel: string;
+    llmStream: boolean;
+  };
+  messageMaxBytes: number;
+  historyWindow: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -54,6 +80,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.SCOPEKIT_AGENT_PROVIDER === 'openai' && (!e.LLM_BASE_URL || !e.LLM_MODEL)) {
+    throw new Error(
+      'Invalid configuration: SCOPEKIT_AGENT_PROVIDER=openai needs LLM_BASE_URL and LLM_MODEL',
+    );
+  }
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -68,5 +99,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepIntervalMs: e.SCOPEKIT_SWEEP_INTERVAL_SECONDS * 1000,
     tokenRetainMs: e.SCOPEKIT_TOKEN_RETAIN_SECONDS * 1000,
     logLevel: e.SCOPEKIT_LOG_LEVEL,
+    agent: {
+      provider: e.SCOPEKIT_AGENT_PROVIDER,
+      builtinPieceDelayMs: e.SCOPEKIT_BUILTIN_DELAY_MS,
+      llmBaseUrl: e.LLM_BASE_URL ?? '',
+      llmApiKey: e.LLM_API_KEY,
+      llmModel: e.LLM_MODEL ?? '',
+      llmStream: e.LLM_STREAM,
+    },
+    messageMaxBytes: e.SCOPEKIT_MESSAGE_MAX_BYTES,
+    historyWindow: e.SCOPEKIT_HISTORY_WINDOW,
   };
 }

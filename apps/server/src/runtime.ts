@@ -1,3 +1,4 @@
+import { openAgentRuntime } from './agent-runtime/open-runtime.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { TokenCache } from './auth/token-cache.js';
 import type { Config } from './config.js';
@@ -7,6 +8,7 @@ import { openBus } from './events/open-bus.js';
 import { RateLimiter } from './rate-limit/rate-limiter.js';
 import type { ServiceDeps } from './services/deps.js';
 import { TokenSweeper } from './services/sweeper.js';
+import { TurnQueue } from './services/turn-queue.js';
 
 /** Everything a process (server, CLI, benchmark) shares, opened from configuration. */
 export interface Runtime {
@@ -42,6 +44,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     secrets,
     bus,
     rateLimiter,
+    agentRuntime: openAgentRuntime(config),
+    turns: new TurnQueue(database.sql),
     now,
     tokenCache,
     lastUsed,
@@ -49,6 +53,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       tokenMaxTtlMs: config.tokenMaxTtlMs,
       clientTokenPerMinute: config.clientTokenPerMinute,
       apiKeyPerMinute: config.apiKeyPerMinute,
+      messageMaxBytes: config.messageMaxBytes,
+      historyWindow: config.historyWindow,
     },
   };
   const stopListening = serve ? await tokenCache.listen(bus) : async () => {};

@@ -43,7 +43,8 @@ async function cli(...args: string[]) {
   }
 }
 
-describe('pnpm cli', () => {
+// Each step starts a process that opens PGlite from disk (about 5 s each on a busy 2-core machine).
+describe('pnpm cli', { timeout: 180_000 }, () => {
   it('creates and lists API keys, creates an agent, mints a token and revokes the key', async () => {
     const created = await cli('keys', 'create', '--org', 'acme', '--name', 'backend');
     expect(created.code).toBe(0);

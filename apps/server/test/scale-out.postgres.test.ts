@@ -1,3 +1,11 @@
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  type TRPCClient,
+} from '@trpc/client';
+import { EventSource } from 'eventsource';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -5,6 +13,8 @@ import { SecretBox } from '../src/crypto/secret-box.js';
 import { buildApp } from '../src/http/app.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
 import { createApiKey, revokeApiKey } from '../src/services/api-keys.js';
+import type { ConversationEvent } from '../src/services/conversation-events.js';
+import type { AppRouter } from '../src/trpc/router.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { APP_ORIGIN, type SeededOrganization, seedOrganization } from './support/fixtures.js';
 
@@ -65,13 +75,16 @@ async function retrieveAgent(instance: Instance, token: string) {
   return response.status;
 }
 
-async function mint(instance: Instance): Promise<{ id: string; token: string }> {
+async function mint(
+  instance: Instance,
+  access: string[] = ['read_agent'],
+): Promise<{ id: string; token: string }> {
   const response = await fetch(`${instance.url}/trpc/tokens.create`, {
     method: 'POST',
     headers: trpcHeaders(acme.apiKey),
     body: JSON.stringify({
       hostname: APP_ORIGIN,
-      policy: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+      policy: [{ type: 'agent', id: acme.agentId, access }],
     }),
   });
   expect(response.status).toBe(200);
@@ -130,5 +143,79 @@ describe('two instances on one PostgreSQL', () => {
     while (status === 200 && performance.now() - revokedAt < 5_000) status = await list(a);
     expect(status).toBe(401);
     expect(performance.now() - revokedAt).toBeLessThanOrEqual(PROPAGATION_DEADLINE_MS);
+  });
+});
+
+/** A browser-like client of one instance: SSE for subscriptions, the token in connectionParams. */
+function clientOf(instance: Instance, token: string): TRPCClient<AppRouter> {
+  const url = `${instance.url}/trpc`;
+  const withOrigin: typeof fetch = (input, init) =>
+    fetch(input, {
+      ...init,
+      headers: { ...(init?.headers as Record<string, string>), origin: APP_ORIGIN },
+    });
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({
+          url,
+          EventSource,
+          connectionParams: () => ({ authorization: `Bearer ${token}` }),
+          eventSourceOptions: () => ({ fetch: withOrigin }),
+        }),
+        false: httpBatchLink({
+          url,
+          fetch: withOrigin,
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      }),
+    ],
+  });
+}
+
+describe('live messages across instances', () => {
+  it('a message sent through A reaches a subscriber on B, with the reply and its pieces', async () => {
+    const minted = await mint(a, ['read_messages', 'write_messages']);
+    const events: ConversationEvent[] = [];
+    let started!: () => void;
+    const live = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const done = new Promise<void>((resolve, reject) => {
+      const subscription = clientOf(b, minted.token).messages.events.subscribe(
+        { agentId: acme.agentId },
+        {
+          onStarted: () => started(),
+          onData: ({ data }) => {
+            events.push(data);
+            if (data.type === 'stop') {
+              subscription.unsubscribe();
+              resolve();
+            }
+          },
+          onError: (error) => {
+            subscription.unsubscribe();
+            reject(error);
+          },
+        },
+      );
+    });
+    await live;
+
+    const response = await clientOf(a, minted.token).messages.send.mutate({
+      agentId: acme.agentId,
+      content: 'hello from A',
+    });
+    await done;
+
+    const stored = events.flatMap((e) => (e.type === 'message' ? [e.message] : []));
+    expect(stored.map((m) => [m.message_type, m.content])).toEqual([
+      ['user_message', 'hello from A'],
+      ['assistant_message', response.messages[0]?.content],
+    ]);
+    const pieces = events.flatMap((e) => (e.type === 'delta' ? [e.text] : []));
+    expect(pieces.join('')).toBe(response.messages[0]?.content);
+    expect(events.at(-1)).toMatchObject({ type: 'stop', stopReason: 'end_turn' });
   });
 });

@@ -1,6 +1,15 @@
 import type { Policy } from '@scopekit/policy';
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -37,10 +46,48 @@ export const agents = pgTable(
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
+    system: text('system').notNull().default(''),
+    description: text('description'),
+    model: text('model'),
+    tags: jsonb('tags').$type<string[]>().notNull().default([]),
+    /** Core memory: small labelled texts (`persona`, `human`, …) the agent sees every turn. */
+    memoryBlocks: jsonb('memory_blocks').$type<MemoryBlock[]>().notNull().default([]),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>(),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('agents_organization_idx').on(t.organizationId, t.createdAt, t.id)],
+);
+
+export interface MemoryBlock {
+  label: string;
+  value: string;
+  description?: string | undefined;
+}
+
+export type MessageType = 'user_message' | 'assistant_message' | 'system_message';
+
+/**
+ * A conversation is an agent's messages in `seq` order. `seq` is global and only grows, so
+ * it is the cursor for paging and the event id a live stream resumes from.
+ */
+export const messages = pgTable(
+  'messages',
+  {
+    seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+    id: text('id').notNull().unique(),
+    agentId: text('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    messageType: text('message_type').$type<MessageType>().notNull(),
+    content: text('content').notNull(),
+    /** The client's own id for a message it sent, echoed back so it can match its optimistic copy. */
+    otid: text('otid'),
+    /** The turn (send) a message belongs to. */
+    runId: text('run_id').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('messages_agent_seq_idx').on(t.agentId, t.seq)],
 );
 
 /**

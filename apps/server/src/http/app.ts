@@ -12,6 +12,7 @@ import { errorBody, handleError, sendError } from './errors.js';
 import { REDACTED_PATHS, redactSecrets } from './redact.js';
 import { registerAgentRoutes } from './rest/agents.js';
 import { registerClientTokenRoutes } from './rest/client-tokens.js';
+import { registerMessageRoutes } from './rest/messages.js';
 
 export interface BuildAppOptions {
   deps: ServiceDeps;
@@ -72,6 +73,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   registerClientTokenRoutes(app, deps);
   registerAgentRoutes(app, deps);
+  registerMessageRoutes(app, deps);
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

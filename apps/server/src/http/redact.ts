@@ -1,6 +1,7 @@
 import { redactToken } from '@scopekit/policy';
 
-const TOKEN_PATTERN = /\b(?:ck|sk)-let-[0-9A-Za-z]+/g;
+// No word boundary: in a URL the token often follows "%20" (an encoded "Bearer ").
+const TOKEN_PATTERN = /(?:ck|sk)-let-[0-9A-Za-z]+/g;
 
 /** Letta's DELETE puts a token in the path; logs keep only its hint. */
 export const redactSecrets = (text: string) =>

@@ -1,9 +1,11 @@
+import type { AgentRuntime } from '../agent-runtime/runtime.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
 import type { TokenCache } from '../auth/token-cache.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Database } from '../db/client.js';
 import type { EventBus } from '../events/bus.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
+import type { TurnQueue } from './turn-queue.js';
 
 /** What every service needs besides its own arguments; built once per process. */
 export interface ServiceDeps {
@@ -17,11 +19,19 @@ export interface ServiceDeps {
   /** `last_used_at`, written behind in batches. */
   lastUsed: LastUsedRecorder;
   rateLimiter: RateLimiter;
+  /** What produces an agent's replies (builtin or an OpenAI-compatible model). */
+  agentRuntime: AgentRuntime;
+  /** Queues turns per agent. */
+  turns: TurnQueue;
   limits: {
     /** Upper bound on a client-side token's lifetime. */
     tokenMaxTtlMs: number;
     /** Requests per minute for one client-side token, and for one API key. */
     clientTokenPerMinute: number;
     apiKeyPerMinute: number;
+    /** Largest message a user may send, in UTF-8 bytes. */
+    messageMaxBytes: number;
+    /** Earlier messages the model sees each turn. */
+    historyWindow: number;
   };
 }

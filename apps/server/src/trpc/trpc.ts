@@ -61,11 +61,14 @@ export const apiKeyProcedure = authedProcedure.use(({ ctx, next }) =>
   next({ ctx: { principal: requireApiKey(ctx.principal) } }),
 );
 
+export const agentIdSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters');
+
 /** A procedure on one agent: its input names `agentId`, and the caller must hold `access` on it. */
 export const agentProcedure = (access: Access) =>
-  authedProcedure
-    .input(z.object({ agentId: z.string().min(1).max(200) }))
-    .use(({ ctx, input, next }) => {
-      requireAgentAccess(ctx.principal, input.agentId, access);
-      return next();
-    });
+  authedProcedure.input(z.object({ agentId: agentIdSchema })).use(({ ctx, input, next }) => {
+    requireAgentAccess(ctx.principal, input.agentId, access);
+    return next();
+  });

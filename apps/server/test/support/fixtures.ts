@@ -1,3 +1,5 @@
+import { BuiltinRuntime } from '../../src/agent-runtime/builtin.js';
+import type { AgentRuntime } from '../../src/agent-runtime/runtime.js';
 import { LastUsedRecorder } from '../../src/auth/last-used.js';
 import { TokenCache } from '../../src/auth/token-cache.js';
 import { SecretBox } from '../../src/crypto/secret-box.js';
@@ -7,6 +9,7 @@ import { createAgent } from '../../src/services/agents.js';
 import { createApiKey } from '../../src/services/api-keys.js';
 import type { ServiceDeps } from '../../src/services/deps.js';
 import { ensureOrganization } from '../../src/services/organizations.js';
+import { TurnQueue } from '../../src/services/turn-queue.js';
 import type { TestDatabase } from './database.js';
 
 /** A clock tests can move, so expiry is tested without waiting. */
@@ -25,12 +28,15 @@ export function makeDeps(
   database: TestDatabase,
   clock = new TestClock(),
   limits: Partial<ServiceDeps['limits']> = {},
+  agentRuntime: AgentRuntime = new BuiltinRuntime(0),
 ): ServiceDeps {
   return {
     db: database.db,
     secrets: SecretBox.fromString(SecretBox.generateKey()),
     bus: openBus(database),
     rateLimiter: new RateLimiter(undefined, clock.now),
+    agentRuntime,
+    turns: new TurnQueue(database.sql),
     now: clock.now,
     tokenCache: new TokenCache({ now: clock.now }),
     lastUsed: new LastUsedRecorder(database.db),
@@ -38,6 +44,8 @@ export function makeDeps(
       tokenMaxTtlMs: 24 * 60 * 60 * 1000,
       clientTokenPerMinute: 10_000,
       apiKeyPerMinute: 10_000,
+      messageMaxBytes: 32 * 1024,
+      historyWindow: 20,
       ...limits,
     },
   };

@@ -1,23 +1,74 @@
 import type { FastifyInstance } from 'fastify';
-import { requireAgentAccess } from '../../auth/authorize.js';
-import { getAgent } from '../../services/agents.js';
+import { z } from 'zod';
+import { requireAgentAccess, requireApiKey } from '../../auth/authorize.js';
+import { agentCreateSchema, agentUpdateSchema } from '../../services/agent-schemas.js';
+import {
+  createAgent,
+  deleteAgent,
+  getAgent,
+  listAgents,
+  toAgentState,
+  updateAgent,
+} from '../../services/agents.js';
 import type { ServiceDeps } from '../../services/deps.js';
-import { authenticate } from './authenticate.js';
+import { authenticate, parseOrThrow, queryInteger } from './authenticate.js';
 
-/** Letta's agent routes (`/v1/agents/…`). */
+const listQuery = z.strictObject({
+  after: z.string().min(1).max(200).optional(),
+  before: z.string().min(1).max(200).optional(),
+  limit: queryInteger({ min: 1, max: 100 }).default(50),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  name: z.string().max(200).optional(),
+  // `?tags=a&tags=b` arrives as an array, `?tags=a` as a string.
+  tags: z
+    .union([z.string().max(100), z.array(z.string().max(100)).max(50)])
+    .transform((t) => (Array.isArray(t) ? t : [t]))
+    .optional(),
+});
+
+type AgentParams = { Params: { agentId: string } };
+
+/** Letta's agent routes (`/v1/agents/…`); the message routes are in messages.ts. */
 export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
-  app.get<{ Params: { agentId: string } }>('/v1/agents/:agentId', async (request) => {
+  app.post('/v1/agents', async (request, reply) => {
+    const principal = requireApiKey(await authenticate(deps, request));
+    const body = parseOrThrow(agentCreateSchema, request.body);
+    const agent = await createAgent(deps, { organizationId: principal.organizationId, ...body });
+    return reply.status(201).send(toAgentState(agent));
+  });
+
+  app.get('/v1/agents', async (request) => {
+    const principal = requireApiKey(await authenticate(deps, request));
+    const query = parseOrThrow(listQuery, request.query);
+    const rows = await listAgents(deps, { organizationId: principal.organizationId, ...query });
+    return rows.map(toAgentState);
+  });
+
+  app.get<AgentParams>('/v1/agents/:agentId', async (request) => {
     const principal = await authenticate(deps, request);
-    requireAgentAccess(principal, request.params.agentId, 'read_agent');
-    const agent = await getAgent(deps, {
+    const { agentId } = request.params;
+    requireAgentAccess(principal, agentId, 'read_agent');
+    return toAgentState(
+      await getAgent(deps, { organizationId: principal.organizationId, agentId }),
+    );
+  });
+
+  app.patch<AgentParams>('/v1/agents/:agentId', async (request) => {
+    const principal = await authenticate(deps, request);
+    const { agentId } = request.params;
+    requireAgentAccess(principal, agentId, 'write_agent');
+    const body = parseOrThrow(agentUpdateSchema, request.body);
+    return toAgentState(
+      await updateAgent(deps, { organizationId: principal.organizationId, agentId, ...body }),
+    );
+  });
+
+  app.delete<AgentParams>('/v1/agents/:agentId', async (request, reply) => {
+    const principal = requireApiKey(await authenticate(deps, request));
+    await deleteAgent(deps, {
       organizationId: principal.organizationId,
       agentId: request.params.agentId,
     });
-    return {
-      id: agent.id,
-      name: agent.name,
-      created_at: agent.createdAt.toISOString(),
-      updated_at: agent.updatedAt.toISOString(),
-    };
+    return reply.status(200).send({ deleted: request.params.agentId });
   });
 }

@@ -1,12 +1,11 @@
-import { formatIssues, toValidationIssues } from '@scopekit/policy';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../../auth/principal.js';
 import { enforceRateLimit } from '../../auth/rate-limit.js';
 import { requestOrigin } from '../../auth/request-origin.js';
 import { verifyBearer } from '../../auth/verify-bearer.js';
-import { badRequest } from '../../errors.js';
 import type { ServiceDeps } from '../../services/deps.js';
+import { parseInput } from '../../services/parse-input.js';
 
 export async function authenticate(deps: ServiceDeps, request: FastifyRequest): Promise<Principal> {
   const principal = await verifyBearer(deps, {
@@ -18,11 +17,7 @@ export async function authenticate(deps: ServiceDeps, request: FastifyRequest): 
 }
 
 /** Validates REST input with the same schemas as tRPC, answering 400 "field: problem". */
-export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input ?? {});
-  if (!parsed.success) throw badRequest(formatIssues(toValidationIssues(parsed.error)));
-  return parsed.data;
-}
+export const parseOrThrow = parseInput;
 
 /** A whole number in a query string: "", "2.5", "1e3" and "-0" are refused, not coerced. */
 export const queryInteger = ({ min, max }: { min: number; max: number }) =>

@@ -1,0 +1,116 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { MemoryBlock } from '../db/schema.js';
+import {
+  type AgentContext,
+  type AgentRuntime,
+  type HistoryMessage,
+  type RuntimePart,
+  systemWithMemory,
+} from './runtime.js';
+
+/** "I like tea" said to the agent is "you like tea" said back. */
+const SECOND_PERSON: Record<string, string> = {
+  i: 'you',
+  me: 'you',
+  my: 'your',
+  mine: 'yours',
+  myself: 'yourself',
+  am: 'are',
+  "i'm": "you're",
+  "i've": "you've",
+  "i'll": "you'll",
+  "i'd": "you'd",
+};
+
+export function toSecondPerson(text: string): string {
+  return text.replace(/[A-Za-z']+/g, (word) => SECOND_PERSON[word.toLowerCase()] ?? word);
+}
+
+const words = (text: string) => text.trim().split(/\s+/).filter(Boolean).length;
+
+const facts = (block: MemoryBlock | undefined) =>
+  (block?.value ?? '')
+    .split('\n')
+    .map((line) => line.replace(/^- /, '').trim())
+    .filter(Boolean);
+
+interface Reply {
+  text: string;
+  blocks?: MemoryBlock[];
+}
+
+/**
+ * A deterministic agent that needs no model, key or network: enough to show the whole system
+ * working (memory that persists, replies that stream) on a fresh clone. It keeps what it is
+ * told in its `human` block, answers from it, and echoes anything else.
+ */
+export function builtinReply(agent: AgentContext, history: HistoryMessage[]): Reply {
+  const last =
+    [...history]
+      .reverse()
+      .find((m) => m.role === 'user')
+      ?.content.trim() ?? '';
+  const human = agent.memoryBlocks.find((b) => b.label === 'human');
+  const withHuman = (value: string): MemoryBlock[] => {
+    const others = agent.memoryBlocks.filter((b) => b.label !== 'human');
+    return [...others, { ...(human ?? { label: 'human' }), value }];
+  };
+
+  const remember = /^(?:please\s+)?remember(?:\s+that)?\s+(.+?)[.!]*$/is.exec(last);
+  if (remember?.[1]) {
+    const fact = remember[1].trim();
+    const value = [...facts(human), fact].map((f) => `- ${f}`).join('\n');
+    return {
+      text: `Got it. I'll remember that ${toSecondPerson(fact)}.`,
+      blocks: withHuman(value),
+    };
+  }
+  if (/^forget\s+(?:everything|all)/i.test(last)) {
+    return { text: 'Done. I have forgotten everything you told me.', blocks: withHuman('') };
+  }
+  if (/what\s+do\s+you\s+(?:know|remember)\s+about\s+me/i.test(last)) {
+    const known = facts(human);
+    return {
+      text:
+        known.length === 0
+          ? "I don't know anything about you yet. Tell me with \u201cremember that \u2026\u201d."
+          : `You told me that ${known.map(toSecondPerson).join('; and that ')}.`,
+    };
+  }
+  if (/\b(?:who\s+are\s+you|your\s+name)\b/i.test(last)) {
+    const persona = agent.memoryBlocks.find((b) => b.label === 'persona')?.value.trim();
+    return { text: `I am ${agent.name}.${persona ? ` ${persona}` : ''}` };
+  }
+  return {
+    text: `You said: \u201c${last}\u201d. I am the builtin demo agent; try \u201cremember that I like tea\u201d, then \u201cwhat do you know about me?\u201d.`,
+  };
+}
+
+export class BuiltinRuntime implements AgentRuntime {
+  readonly name = 'builtin';
+
+  /** `pieceDelayMs` paces the pieces so a person can see a reply stream in; tests use 0. */
+  constructor(private readonly pieceDelayMs = 0) {}
+
+  async *respond(
+    agent: AgentContext,
+    history: HistoryMessage[],
+    { signal }: { signal: AbortSignal },
+  ): AsyncIterable<RuntimePart> {
+    const reply = builtinReply(agent, history);
+    if (reply.blocks) yield { type: 'memory', blocks: reply.blocks };
+    // Word by word, keeping each word's trailing space: joined, the pieces are the reply.
+    const pieces = reply.text.match(/\S+\s*/g) ?? [];
+    for (const text of pieces) {
+      if (this.pieceDelayMs > 0) await sleep(this.pieceDelayMs, undefined, { signal });
+      yield { type: 'text', text };
+    }
+    yield {
+      type: 'usage',
+      // Words, not model tokens: there is no tokenizer behind this runtime.
+      promptTokens:
+        words(systemWithMemory(agent)) + history.reduce((n, m) => n + words(m.content), 0),
+      completionTokens: pieces.length,
+    };
+  }
+}

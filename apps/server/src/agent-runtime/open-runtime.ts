@@ -1,0 +1,15 @@
+import type { Config } from '../config.js';
+import { BuiltinRuntime } from './builtin.js';
+import { OpenAIRuntime } from './openai.js';
+import type { AgentRuntime } from './runtime.js';
+
+export function openAgentRuntime(config: Config): AgentRuntime {
+  const { agent } = config;
+  if (agent.provider === 'builtin') return new BuiltinRuntime(agent.builtinPieceDelayMs);
+  return new OpenAIRuntime({
+    baseURL: agent.llmBaseUrl,
+    apiKey: agent.llmApiKey,
+    model: agent.llmModel,
+    stream: agent.llmStream,
+  });
+}

@@ -1,0 +1,88 @@
+import OpenAI from 'openai';
+import {
+  type AgentContext,
+  type AgentRuntime,
+  AgentRuntimeError,
+  type HistoryMessage,
+  type RuntimePart,
+  systemWithMemory,
+} from './runtime.js';
+
+export interface OpenAIRuntimeOptions {
+  baseURL: string;
+  apiKey: string | undefined;
+  /** Used when the agent names no model of its own. */
+  model: string;
+  /** Stream the reply (the default); some local servers only answer whole. */
+  stream: boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * Any OpenAI-compatible Chat Completions endpoint: OpenAI itself, Ollama, vLLM, llama.cpp,
+ * LM Studio. The official `openai` client does the HTTP, SSE parsing and error typing.
+ */
+export class OpenAIRuntime implements AgentRuntime {
+  readonly name = 'openai';
+  readonly #client: OpenAI;
+
+  constructor(private readonly options: OpenAIRuntimeOptions) {
+    this.#client = new OpenAI({
+      baseURL: options.baseURL,
+      // Local servers ignore the key, but the client insists on one.
+      apiKey: options.apiKey ?? 'not-needed',
+      // A turn holds its agent's queue: fail within bounds rather than retry for minutes.
+      maxRetries: 1,
+      timeout: options.timeoutMs ?? 60_000,
+    });
+  }
+
+  async *respond(
+    agent: AgentContext,
+    history: HistoryMessage[],
+    { signal }: { signal: AbortSignal },
+  ): AsyncIterable<RuntimePart> {
+    const model = agent.model ?? this.options.model;
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [
+      { role: 'system', content: systemWithMemory(agent) },
+      ...history.map((m) => ({ role: m.role, content: m.content })),
+    ];
+    try {
+      if (!this.options.stream) {
+        const completion = await this.#client.chat.completions.create(
+          { model, messages },
+          { signal },
+        );
+        const text = completion.choices[0]?.message.content;
+        if (typeof text !== 'string') throw new AgentRuntimeError('The model returned no text');
+        yield { type: 'text', text };
+        if (completion.usage) yield usageOf(completion.usage);
+        return;
+      }
+      const stream = await this.#client.chat.completions.create(
+        { model, messages, stream: true, stream_options: { include_usage: true } },
+        { signal },
+      );
+      for await (const chunk of stream) {
+        const text = chunk.choices[0]?.delta?.content;
+        if (text) yield { type: 'text', text };
+        if (chunk.usage) yield usageOf(chunk.usage);
+      }
+    } catch (error) {
+      if (error instanceof AgentRuntimeError || signal.aborted) throw error;
+      if (error instanceof OpenAI.APIError) {
+        // The client's message already leads with the status ("400 model not loaded").
+        throw new AgentRuntimeError(`The model API failed: ${error.message}`);
+      }
+      throw new AgentRuntimeError(
+        `The model API failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+}
+
+const usageOf = (usage: OpenAI.CompletionUsage): RuntimePart => ({
+  type: 'usage',
+  promptTokens: usage.prompt_tokens,
+  completionTokens: usage.completion_tokens,
+});

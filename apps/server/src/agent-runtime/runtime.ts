@@ -1,0 +1,51 @@
+import type { MemoryBlock } from '../db/schema.js';
+
+/** What a runtime sees of an agent: who it is and what it remembers. */
+export interface AgentContext {
+  id: string;
+  name: string;
+  system: string;
+  model: string | null;
+  memoryBlocks: MemoryBlock[];
+}
+
+/** The conversation so far, oldest first, ending with the message(s) to answer. */
+export interface HistoryMessage {
+  role: 'user' | 'assistant' | 'system';
+  content: string;
+}
+
+export type RuntimePart =
+  /** The next piece of the reply, in order; the pieces joined are the reply. */
+  | { type: 'text'; text: string }
+  /** The agent rewrote its memory; the blocks replace the agent's blocks. */
+  | { type: 'memory'; blocks: MemoryBlock[] }
+  | { type: 'usage'; promptTokens: number; completionTokens: number };
+
+/**
+ * The one seam between the conversation service and whatever produces replies. A provider
+ * only turns an agent and its history into a stream of parts; storing, queuing, streaming
+ * to clients and permissions all stay in the service.
+ */
+export interface AgentRuntime {
+  readonly name: string;
+  respond(
+    agent: AgentContext,
+    history: HistoryMessage[],
+    options: { signal: AbortSignal },
+  ): AsyncIterable<RuntimePart>;
+}
+
+/** The model could not answer (unreachable, refused, malformed): the turn stops with `llm_api_error`. */
+export class AgentRuntimeError extends Error {
+  override readonly name = 'AgentRuntimeError';
+}
+
+/** The system prompt with the memory blocks appended, as Letta lays out core memory. */
+export function systemWithMemory(agent: AgentContext): string {
+  if (agent.memoryBlocks.length === 0) return agent.system;
+  const blocks = agent.memoryBlocks
+    .map((b) => `<${b.label}>\n${b.value}\n</${b.label}>`)
+    .join('\n');
+  return `${agent.system}\n\n<memory_blocks>\n${blocks}\n</memory_blocks>`;
+}

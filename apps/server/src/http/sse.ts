@@ -1,0 +1,38 @@
+import type { FastifyReply } from 'fastify';
+
+/** Letta's keep-alive: the SDK ignores pings, proxies see traffic. */
+const PING_MS = 15_000;
+
+/**
+ * A `text/event-stream` answer in the shape the Letta SDK parses: `data: <json>` chunks with
+ * no event name, `event: error` for a failure, and `data: [DONE]` last. Headers already set
+ * on the reply (CORS, security) are kept.
+ */
+export function openEventStream(reply: FastifyReply) {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string>),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    // Tell nginx-style proxies not to buffer the stream.
+    'x-accel-buffering': 'no',
+  });
+  const ping = setInterval(() => {
+    if (!raw.writableEnded) raw.write(`data: ${JSON.stringify({ message_type: 'ping' })}\n\n`);
+  }, PING_MS);
+  ping.unref();
+  return {
+    data(payload: unknown) {
+      if (!raw.writableEnded) raw.write(`data: ${JSON.stringify(payload)}\n\n`);
+    },
+    error(payload: unknown) {
+      if (!raw.writableEnded) raw.write(`event: error\ndata: ${JSON.stringify(payload)}\n\n`);
+    },
+    done() {
+      clearInterval(ping);
+      if (!raw.writableEnded) raw.end('data: [DONE]\n\n');
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { and, asc, eq, gt } from 'drizzle-orm';
+import { messages } from '../db/schema.js';
+import type { EventBus } from '../events/bus.js';
+import type { ServiceDeps } from './deps.js';
+import { type LettaMessage, type StopReason, toLettaMessage } from './message-view.js';
+
+/**
+ * What a live conversation stream carries. `message` is a stored message (it has a `seq_id`);
+ * `delta` is the next piece of a reply still being produced; `stop` ends a turn. Deltas and
+ * stops carry `afterSeq`, the last stored message before them, so every event has a position
+ * to resume from.
+ */
+export type ConversationEvent =
+  | { type: 'message'; message: LettaMessage }
+  | {
+      type: 'delta';
+      messageId: string;
+      runId: string;
+      text: string;
+      index: number;
+      afterSeq: number;
+    }
+  | { type: 'stop'; runId: string; stopReason: StopReason; error?: string; afterSeq: number };
+
+const channelOf = (agentId: string) => `conversation:${agentId}`;
+
+export function publishConversationEvent(bus: EventBus, agentId: string, event: ConversationEvent) {
+  return bus.publish(channelOf(agentId), event);
+}
+
+/**
+ * Event ids: a stored message's is its seq ("42"); a delta's or stop's is the seq it follows
+ * plus its run and place ("42:run-…:7"), unique and still resumable from 42.
+ */
+export function eventIdOf(event: ConversationEvent): string {
+  switch (event.type) {
+    case 'message':
+      return String(event.message.seq_id);
+    case 'delta':
+      return `${event.afterSeq}:${event.runId}:${event.index}`;
+    case 'stop':
+      return `${event.afterSeq}:${event.runId}:stop`;
+  }
+}
+
+/** The seq an event id resumes after; null for an id this server never issued. */
+export function resumeSeqOf(lastEventId: string | null | undefined): number | null {
+  if (!lastEventId) return null;
+  const match = /^(\d{1,15})(?::|$)/.exec(lastEventId);
+  return match ? Number(match[1]) : null;
+}
+
+export interface TrackedEvent {
+  id: string;
+  event: ConversationEvent;
+}
+
+/**
+ * A live stream of one agent's conversation. It listens first and reads the database second,
+ * so nothing published in between is lost; messages already replayed are not sent twice.
+ * After `lastEventId`, the stored messages that followed it are replayed (deltas are not: a
+ * reply in progress shows up whole once stored).
+ */
+export async function* conversationEvents(
+  deps: Pick<ServiceDeps, 'db' | 'bus'>,
+  args: { agentId: string; lastEventId?: string | null; signal: AbortSignal },
+): AsyncGenerator<TrackedEvent> {
+  const { agentId, signal } = args;
+  const queue: ConversationEvent[] = [];
+  let wake: (() => void) | undefined;
+  const unsubscribe = await deps.bus.subscribe(channelOf(agentId), (payload) => {
+    queue.push(payload as ConversationEvent);
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  signal.addEventListener('abort', onAbort);
+  try {
+    let lastSeq = resumeSeqOf(args.lastEventId);
+    if (lastSeq !== null) {
+      const missed = await deps.db
+        .select()
+        .from(messages)
+        .where(and(eq(messages.agentId, agentId), gt(messages.seq, lastSeq)))
+        .orderBy(asc(messages.seq))
+        .limit(1000);
+      for (const row of missed) {
+        const event: ConversationEvent = { type: 'message', message: toLettaMessage(row) };
+        lastSeq = row.seq;
+        yield { id: eventIdOf(event), event };
+      }
+    }
+    while (!signal.aborted) {
+      const event = queue.shift();
+      if (!event) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+        continue;
+      }
+      if (event.type === 'message') {
+        if (lastSeq !== null && event.message.seq_id <= lastSeq) continue;
+        lastSeq = event.message.seq_id;
+      }
+      yield { id: eventIdOf(event), event };
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    await unsubscribe();
+  }
+}

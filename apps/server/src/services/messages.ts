@@ -1,0 +1,250 @@
+import { and, asc, desc, eq, gt, lt, lte, type SQL } from 'drizzle-orm';
+import {
+  AgentRuntimeError,
+  type HistoryMessage,
+  type RuntimePart,
+} from '../agent-runtime/runtime.js';
+import { type MessageType, messages } from '../db/schema.js';
+import { AppError, notFound } from '../errors.js';
+import { getAgent, setMemoryBlock } from './agents.js';
+import { type ConversationEvent, publishConversationEvent } from './conversation-events.js';
+import type { ServiceDeps } from './deps.js';
+import { newId } from './ids.js';
+import {
+  type MessageCreate,
+  type MessageListInput,
+  messageListSchema,
+  sendSchema,
+} from './message-schemas.js';
+import {
+  type LettaMessage,
+  type LettaResponse,
+  type StopReason,
+  toLettaMessage,
+} from './message-view.js';
+import { parseInput } from './parse-input.js';
+
+const ROLE_TYPES: Record<MessageCreate['role'] & string, MessageType> = {
+  user: 'user_message',
+  system: 'system_message',
+  assistant: 'assistant_message',
+};
+const TYPE_ROLES: Record<MessageType, HistoryMessage['role']> = {
+  user_message: 'user',
+  system_message: 'system',
+  assistant_message: 'assistant',
+};
+
+async function cursorSeq(
+  deps: Pick<ServiceDeps, 'db'>,
+  agentId: string,
+  id: string,
+  field: string,
+) {
+  const [row] = await deps.db
+    .select({ seq: messages.seq })
+    .from(messages)
+    .where(and(eq(messages.id, id), eq(messages.agentId, agentId)));
+  if (!row) throw notFound(`${field}: message ${id} not found in this conversation`);
+  return row.seq;
+}
+
+/**
+ * Newest first by default. `before`/`after` are message ids, exclusive, read in the list's own
+ * order as Letta (and its SDK's auto-paging) does: in a newest-first list, `after` is older.
+ * A `before` page is the `limit` messages nearest the cursor, still in the list's order.
+ */
+export async function listMessages(
+  deps: Pick<ServiceDeps, 'db'>,
+  args: { organizationId: string; agentId: string } & MessageListInput,
+): Promise<LettaMessage[]> {
+  const { organizationId, agentId, ...query } = args;
+  const input = parseInput(messageListSchema, query);
+  await getAgent(deps, { organizationId, agentId });
+  const ascending = input.order === 'asc';
+  const conditions: SQL[] = [eq(messages.agentId, agentId)];
+  // "Later in this list" is a greater seq when ascending, a smaller one when descending.
+  const laterThan = (seq: number) => (ascending ? gt(messages.seq, seq) : lt(messages.seq, seq));
+  const earlierThan = (seq: number) => (ascending ? lt(messages.seq, seq) : gt(messages.seq, seq));
+  if (input.after) conditions.push(laterThan(await cursorSeq(deps, agentId, input.after, 'after')));
+  if (input.before) {
+    conditions.push(earlierThan(await cursorSeq(deps, agentId, input.before, 'before')));
+  }
+  // Walking backwards from `before` finds the nearest messages; they are then put back in order.
+  const backwards = Boolean(input.before) && !input.after;
+  const rows = await deps.db
+    .select()
+    .from(messages)
+    .where(and(...conditions))
+    .orderBy(ascending !== backwards ? asc(messages.seq) : desc(messages.seq))
+    .limit(input.limit);
+  if (backwards) rows.reverse();
+  return rows.map(toLettaMessage);
+}
+
+function contentText(content: MessageCreate['content']): string {
+  return typeof content === 'string' ? content : content.map((part) => part.text).join('');
+}
+
+export interface SendMessagesArgs {
+  organizationId: string;
+  agentId: string;
+  messages: MessageCreate[];
+  /** Sees every event of the turn as it happens: REST streaming writes them out. */
+  onEvent?: (event: ConversationEvent) => void;
+}
+
+/** Checks what is sent before anything is stored or queued: a refused send changes nothing. */
+function validateSend(deps: Pick<ServiceDeps, 'limits'>, sent: MessageCreate[]) {
+  const input = parseInput(sendSchema, { messages: sent });
+  const max = deps.limits.messageMaxBytes;
+  return input.messages.map((m, i) => {
+    const text = contentText(m.content);
+    if (text.trim() === '')
+      throw new AppError('BAD_REQUEST', 'must not be empty', `messages.${i}.content`);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > max) {
+      throw new AppError(
+        'PAYLOAD_TOO_LARGE',
+        `is ${bytes} bytes; at most ${max} are allowed`,
+        `messages.${i}.content`,
+      );
+    }
+    return { type: ROLE_TYPES[m.role], content: text, otid: m.otid ?? null };
+  });
+}
+
+/**
+ * One turn: store what was sent, run the agent on the conversation, store its reply. Turns of
+ * one agent are queued, never interleaved. A failing model leaves the sent messages stored and
+ * ends the turn with `llm_api_error`; a failing database fails the call.
+ */
+export async function sendMessages(
+  deps: ServiceDeps,
+  args: SendMessagesArgs,
+): Promise<LettaResponse> {
+  const sent = validateSend(deps, args.messages);
+  const { organizationId, agentId } = args;
+  await getAgent(deps, { organizationId, agentId });
+  const runId = newId('run');
+  const emit = async (event: ConversationEvent) => {
+    args.onEvent?.(event);
+    await publishConversationEvent(deps.bus, agentId, event);
+  };
+
+  return deps.turns.run(agentId, async () => {
+    const stored = await deps.db
+      .insert(messages)
+      .values(
+        sent.map((m) => ({
+          id: newId('message'),
+          agentId,
+          runId,
+          messageType: m.type,
+          content: m.content,
+          otid: m.otid,
+        })),
+      )
+      .returning();
+    stored.sort((a, b) => a.seq - b.seq);
+    for (const row of stored) await emit({ type: 'message', message: toLettaMessage(row) });
+    let lastSeq = stored.at(-1)?.seq ?? 0;
+
+    // Read inside the turn: the turn before may have changed the agent's memory.
+    const agent = await getAgent(deps, { organizationId, agentId });
+    const history = await deps.db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.agentId, agentId), lte(messages.seq, lastSeq)))
+      .orderBy(desc(messages.seq))
+      .limit(deps.limits.historyWindow);
+    history.reverse();
+
+    const replyId = newId('message');
+    let reply = '';
+    let pieces = 0;
+    const usage = { prompt: 0, completion: 0 };
+    let failure: string | undefined;
+    const controller = new AbortController();
+    const parts = deps.agentRuntime
+      .respond(
+        {
+          id: agent.id,
+          name: agent.name,
+          system: agent.system,
+          model: agent.model,
+          memoryBlocks: agent.memoryBlocks,
+        },
+        history.map((m) => ({ role: TYPE_ROLES[m.messageType], content: m.content })),
+        { signal: controller.signal },
+      )
+      [Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<RuntimePart>;
+      // Only the runtime's own failures end the turn with llm_api_error; ours propagate.
+      try {
+        next = await parts.next();
+      } catch (error) {
+        failure =
+          error instanceof AgentRuntimeError
+            ? error.message
+            : `The agent runtime failed: ${error instanceof Error ? error.message : String(error)}`;
+        break;
+      }
+      if (next.done) break;
+      const part = next.value;
+      if (part.type === 'text') {
+        reply += part.text;
+        await emit({
+          type: 'delta',
+          messageId: replyId,
+          runId,
+          text: part.text,
+          index: pieces++,
+          afterSeq: lastSeq,
+        });
+      } else if (part.type === 'memory') {
+        await setMemoryBlock(deps, { agentId, blocks: part.blocks });
+      } else {
+        usage.prompt += part.promptTokens;
+        usage.completion += part.completionTokens;
+      }
+    }
+
+    const produced: LettaMessage[] = [];
+    if (!failure && reply !== '') {
+      const [row] = await deps.db
+        .insert(messages)
+        .values({ id: replyId, agentId, runId, messageType: 'assistant_message', content: reply })
+        .returning();
+      if (!row) throw new Error('Inserting a reply returned no row');
+      const message = toLettaMessage(row);
+      produced.push(message);
+      lastSeq = row.seq;
+      await emit({ type: 'message', message });
+    }
+    const stopReason: StopReason = failure ? 'llm_api_error' : 'end_turn';
+    await emit({
+      type: 'stop',
+      runId,
+      stopReason,
+      afterSeq: lastSeq,
+      ...(failure && { error: failure }),
+    });
+    return {
+      messages: produced,
+      stop_reason: {
+        message_type: 'stop_reason',
+        stop_reason: stopReason,
+        ...(failure && { error: failure }),
+      },
+      usage: {
+        message_type: 'usage_statistics',
+        completion_tokens: usage.completion,
+        prompt_tokens: usage.prompt,
+        total_tokens: usage.prompt + usage.completion,
+        step_count: 1,
+      },
+    };
+  });
+}

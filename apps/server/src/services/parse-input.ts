@@ -1,0 +1,14 @@
+import { formatIssues, toValidationIssues } from '@scopekit/policy';
+import type { z } from 'zod';
+import { badRequest } from '../errors.js';
+
+/**
+ * Services validate their own input with the schemas the edges share, so a caller that
+ * skips the edge (the CLI, a test, another service) is held to the same rules. Failures
+ * read "field: problem".
+ */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) throw badRequest(formatIssues(toValidationIssues(parsed.error)));
+  return parsed.data;
+}

@@ -1,0 +1,53 @@
+import { TRPCError } from '@trpc/server';
+import type { Principal } from '../auth/principal.js';
+import { verifyBearer } from '../auth/verify-bearer.js';
+import { AppError } from '../errors.js';
+import type { Context } from './context.js';
+
+/** How often a long-lived stream re-checks that its credential still stands. */
+const RECHECK_MS = 10_000;
+
+/**
+ * A stream outlives the request that authorized it, so it must not outlive the credential:
+ * it ends when the token expires, soon after it is revoked, or when the client goes away.
+ * `check()` turns an end caused by the credential into a 401 the client acts on (refresh its
+ * token and subscribe again).
+ */
+export function untilCredentialEnds(ctx: Context & { principal: Principal }, signal?: AbortSignal) {
+  const controller = new AbortController();
+  let reason: string | undefined;
+  const end = (why?: string) => {
+    reason ??= why;
+    controller.abort();
+  };
+  const onClientGone = () => end();
+  signal?.addEventListener('abort', onClientGone);
+  const timers: NodeJS.Timeout[] = [];
+  if (ctx.principal.kind === 'clientToken') {
+    const remaining = ctx.principal.expiresAt.getTime() - ctx.deps.now().getTime();
+    // setTimeout holds at most ~24.8 days; tokens live minutes.
+    timers.push(
+      setTimeout(() => end('The token has expired'), Math.min(Math.max(remaining, 0), 2 ** 31 - 1)),
+    );
+  }
+  const recheck = setInterval(() => {
+    verifyBearer(ctx.deps, { authorization: ctx.authorization, origin: ctx.origin }).catch(
+      (error) => {
+        if (error instanceof AppError && error.code === 'UNAUTHORIZED') end(error.message);
+      },
+    );
+  }, RECHECK_MS);
+  for (const timer of [...timers, recheck]) timer.unref();
+  return {
+    signal: controller.signal,
+    /** Throws the 401 if the credential ended the stream. */
+    check() {
+      if (reason) throw new TRPCError({ code: 'UNAUTHORIZED', message: reason });
+    },
+    dispose() {
+      signal?.removeEventListener('abort', onClientGone);
+      for (const timer of timers) clearTimeout(timer);
+      clearInterval(recheck);
+    },
+  };
+}

@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BuiltinRuntime, toSecondPerson } from '../src/agent-runtime/builtin.js';
+import { OpenAIRuntime } from '../src/agent-runtime/openai.js';
+import {
+  type AgentContext,
+  type AgentRuntime,
+  AgentRuntimeError,
+  type HistoryMessage,
+  type RuntimePart,
+} from '../src/agent-runtime/runtime.js';
+import { FakeOpenAI } from './support/fake-openai.js';
+
+const agent: AgentContext = {
+  id: 'agent-1',
+  name: 'Tess',
+  system: 'You are Tess.',
+  model: null,
+  memoryBlocks: [
+    { label: 'persona', value: 'I like short answers.' },
+    { label: 'human', value: '' },
+  ],
+};
+
+async function collect(runtime: AgentRuntime, history: HistoryMessage[], context = agent) {
+  const parts: RuntimePart[] = [];
+  for await (const part of runtime.respond(context, history, {
+    signal: new AbortController().signal,
+  }))
+    parts.push(part);
+  const text = parts.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('');
+  return { parts, text };
+}
+
+describe('builtin runtime', () => {
+  const builtin = new BuiltinRuntime(0);
+
+  it('keeps what it is told in the human block and answers from it', async () => {
+    const told = await collect(builtin, [{ role: 'user', content: 'Remember that I like tea.' }]);
+    expect(told.text).toBe("Got it. I'll remember that you like tea.");
+    const memory = told.parts.find((p) => p.type === 'memory');
+    expect(memory).toEqual({
+      type: 'memory',
+      blocks: [agent.memoryBlocks[0], { label: 'human', value: '- I like tea' }],
+    });
+    const blocks = memory?.type === 'memory' ? memory.blocks : [];
+    const asked = await collect(
+      builtin,
+      [{ role: 'user', content: 'What do you know about me?' }],
+      { ...agent, memoryBlocks: blocks },
+    );
+    expect(asked.text).toBe('You told me that you like tea.');
+    expect(asked.parts.some((p) => p.type === 'memory')).toBe(false);
+  });
+
+  it('says when it knows nothing, and forgets on request', async () => {
+    const asked = await collect(builtin, [
+      { role: 'user', content: 'what do you remember about me' },
+    ]);
+    expect(asked.text).toMatch(/don't know anything about you yet/);
+    const forgot = await collect(builtin, [{ role: 'user', content: 'forget everything' }], {
+      ...agent,
+      memoryBlocks: [{ label: 'human', value: '- I like tea' }],
+    });
+    expect(forgot.parts).toContainEqual({
+      type: 'memory',
+      blocks: [{ label: 'human', value: '' }],
+    });
+  });
+
+  it('streams its reply word by word and reports usage', async () => {
+    const { parts, text } = await collect(builtin, [{ role: 'user', content: 'hello there' }]);
+    const pieces = parts.filter((p) => p.type === 'text');
+    expect(pieces.length).toBe(text.trim().split(/\s+/).length);
+    expect(text).toContain('You said: \u201chello there\u201d');
+    expect(parts.at(-1)).toMatchObject({ type: 'usage', completionTokens: pieces.length });
+  });
+
+  it('turns the first person into the second', () => {
+    expect(toSecondPerson("I think my cat likes me and I'm sure")).toBe(
+      "you think your cat likes you and you're sure",
+    );
+  });
+});
+
+describe('openai runtime against a local OpenAI-compatible server', () => {
+  let fake: FakeOpenAI;
+  beforeAll(async () => {
+    fake = await FakeOpenAI.start();
+  });
+  afterAll(() => fake.close());
+  beforeEach(() => {
+    fake.requests.length = 0;
+    fake.failWith = undefined;
+  });
+
+  const history: HistoryMessage[] = [
+    { role: 'user', content: 'hi' },
+    { role: 'assistant', content: 'hello' },
+    { role: 'user', content: 'how are you?' },
+  ];
+
+  it('streams the reply in pieces with the system prompt, memory and history in context', async () => {
+    const runtime = new OpenAIRuntime({
+      baseURL: fake.baseURL,
+      apiKey: 'k',
+      model: 'm1',
+      stream: true,
+    });
+    const { parts, text } = await collect(runtime, history, {
+      ...agent,
+      memoryBlocks: [{ label: 'human', value: 'likes tea' }],
+    });
+    expect(text).toBe('echo: how are you?');
+    expect(parts.filter((p) => p.type === 'text').length).toBeGreaterThan(1);
+    expect(parts).toContainEqual({ type: 'usage', promptTokens: 11, completionTokens: 7 });
+    const [request] = fake.requests;
+    expect(request?.model).toBe('m1');
+    expect(request?.stream).toBe(true);
+    expect(request?.messages[0]?.role).toBe('system');
+    expect(request?.messages[0]?.content).toContain('You are Tess.');
+    expect(request?.messages[0]?.content).toContain('<human>\nlikes tea\n</human>');
+    expect(request?.messages.slice(1)).toEqual(history);
+  });
+
+  it('answers whole when streaming is off, and prefers the agent’s own model', async () => {
+    const runtime = new OpenAIRuntime({
+      baseURL: fake.baseURL,
+      apiKey: undefined,
+      model: 'm1',
+      stream: false,
+    });
+    const { parts, text } = await collect(runtime, history, { ...agent, model: 'agent-model' });
+    expect(text).toBe('echo: how are you?');
+    expect(parts.filter((p) => p.type === 'text')).toHaveLength(1);
+    expect(fake.requests[0]?.stream).toBeFalsy();
+    expect(fake.requests[0]?.model).toBe('agent-model');
+  });
+
+  it('turns a failing endpoint into an AgentRuntimeError with a readable message', async () => {
+    fake.failWith = { status: 400, message: 'model not loaded' };
+    const runtime = new OpenAIRuntime({
+      baseURL: fake.baseURL,
+      apiKey: 'k',
+      model: 'm1',
+      stream: true,
+    });
+    const error = await collect(runtime, history).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AgentRuntimeError);
+    expect((error as Error).message).toBe('The model API failed: 400 model not loaded');
+  });
+
+  it('turns an unreachable endpoint into an AgentRuntimeError', async () => {
+    const runtime = new OpenAIRuntime({
+      baseURL: 'http://127.0.0.1:9/v1',
+      apiKey: 'k',
+      model: 'm1',
+      stream: true,
+    });
+    const error = await collect(runtime, history).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AgentRuntimeError);
+    expect((error as Error).message).toMatch(/^The model API failed: /);
+  });
+});

@@ -1,0 +1,182 @@
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  type TRPCClient,
+} from '@trpc/client';
+import { EventSource } from 'eventsource';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mintClientToken } from '../src/services/client-tokens.js';
+import type { ConversationEvent } from '../src/services/conversation-events.js';
+import type { ServiceDeps } from '../src/services/deps.js';
+import type { AppRouter } from '../src/trpc/router.js';
+import { openTestDatabase, type TestDatabase } from './support/database.js';
+import {
+  APP_ORIGIN,
+  makeDeps,
+  type SeededOrganization,
+  seedOrganization,
+} from './support/fixtures.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+let database: TestDatabase;
+let deps: ServiceDeps;
+let server: TestServer;
+let acme: SeededOrganization;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  deps = makeDeps(database);
+  server = await startTestServer(deps);
+});
+afterAll(async () => {
+  await server.close();
+  await database.close();
+});
+beforeEach(async () => {
+  await database.reset();
+  acme = await seedOrganization(deps, 'acme');
+});
+
+/** A browser-like tRPC client: batched calls, and SSE for subscriptions with the token in connectionParams. */
+function clientFor(token: string): TRPCClient<AppRouter> {
+  const url = `${server.baseUrl}/trpc`;
+  const withOrigin: typeof fetch = (input, init) =>
+    fetch(input, {
+      ...init,
+      headers: { ...(init?.headers as Record<string, string>), origin: APP_ORIGIN },
+    });
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({
+          url,
+          EventSource,
+          connectionParams: () => ({ authorization: `Bearer ${token}` }),
+          eventSourceOptions: () => ({ fetch: withOrigin }),
+        }),
+        false: httpBatchLink({
+          url,
+          fetch: withOrigin,
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      }),
+    ],
+  });
+}
+
+async function tokenFor(agentId = acme.agentId) {
+  const { token } = await mintClientToken(deps, {
+    organizationId: acme.organizationId,
+    hostname: APP_ORIGIN,
+    policy: [{ type: 'agent', id: agentId, access: ['read_messages', 'write_messages'] }],
+  });
+  return token;
+}
+
+/** Collects a subscription's events until `until` says stop. */
+function watch(
+  client: TRPCClient<AppRouter>,
+  input: { agentId: string; lastEventId?: string },
+  until: (events: { id: string; event: ConversationEvent }[]) => boolean,
+) {
+  const events: { id: string; event: ConversationEvent }[] = [];
+  let started!: () => void;
+  const ready = new Promise<void>((r) => {
+    started = r;
+  });
+  const done = new Promise<typeof events>((resolve, reject) => {
+    const subscription = client.messages.events.subscribe(input, {
+      onStarted: () => started(),
+      onData: ({ id, data }) => {
+        events.push({ id, event: data });
+        if (until(events)) {
+          subscription.unsubscribe();
+          resolve(events);
+        }
+      },
+      onError: (error) => {
+        subscription.unsubscribe();
+        reject(error);
+      },
+    });
+  });
+  return { ready, done, events };
+}
+
+const stopped = (events: { event: ConversationEvent }[]) =>
+  events.some((e) => e.event.type === 'stop');
+
+describe('the live conversation stream', () => {
+  it('gives two tabs the same conversation: stored messages and the reply piece by piece', async () => {
+    const token = await tokenFor();
+    const [tab1, tab2] = [clientFor(token), clientFor(token)];
+    // Resuming from 0 replays anything stored before the stream was live: no race to lose.
+    const w1 = watch(tab1, { agentId: acme.agentId, lastEventId: '0' }, stopped);
+    const w2 = watch(tab2, { agentId: acme.agentId, lastEventId: '0' }, stopped);
+    await Promise.all([w1.ready, w2.ready]);
+
+    const response = await tab1.messages.send.mutate({ agentId: acme.agentId, content: 'hello' });
+    const [events1, events2] = await Promise.all([w1.done, w2.done]);
+    expect(events2.map((e) => e.id)).toEqual(events1.map((e) => e.id));
+
+    const types = events1.map((e) => e.event.type);
+    expect(types[0]).toBe('message');
+    expect(types.at(-1)).toBe('stop');
+    const deltas = events1.flatMap((e) => (e.event.type === 'delta' ? [e.event] : []));
+    const reply = response.messages[0];
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.map((d) => d.text).join('')).toBe(reply?.content);
+    expect(new Set(deltas.map((d) => d.messageId))).toEqual(new Set([reply?.id]));
+    const stored = events1.flatMap((e) => (e.event.type === 'message' ? [e.event.message] : []));
+    expect(stored.map((m) => [m.message_type, m.content])).toEqual([
+      ['user_message', 'hello'],
+      ['assistant_message', reply?.content],
+    ]);
+    expect(events1.at(-1)?.event).toMatchObject({ type: 'stop', stopReason: 'end_turn' });
+  });
+
+  it('resumes after a reconnect with lastEventId, replaying only what was missed', async () => {
+    const token = await tokenFor();
+    const client = clientFor(token);
+    await client.messages.send.mutate({ agentId: acme.agentId, content: 'one' });
+    const [first] = await client.messages.list.query({
+      agentId: acme.agentId,
+      order: 'asc',
+      limit: 1,
+    });
+    await client.messages.send.mutate({ agentId: acme.agentId, content: 'two' });
+
+    // Resuming after the first message: its reply and both messages of the second turn.
+    const resumed = watch(
+      client,
+      { agentId: acme.agentId, lastEventId: String(first?.seq_id) },
+      (events) => events.length === 3,
+    );
+    const events = await resumed.done;
+    expect(
+      events.map((e) => (e.event.type === 'message' ? e.event.message.content : e.event.type)),
+    ).toEqual([expect.stringContaining('one'), 'two', expect.stringContaining('two')]);
+    expect(events.map((e) => Number(e.id))).toEqual(
+      events.map((e) => (e.event.type === 'message' ? e.event.message.seq_id : -1)),
+    );
+  });
+
+  it('is refused without read_messages, on another agent, and for an unknown agent', async () => {
+    const { token } = await mintClientToken(deps, {
+      organizationId: acme.organizationId,
+      hostname: APP_ORIGIN,
+      policy: [{ type: 'agent', id: acme.agentId, access: ['write_messages'] }],
+    });
+    const writeOnly = clientFor(token);
+    await expect(watch(writeOnly, { agentId: acme.agentId }, () => true).done).rejects.toThrow(
+      `This token does not grant read_messages on agent ${acme.agentId}`,
+    );
+    const reader = clientFor(await tokenFor());
+    await expect(watch(reader, { agentId: acme.otherAgentId }, () => true).done).rejects.toThrow(
+      'does not grant read_messages',
+    );
+  });
+});

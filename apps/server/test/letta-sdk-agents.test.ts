@@ -1,0 +1,210 @@
+import Letta, { NotFoundError, PermissionDeniedError } from '@letta-ai/letta-client';
+import type { Access } from '@scopekit/policy';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mintClientToken } from '../src/services/client-tokens.js';
+import type { ServiceDeps } from '../src/services/deps.js';
+import { openTestDatabase, type TestDatabase } from './support/database.js';
+import {
+  APP_ORIGIN,
+  makeDeps,
+  type SeededOrganization,
+  seedOrganization,
+} from './support/fixtures.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+let database: TestDatabase;
+let deps: ServiceDeps;
+let server: TestServer;
+let acme: SeededOrganization;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  deps = makeDeps(database);
+  server = await startTestServer(deps);
+});
+afterAll(async () => {
+  await server.close();
+  await database.close();
+});
+beforeEach(async () => {
+  await database.reset();
+  acme = await seedOrganization(deps, 'acme');
+});
+
+const sdk = (apiKey: string, origin?: string) =>
+  new Letta({
+    apiKey,
+    baseURL: server.baseUrl,
+    maxRetries: 0,
+    defaultHeaders: origin ? { Origin: origin } : undefined,
+  });
+
+async function browserClient(access: Access[], agentId = acme.agentId) {
+  const { token } = await mintClientToken(deps, {
+    organizationId: acme.organizationId,
+    hostname: APP_ORIGIN,
+    policy: [{ type: 'agent', id: agentId, access }],
+  });
+  return sdk(token, APP_ORIGIN);
+}
+
+describe('agents through the SDK with a server-side key', () => {
+  it('creates, lists with paging, retrieves, updates and deletes', async () => {
+    const client = sdk(acme.apiKey);
+    const created = await client.agents.create({
+      name: 'helper',
+      system: 'Be brief.',
+      memory_blocks: [{ label: 'persona', value: 'A cat.' }],
+      tags: ['demo'],
+    });
+    expect(created.id).toMatch(/^agent-/);
+    expect(created.blocks).toEqual([{ label: 'persona', value: 'A cat.' }]);
+    expect(created.memory.blocks).toEqual(created.blocks);
+
+    const firstPage = await client.agents.list({ limit: 2 });
+    expect(firstPage.items.map((a) => a.id)[0]).toBe(created.id);
+    const everything = [];
+    for await (const agent of client.agents.list({ limit: 1 })) everything.push(agent.id);
+    expect(everything).toHaveLength(3);
+    expect(new Set(everything)).toEqual(new Set([created.id, acme.agentId, acme.otherAgentId]));
+    const tagged = await client.agents.list({ tags: ['demo'] });
+    expect(tagged.items.map((a) => a.id)).toEqual([created.id]);
+
+    const updated = await client.agents.update(created.id, { name: 'renamed', tags: [] });
+    expect(updated).toMatchObject({ name: 'renamed', tags: [], system: 'Be brief.' });
+    expect((await client.agents.retrieve(created.id)).name).toBe('renamed');
+
+    await client.agents.delete(created.id);
+    await expect(client.agents.retrieve(created.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('cannot see or touch another organization’s agents', async () => {
+    const globex = await seedOrganization(deps, 'globex');
+    const client = sdk(globex.apiKey);
+    await expect(client.agents.retrieve(acme.agentId)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(client.agents.update(acme.agentId, { name: 'x' })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(client.agents.delete(acme.agentId)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      client.agents.messages.create(acme.agentId, { messages: [{ role: 'user', content: 'hi' }] }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    const listed = await client.agents.list();
+    expect(listed.items.map((a) => a.id).sort()).toEqual(
+      [globex.agentId, globex.otherAgentId].sort(),
+    );
+  });
+});
+
+describe('a browser’s client-side token through the SDK', () => {
+  it('sends a message and reads the reply, plain and streamed, and lists the conversation', async () => {
+    const client = await browserClient([
+      'read_messages',
+      'write_messages',
+      'read_agent',
+      'write_agent',
+    ]);
+    const plain = await client.agents.messages.create(acme.agentId, {
+      messages: [{ role: 'user', content: 'remember that I like tea' }],
+    });
+    expect(plain.messages[0]).toMatchObject({
+      message_type: 'assistant_message',
+      content: "Got it. I'll remember that you like tea.",
+    });
+    expect(plain.stop_reason.stop_reason).toBe('end_turn');
+
+    const chunks = [];
+    const stream = await client.agents.messages.create(acme.agentId, {
+      messages: [{ role: 'user', content: 'what do you know about me?' }],
+      streaming: true,
+      stream_tokens: true,
+    });
+    for await (const chunk of stream) chunks.push(chunk);
+    const pieces = chunks.filter((c) => c.message_type === 'assistant_message');
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(new Set(pieces.map((p) => ('id' in p ? p.id : '')))).toHaveProperty('size', 1);
+    expect(pieces.map((p) => ('content' in p ? p.content : '')).join('')).toBe(
+      'You told me that you like tea.',
+    );
+    expect(chunks.slice(-2).map((c) => c.message_type)).toEqual([
+      'stop_reason',
+      'usage_statistics',
+    ]);
+
+    const whole = [];
+    for await (const chunk of await client.agents.messages.stream(acme.agentId, {
+      messages: [{ role: 'user', content: 'who are you?' }],
+    }))
+      whole.push(chunk);
+    expect(whole.filter((c) => c.message_type === 'assistant_message')).toHaveLength(1);
+
+    const listed = await client.agents.messages.list(acme.agentId, { limit: 10 });
+    expect(listed.items).toHaveLength(6);
+    expect(listed.items[0]).toMatchObject({ message_type: 'assistant_message' });
+    expect(listed.items.at(-1)).toMatchObject({
+      message_type: 'user_message',
+      content: 'remember that I like tea',
+    });
+  });
+
+  it('retrieves and updates its agent, and is refused on another agent', async () => {
+    const client = await browserClient([
+      'read_agent',
+      'write_agent',
+      'read_messages',
+      'write_messages',
+    ]);
+    const agent = await client.agents.retrieve(acme.agentId);
+    expect(agent.id).toBe(acme.agentId);
+    const updated = await client.agents.update(acme.agentId, {
+      memory_blocks: [{ label: 'human', value: 'Ada' }],
+    } as Parameters<typeof client.agents.update>[1]);
+    expect(updated.blocks).toEqual([{ label: 'human', value: 'Ada' }]);
+
+    const other = acme.otherAgentId;
+    await expect(client.agents.retrieve(other)).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(client.agents.update(other, { name: 'x' })).rejects.toBeInstanceOf(
+      PermissionDeniedError,
+    );
+    await expect(client.agents.messages.list(other)).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(
+      client.agents.messages.create(other, { messages: [{ role: 'user', content: 'hi' }] }),
+    ).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(client.agents.create({ name: 'mine' })).rejects.toBeInstanceOf(
+      PermissionDeniedError,
+    );
+    await expect(client.agents.list()).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(client.agents.delete(acme.agentId)).rejects.toBeInstanceOf(PermissionDeniedError);
+  });
+});
+
+describe('each access kind allows exactly its operation', () => {
+  const operations: Record<Access, (client: Letta) => Promise<unknown>> = {
+    read_agent: (c) => c.agents.retrieve(acme.agentId),
+    write_agent: (c) => c.agents.update(acme.agentId, { description: 'changed' }),
+    read_messages: (c) => c.agents.messages.list(acme.agentId),
+    write_messages: (c) =>
+      c.agents.messages.create(acme.agentId, { messages: [{ role: 'user', content: 'hi' }] }),
+  };
+  const kinds = Object.keys(operations) as Access[];
+
+  it.each(kinds)('a token with only %s', async (granted) => {
+    const client = await browserClient([granted]);
+    await expect(operations[granted](client)).resolves.toBeDefined();
+    for (const other of kinds.filter((k) => k !== granted)) {
+      const refused = operations[other](client);
+      await expect(refused, `${granted} must not allow ${other}`).rejects.toBeInstanceOf(
+        PermissionDeniedError,
+      );
+      await expect(refused).rejects.toThrow(
+        `This token does not grant ${other} on agent ${acme.agentId}`,
+      );
+    }
+  });
+
+  it('a refused send stores nothing', async () => {
+    const client = await browserClient(['read_messages']);
+    await expect(operations.write_messages(client)).rejects.toBeInstanceOf(PermissionDeniedError);
+    expect((await client.agents.messages.list(acme.agentId)).items).toEqual([]);
+  });
+});

@@ -1,0 +1,302 @@
+import { count, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { OpenAIRuntime } from '../src/agent-runtime/openai.js';
+import {
+  type AgentRuntime,
+  AgentRuntimeError,
+  type RuntimePart,
+} from '../src/agent-runtime/runtime.js';
+import { messages } from '../src/db/schema.js';
+import { AppError } from '../src/errors.js';
+import { getAgent } from '../src/services/agents.js';
+import type { ServiceDeps } from '../src/services/deps.js';
+import { listMessages, sendMessages } from '../src/services/messages.js';
+import { openTestDatabase, type TestDatabase } from './support/database.js';
+import { FakeOpenAI } from './support/fake-openai.js';
+import { makeDeps, type SeededOrganization, seedOrganization } from './support/fixtures.js';
+
+let database: TestDatabase;
+let deps: ServiceDeps;
+let acme: SeededOrganization;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  deps = makeDeps(database);
+});
+afterAll(() => database.close());
+beforeEach(async () => {
+  await database.reset();
+  acme = await seedOrganization(deps, 'acme');
+});
+
+const send = (content: string, d: ServiceDeps = deps, agentId = acme.agentId) =>
+  sendMessages(d, {
+    organizationId: acme.organizationId,
+    agentId,
+    messages: [{ role: 'user', content }],
+  });
+
+const storedCount = async () =>
+  (await database.db.select({ n: count() }).from(messages))[0]?.n ?? -1;
+
+describe('sending', () => {
+  it('stores the message and the reply, and answers in Letta’s shape', async () => {
+    const response = await send('hello');
+    expect(response.stop_reason).toEqual({ message_type: 'stop_reason', stop_reason: 'end_turn' });
+    expect(response.messages).toHaveLength(1);
+    expect(response.messages[0]).toMatchObject({ message_type: 'assistant_message' });
+    expect(response.messages[0]?.content).toContain('hello');
+    expect(response.usage).toMatchObject({ message_type: 'usage_statistics', step_count: 1 });
+    expect(response.usage.total_tokens).toBe(
+      response.usage.prompt_tokens + response.usage.completion_tokens,
+    );
+    const listed = await listMessages(deps, {
+      organizationId: acme.organizationId,
+      agentId: acme.agentId,
+    });
+    expect(listed.map((m) => m.message_type)).toEqual(['assistant_message', 'user_message']);
+    expect(listed[1]?.content).toBe('hello');
+    expect(listed[0]?.run_id).toBe(listed[1]?.run_id);
+  });
+
+  it('accepts Letta’s text parts and keeps the client’s otid', async () => {
+    await sendMessages(deps, {
+      organizationId: acme.organizationId,
+      agentId: acme.agentId,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'a' },
+            { type: 'text', text: 'b' },
+          ],
+          otid: 'o-1',
+        },
+      ],
+    });
+    const [, user] = await listMessages(deps, {
+      organizationId: acme.organizationId,
+      agentId: acme.agentId,
+    });
+    expect(user).toMatchObject({ content: 'ab', otid: 'o-1' });
+  });
+
+  it('remembers across turns through its memory blocks', async () => {
+    await send('remember that I like tea');
+    const agent = await getAgent(deps, {
+      organizationId: acme.organizationId,
+      agentId: acme.agentId,
+    });
+    expect(agent.memoryBlocks.find((b) => b.label === 'human')?.value).toBe('- I like tea');
+    const answer = await send('what do you know about me?');
+    expect(answer.messages[0]?.content).toBe('You told me that you like tea.');
+  });
+
+  it.each([
+    ['empty', '', 'messages.0.content: must not be empty'],
+    ['blank', '  \n ', 'messages.0.content: must not be empty'],
+    [
+      'over the limit',
+      'x'.repeat(32 * 1024 + 1),
+      'messages.0.content: is 32769 bytes; at most 32768 are allowed',
+    ],
+  ])('refuses an %s message and stores nothing', async (_, content, message) => {
+    const error = await send(content).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).message).toBe(message);
+    expect(await storedCount()).toBe(0);
+  });
+
+  it('counts the limit in bytes, and takes a configured limit', async () => {
+    const small = { ...deps, limits: { ...deps.limits, messageMaxBytes: 4 } };
+    await expect(send('ééé', small)).rejects.toThrow('is 6 bytes; at most 4 are allowed');
+    await expect(send('four', small)).resolves.toMatchObject({
+      stop_reason: { stop_reason: 'end_turn' },
+    });
+  });
+
+  it('refuses an empty list of messages', async () => {
+    await expect(
+      sendMessages(deps, {
+        organizationId: acme.organizationId,
+        agentId: acme.agentId,
+        messages: [],
+      }),
+    ).rejects.toThrow('messages: must not be empty');
+    expect(await storedCount()).toBe(0);
+  });
+
+  it('answers 404 for an agent of another organization and stores nothing', async () => {
+    const globex = await seedOrganization(deps, 'globex');
+    const error = await send('hi', deps, globex.agentId).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await storedCount()).toBe(0);
+  });
+});
+
+describe('listing', () => {
+  beforeEach(async () => {
+    for (const text of ['one', 'two', 'three']) await send(text);
+  });
+  const list = (
+    query: Parameters<typeof listMessages>[1] extends infer A
+      ? Omit<A & object, 'organizationId' | 'agentId'>
+      : never,
+  ) => listMessages(deps, { organizationId: acme.organizationId, agentId: acme.agentId, ...query });
+
+  it('is newest first by default, oldest first on request, and limited', async () => {
+    const desc = await list({});
+    expect(desc).toHaveLength(6);
+    expect(desc.map((m) => m.seq_id)).toEqual([...desc.map((m) => m.seq_id)].sort((a, b) => b - a));
+    const asc = await list({ order: 'asc', limit: 2 });
+    expect(asc.map((m) => m.content)).toEqual(['one', expect.stringContaining('one')]);
+  });
+
+  it('pages with before and after cursors, exclusive, in the list’s own order', async () => {
+    const all = await list({ order: 'asc' });
+    const third = all[2];
+    if (!third) throw new Error('expected six messages');
+    const ids = (page: { id: string }[]) => page.map((m) => m.id);
+    expect(ids(await list({ before: third.id, order: 'asc' }))).toEqual(ids(all.slice(0, 2)));
+    expect(ids(await list({ after: third.id, order: 'asc', limit: 2 }))).toEqual(
+      ids(all.slice(3, 5)),
+    );
+    // Newest first: "after" is older, "before" is newer, and a before-page is the nearest ones.
+    expect(ids(await list({ after: third.id }))).toEqual(ids(all.slice(0, 2).reverse()));
+    expect(ids(await list({ before: third.id, limit: 2 }))).toEqual(ids(all.slice(3, 5).reverse()));
+    expect(ids(await list({ after: all[4]?.id ?? '', before: all[1]?.id ?? '' }))).toEqual(
+      ids(all.slice(2, 4).reverse()),
+    );
+  });
+
+  it('pages through the whole conversation by following the last id, as the SDK does', async () => {
+    const all = await list({ order: 'desc' });
+    const seen: string[] = [];
+    let page = await list({ limit: 4 });
+    while (page.length > 0) {
+      seen.push(...page.map((m) => m.id));
+      page = await list({ limit: 4, after: page.at(-1)?.id ?? '' });
+    }
+    expect(seen).toEqual(all.map((m) => m.id));
+  });
+
+  it('refuses a cursor from another conversation, and a bad limit', async () => {
+    const other = await sendMessages(deps, {
+      organizationId: acme.organizationId,
+      agentId: acme.otherAgentId,
+      messages: [{ role: 'user', content: 'elsewhere' }],
+    });
+    const foreign = other.messages[0]?.id ?? '';
+    await expect(list({ before: foreign })).rejects.toThrow(`before: message ${foreign} not found`);
+    await expect(list({ limit: 0 })).rejects.toThrow('limit: must be at least 1');
+  });
+});
+
+/** A runtime whose replies take a while, recording how many turns ran at once. */
+class SlowRuntime implements AgentRuntime {
+  readonly name = 'slow';
+  running = 0;
+  maxRunning = 0;
+  async *respond(_agent: unknown, history: { content: string }[]): AsyncIterable<RuntimePart> {
+    this.running += 1;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    try {
+      for (const piece of ['re: ', history.at(-1)?.content ?? '']) {
+        await new Promise((r) => setTimeout(r, 5));
+        yield { type: 'text', text: piece };
+      }
+    } finally {
+      this.running -= 1;
+    }
+  }
+}
+
+describe('one turn at a time per agent', () => {
+  it('queues concurrent sends: replies never interleave and each follows its message', async () => {
+    const slow = new SlowRuntime();
+    const slowDeps = { ...deps, agentRuntime: slow };
+    const texts = ['a', 'b', 'c', 'd', 'e'];
+    const responses = await Promise.all(texts.map((t) => send(t, slowDeps)));
+    expect(slow.maxRunning).toBe(1);
+    expect(responses.map((r) => r.messages[0]?.content)).toEqual(texts.map((t) => `re: ${t}`));
+    const conversation = await listMessages(deps, {
+      organizationId: acme.organizationId,
+      agentId: acme.agentId,
+      order: 'asc',
+    });
+    for (let i = 0; i < conversation.length; i += 2) {
+      const [user, reply] = [conversation[i], conversation[i + 1]];
+      expect(user?.message_type).toBe('user_message');
+      expect(reply?.content).toBe(`re: ${user?.content}`);
+      expect(reply?.run_id).toBe(user?.run_id);
+    }
+  });
+
+  it('runs turns of different agents side by side', async () => {
+    const slow = new SlowRuntime();
+    const slowDeps = { ...deps, agentRuntime: slow };
+    await Promise.all([send('x', slowDeps, acme.agentId), send('y', slowDeps, acme.otherAgentId)]);
+    expect(slow.maxRunning).toBe(2);
+  });
+});
+
+describe('when the model fails', () => {
+  class FailingRuntime implements AgentRuntime {
+    readonly name = 'failing';
+    // biome-ignore lint/correctness/useYield: it fails before producing anything, by design
+    async *respond(): AsyncIterable<RuntimePart> {
+      throw new AgentRuntimeError('The model API failed: 503 overloaded');
+    }
+  }
+
+  it('keeps the user’s message, ends with llm_api_error and a readable error, and recovers', async () => {
+    const response = await send('hello?', { ...deps, agentRuntime: new FailingRuntime() });
+    expect(response.messages).toEqual([]);
+    expect(response.stop_reason).toEqual({
+      message_type: 'stop_reason',
+      stop_reason: 'llm_api_error',
+      error: 'The model API failed: 503 overloaded',
+    });
+    const stored = await database.db
+      .select()
+      .from(messages)
+      .where(eq(messages.agentId, acme.agentId));
+    expect(stored.map((m) => [m.messageType, m.content])).toEqual([['user_message', 'hello?']]);
+    await expect(send('again')).resolves.toMatchObject({
+      stop_reason: { stop_reason: 'end_turn' },
+    });
+  });
+
+  it('through the openai runtime: a failing endpoint, then a working one with a bounded history', async () => {
+    const fake = await FakeOpenAI.start();
+    try {
+      const openai = {
+        ...deps,
+        agentRuntime: new OpenAIRuntime({
+          baseURL: fake.baseURL,
+          apiKey: 'k',
+          model: 'm',
+          stream: true,
+        }),
+        limits: { ...deps.limits, historyWindow: 3 },
+      };
+      fake.failWith = { status: 500, message: 'boom' };
+      const failed = await send('first', openai);
+      expect(failed.stop_reason.stop_reason).toBe('llm_api_error');
+      expect(failed.stop_reason.error).toMatch(/^The model API failed: 500/);
+      fake.failWith = undefined;
+      await send('second', openai);
+      const third = await send('third', openai);
+      expect(third.messages[0]?.content).toBe('echo: third');
+      // system + the 3 most recent messages: second's reply is there, first is not.
+      const last = fake.requests.at(-1);
+      expect(last?.messages.map((m) => m.content).slice(1)).toEqual([
+        'second',
+        'echo: second',
+        'third',
+      ]);
+    } finally {
+      await fake.close();
+    }
+  });
+});
