@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { generateToken, normalizePolicy, redactToken } from '@scopekit/policy';
@@ -65,6 +66,11 @@ const env: NodeJS.ProcessEnv = {
   SCOPEKIT_LOG_LEVEL: 'warn',
 };
 
+const startLoad = loadavg()[0] ?? 0;
+const [{ version: postgresVersion }] =
+  (await admin`select split_part(version(), ' on ', 1) as version`) as unknown as [
+    { version: string },
+  ];
 const runtime = await openRuntime(loadConfig(env), { serve: false });
 try {
   await main();
@@ -115,7 +121,8 @@ async function measureThroughput(url: string, agentId: string, token: string) {
   );
   const input = encodeURIComponent(JSON.stringify({ agentId }));
   const authed = { url: `${url}/bench/authed?input=${input}`, headers: bearer(token, ORIGIN) };
-  const open = { url: `${url}/bench/open?input=${input}` };
+  // The same Origin on both, so CORS does the same work; only the credential differs.
+  const open = { url: `${url}/bench/open?input=${input}`, headers: { origin: ORIGIN } };
   // Interleaved, so drift in the machine's state favours neither.
   let authedRps = 0;
   let openRps = 0;
@@ -271,36 +278,33 @@ async function measureFanOut(urlA: string, urlB: string, agentId: string, token:
   log(`a sent message reaching ${SUBSCRIBERS} live subscribers (half on each instance)`);
   const sentAt = new Map<string, number>();
   const samples: number[] = [];
-  let expected = 0;
-  let arrived!: () => void;
-  let allArrived = new Promise<void>((resolve) => {
-    arrived = resolve;
-  });
+  let stops = 0;
+  let quiet: { count: number; resolve: () => void } | undefined;
   const streams = await openStreams(SUBSCRIBERS, (i) => (i % 2 ? urlB : urlA), agentId, token, {
     onUserMessage: (content) => {
       const start = sentAt.get(content);
-      if (start === undefined) return;
-      samples.push(performance.now() - start);
-      if (samples.length === expected) arrived();
+      if (start !== undefined) samples.push(performance.now() - start);
+    },
+    onStop: () => {
+      stops++;
+      if (quiet && stops >= quiet.count) quiet.resolve();
     },
   });
   try {
     const sender = trpcClient(urlA, token);
     for (let i = 0; i < SENDS; i++) {
       const content = `fan-out ${i}`;
-      expected = (i + 1) * SUBSCRIBERS;
-      sentAt.set(content, performance.now());
-      const sending = sender.messages.send.mutate({ agentId, content });
-      await Promise.race([
-        allArrived,
-        new Promise((_, reject) =>
-          setTimeout(() => reject(new Error('subscribers missed a message')), 10_000),
-        ),
-      ]);
-      await sending;
-      allArrived = new Promise<void>((resolve) => {
-        arrived = resolve;
+      // Each send starts once every subscriber has seen the previous turn end, so it
+      // measures delivery, not the tail of the previous reply still streaming out.
+      const turnEnded = new Promise<void>((resolve) => {
+        quiet = { count: (i + 1) * SUBSCRIBERS, resolve };
       });
+      sentAt.set(content, performance.now());
+      await sender.messages.send.mutate({ agentId, content });
+      await within(turnEnded, 10_000, `the end of turn ${i} did not reach every subscriber`);
+    }
+    if (samples.length !== SENDS * SUBSCRIBERS) {
+      throw new Error(`${SENDS * SUBSCRIBERS - samples.length} deliveries went missing`);
     }
   } finally {
     streams.close();
@@ -368,7 +372,7 @@ async function openStreams(
   urlOf: (i: number) => string,
   agentId: string,
   token: string,
-  handlers: { onUserMessage?: (content: string) => void },
+  handlers: { onUserMessage?: (content: string) => void; onStop?: () => void },
 ) {
   const subscriptions: { unsubscribe(): void }[] = [];
   const started: Promise<void>[] = [];
@@ -385,6 +389,7 @@ async function openStreams(
                 if (data.type === 'message' && data.message.message_type === 'user_message') {
                   handlers.onUserMessage?.(data.message.content);
                 }
+                if (data.type === 'stop') handlers.onStop?.();
               },
               onError: reject,
             },
@@ -396,7 +401,25 @@ async function openStreams(
     if (i % 50 === 49) await Promise.all(started.slice(-50));
   }
   await Promise.all(started);
-  return { close: () => subscriptions.forEach((s) => s.unsubscribe()) };
+  return {
+    close: () => {
+      for (const subscription of subscriptions) subscription.unsubscribe();
+    },
+  };
+}
+
+async function within<T>(promise: Promise<T>, ms: number, failure: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(failure)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function memoryOf(child: ChildProcess): Promise<NodeJS.MemoryUsage> {
@@ -538,7 +561,10 @@ function fmt(n: number): string {
 }
 
 function printTable() {
+  const [load1] = loadavg();
   const lines = [
+    `scopekit bench — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${postgresVersion}, load average ${startLoad.toFixed(2)} at start and ${load1?.toFixed(2)} at end, ${DURATION_S} s a load run`,
+    '',
     '| figure | target | measured | |',
     '|---|---|---|---|',
     ...rows.map((r) => `| ${r.figure} | ${r.target} | ${r.measured} | ${r.verdict} |`),
