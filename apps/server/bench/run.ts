@@ -126,9 +126,10 @@ async function measureThroughput(url: string, agentId: string, token: string) {
   // Interleaved, so drift in the machine's state favours neither.
   let authedRps = 0;
   let openRps = 0;
-  for (let round = 0; round < 2; round++) {
-    openRps += (await load(open)).rps / 2;
-    authedRps += (await load(authed)).rps / 2;
+  const ROUNDS = 3;
+  for (let round = 0; round < ROUNDS; round++) {
+    openRps += (await load(open)).rps / ROUNDS;
+    authedRps += (await load(authed)).rps / ROUNDS;
   }
   const ratio = authedRps / openRps;
   rows.push({

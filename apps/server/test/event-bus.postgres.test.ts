@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREDENTIAL_REVOKED_CHANNEL, TokenCache } from '../src/auth/token-cache.js';
 import { type DatabaseHandle, openDatabase } from '../src/db/client.js';
+import { messages } from '../src/db/schema.js';
 import type { Interruption } from '../src/events/bus.js';
 import { PostgresBus } from '../src/events/postgres-bus.js';
+import { conversationEvents, type TrackedEvent } from '../src/services/conversation-events.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
+import { makeDeps, seedOrganization } from './support/fixtures.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
 // PostgreSQL only: this instance's connections go through a proxy the test can cut, while
@@ -92,5 +95,51 @@ describe('PostgresBus', () => {
     expect(received).toEqual([{ after: true }]);
     await stopCache();
     await stop();
+  });
+
+  it('a live conversation stream re-reads the messages stored while it could not hear', async () => {
+    const acme = await seedOrganization(makeDeps(database), 'acme');
+    const phases: Interruption[] = [];
+    const stopWatching = await bus.subscribe(
+      'scopekit_test_phases',
+      () => {},
+      (p) => phases.push(p),
+    );
+    const controller = new AbortController();
+    const received: TrackedEvent[] = [];
+    const insert = (content: string) =>
+      database.db.insert(messages).values({
+        id: `message-${content.replaceAll(' ', '-')}`,
+        agentId: acme.agentId,
+        messageType: 'user_message',
+        content,
+        runId: 'run-test',
+      });
+    await insert('before');
+    const stream = (async () => {
+      for await (const tracked of conversationEvents(
+        { db: proxied.db, bus },
+        { agentId: acme.agentId, lastEventId: '0', signal: controller.signal },
+      )) {
+        received.push(tracked);
+      }
+    })();
+    await until(() => received.length === 1, 'the replay of the stored message');
+
+    await proxy.cut();
+    await until(() => phases.includes('lost'), 'the loss to be noticed');
+    // Stored (and announced) by another instance while this one cannot hear.
+    await insert('during the gap');
+    await proxy.start();
+    await until(() => phases.includes('resumed'), 'delivery to resume');
+    await until(() => received.length === 2, 'the message stored during the gap');
+
+    const contents = received.map((r) =>
+      r.event.type === 'message' ? r.event.message.content : '',
+    );
+    expect(contents).toEqual(['before', 'during the gap']);
+    controller.abort();
+    await stream;
+    await stopWatching();
   });
 });

@@ -218,4 +218,36 @@ describe('live messages across instances', () => {
     expect(pieces.join('')).toBe(response.messages[0]?.content);
     expect(events.at(-1)).toMatchObject({ type: 'stop', stopReason: 'end_turn' });
   });
+
+  it('a live stream on B ends when its token is revoked through A, without waiting for a periodic check', async () => {
+    const minted = await mint(a, ['read_messages']);
+    let started!: () => void;
+    const live = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const ended = new Promise<unknown>((resolve) => {
+      const subscription = clientOf(b, minted.token).messages.events.subscribe(
+        { agentId: acme.agentId },
+        {
+          onStarted: () => started(),
+          onError: (error) => {
+            subscription.unsubscribe();
+            resolve(error);
+          },
+        },
+      );
+    });
+    await live;
+    const revoke = await fetch(`${a.url}/trpc/tokens.revoke`, {
+      method: 'POST',
+      headers: trpcHeaders(acme.apiKey),
+      body: JSON.stringify({ id: minted.id }),
+    });
+    const revokedAt = performance.now();
+    expect(revoke.status).toBe(200);
+    const error = await ended;
+    // Streams also re-check every 10 s; ending well before that shows the revocation did it.
+    expect(performance.now() - revokedAt).toBeLessThan(2_000);
+    expect(error).toMatchObject({ message: 'Invalid API Key: this token has been revoked' });
+  });
 });

@@ -52,6 +52,8 @@ export class TokenCache {
   #generation = 0;
   /** Set while revocations cannot be heard: nothing is cached then. */
   #deaf = false;
+  /** Long-lived users of a credential (live streams) that want to hear of its eviction. */
+  readonly #watchers = new Map<string, Set<() => void>>();
 
   constructor(options: TokenCacheOptions) {
     this.#now = options.now;
@@ -89,6 +91,25 @@ export class TokenCache {
   evict(hash: string): void {
     this.#generation++;
     this.#entries.delete(hash);
+    for (const watcher of this.#watchers.get(hash) ?? []) watcher();
+  }
+
+  /**
+   * Calls `onEvicted` whenever `hash` is evicted (revoked here or on another instance), so
+   * a stream authorized by it can re-check at once instead of at its next periodic check.
+   */
+  watch(hash: string, onEvicted: () => void): () => void {
+    let watchers = this.#watchers.get(hash);
+    if (!watchers) {
+      watchers = new Set();
+      this.#watchers.set(hash, watchers);
+    }
+    watchers.add(onEvicted);
+    const current = watchers;
+    return () => {
+      current.delete(onEvicted);
+      if (current.size === 0 && this.#watchers.get(hash) === current) this.#watchers.delete(hash);
+    };
   }
 
   clear(): void {

@@ -98,6 +98,12 @@ async function readCredential(
   return credential;
 }
 
+/** The cache key of the credential in an `Authorization` header, or undefined if it has none. */
+export function credentialHash(authorization: string | undefined): string | undefined {
+  const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  return match?.[1] ? hashToken(match[1]) : undefined;
+}
+
 function checkOrigin(hostname: string, origin: string | undefined) {
   if (!origin) {
     throw forbidden(
