@@ -8,6 +8,8 @@ CREATE TABLE "agents" (
 	"tags" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"memory_blocks" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"metadata" jsonb,
+	"turn_holder" text,
+	"turn_lease_until" timestamp with time zone,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );

@@ -45,7 +45,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     bus,
     rateLimiter,
     agentRuntime: openAgentRuntime(config),
-    turns: new TurnQueue(database.sql),
+    // Embedded PGlite is one instance: the in-process queue is the whole story there.
+    turns: new TurnQueue(database.kind === 'postgres' ? database.db : undefined),
     now,
     tokenCache,
     lastUsed,

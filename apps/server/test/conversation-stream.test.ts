@@ -164,6 +164,20 @@ describe('the live conversation stream', () => {
     );
   });
 
+  it('ends with a 401 when its token expires, so the client refreshes and resubscribes', async () => {
+    const { token } = await mintClientToken(deps, {
+      organizationId: acme.organizationId,
+      hostname: APP_ORIGIN,
+      policy: [{ type: 'agent', id: acme.agentId, access: ['read_messages'] }],
+      expiresAt: new Date(Date.now() + 1_500),
+    });
+    const watching = watch(clientFor(token), { agentId: acme.agentId }, () => false);
+    await expect(watching.done).rejects.toMatchObject({
+      message: 'The token has expired',
+      data: { code: 'UNAUTHORIZED' },
+    });
+  });
+
   it('is refused without read_messages, on another agent, and for an unknown agent', async () => {
     const { token } = await mintClientToken(deps, {
       organizationId: acme.organizationId,

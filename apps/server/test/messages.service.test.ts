@@ -14,6 +14,7 @@ import { listMessages, sendMessages } from '../src/services/messages.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { FakeOpenAI } from './support/fake-openai.js';
 import { makeDeps, type SeededOrganization, seedOrganization } from './support/fixtures.js';
+import { SlowRuntime } from './support/slow-runtime.js';
 
 let database: TestDatabase;
 let deps: ServiceDeps;
@@ -191,25 +192,6 @@ describe('listing', () => {
     await expect(list({ limit: 0 })).rejects.toThrow('limit: must be at least 1');
   });
 });
-
-/** A runtime whose replies take a while, recording how many turns ran at once. */
-class SlowRuntime implements AgentRuntime {
-  readonly name = 'slow';
-  running = 0;
-  maxRunning = 0;
-  async *respond(_agent: unknown, history: { content: string }[]): AsyncIterable<RuntimePart> {
-    this.running += 1;
-    this.maxRunning = Math.max(this.maxRunning, this.running);
-    try {
-      for (const piece of ['re: ', history.at(-1)?.content ?? '']) {
-        await new Promise((r) => setTimeout(r, 5));
-        yield { type: 'text', text: piece };
-      }
-    } finally {
-      this.running -= 1;
-    }
-  }
-}
 
 describe('one turn at a time per agent', () => {
   it('queues concurrent sends: replies never interleave and each follows its message', async () => {

@@ -43,6 +43,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       max: options.poolSize ?? 10,
       // Fail fast while PostgreSQL is down (the request gets a 503) instead of queueing for 30 s.
       connect_timeout: 3,
+      // postgres.js waits up to 20 s before reconnecting after repeated failures, so a short
+      // outage left queries queued for that long once the database was back. Cap it at 1 s.
+      backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
       onnotice: () => {},
       connection: { application_name: 'scopekit' },
     });

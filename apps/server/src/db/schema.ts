@@ -53,6 +53,13 @@ export const agents = pgTable(
     /** Core memory: small labelled texts (`persona`, `human`, …) the agent sees every turn. */
     memoryBlocks: jsonb('memory_blocks').$type<MemoryBlock[]>().notNull().default([]),
     metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+    /**
+     * The instance running this agent's turn, and until when its lease holds: turns are
+     * serialized across instances with plain pooled queries, and a crashed holder's lease
+     * simply runs out.
+     */
+    turnHolder: text('turn_holder'),
+    turnLeaseUntil: timestamp('turn_lease_until', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -9,6 +9,7 @@ import { createContextFromHeaders } from '../trpc/context.js';
 import { type AppRouter, appRouter } from '../trpc/router.js';
 import { handleClientError } from './client-errors.js';
 import { errorBody, handleError, sendError } from './errors.js';
+import { endLiveStreamsOnClose } from './live-streams.js';
 import { REDACTED_PATHS, redactSecrets } from './redact.js';
 import { registerAgentRoutes } from './rest/agents.js';
 import { registerClientTokenRoutes } from './rest/client-tokens.js';
@@ -53,6 +54,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     maxAge: 600,
   });
 
+  endLiveStreamsOnClose(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
     sendError(

@@ -8,7 +8,8 @@ import { badRequest } from '../errors.js';
  * read "field: problem".
  */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input ?? {});
+  // No body at all is an empty one; `null` or any other non-object is refused by the schema.
+  const parsed = schema.safeParse(input === undefined ? {} : input);
   if (!parsed.success) throw badRequest(formatIssues(toValidationIssues(parsed.error)));
   return parsed.data;
 }

@@ -1,16 +1,31 @@
+import { randomUUID } from 'node:crypto';
 import { Mutex } from 'async-mutex';
-import type postgres from 'postgres';
+import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { agents } from '../db/schema.js';
+import { AppError } from '../errors.js';
+
+/** How long a lease holds without renewal; a turn renews it while it runs. */
+const LEASE_MS = 60_000;
+const RENEW_MS = 20_000;
+/** How often a waiting instance asks again, and how long it waits in all. */
+const POLL_MS = 25;
+const MAX_WAIT_MS = 120_000;
 
 /**
  * One turn at a time per agent: a second send waits for the first to finish, so replies
  * never interleave and each turn sees the whole conversation before it. Within an instance
- * a mutex per agent queues them; across instances on PostgreSQL a session advisory lock on
- * the agent does, held on a reserved connection for the turn.
+ * a mutex per agent queues them. Across instances (PostgreSQL) the instance also takes a
+ * lease on the agent's row, with ordinary pooled queries: no connection is held for the
+ * turn, an outage fails the send fast (503) instead of hanging it, and a crashed holder's
+ * lease runs out by itself.
  */
 export class TurnQueue {
   readonly #locks = new Map<string, { mutex: Mutex; users: number }>();
+  readonly #holder = `instance-${randomUUID()}`;
 
-  constructor(private readonly sql?: postgres.Sql) {}
+  /** `db` when other instances may share the database; omitted for embedded PGlite. */
+  constructor(private readonly db?: Database) {}
 
   async run<T>(agentId: string, turn: () => Promise<T>): Promise<T> {
     let entry = this.#locks.get(agentId);
@@ -30,22 +45,66 @@ export class TurnQueue {
   }
 
   async #acrossInstances<T>(agentId: string, turn: () => Promise<T>): Promise<T> {
-    if (!this.sql) return turn();
-    const connection = await this.sql.reserve();
-    try {
-      await connection`select pg_advisory_lock(hashtextextended(${agentId}, 0))`;
-      try {
-        return await turn();
-      } finally {
-        await connection`select pg_advisory_unlock(hashtextextended(${agentId}, 0))`;
+    const { db } = this;
+    if (!db) return turn();
+    const deadline = Date.now() + MAX_WAIT_MS;
+    while (!(await this.#acquire(db, agentId))) {
+      const [exists] = await db
+        .select({ id: agents.id })
+        .from(agents)
+        .where(eq(agents.id, agentId));
+      if (!exists) throw new AppError('NOT_FOUND', `Agent ${agentId} not found`);
+      if (Date.now() > deadline) {
+        throw new AppError(
+          'CONFLICT',
+          'The agent has been busy with another turn for 2 minutes; try again later',
+        );
       }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    const renew = setInterval(() => {
+      void this.#extend(db, agentId).catch(() => {});
+    }, RENEW_MS);
+    try {
+      return await turn();
     } finally {
-      connection.release();
+      clearInterval(renew);
+      // If the database is gone this fails too; the lease then runs out by itself.
+      await db
+        .update(agents)
+        .set({ turnHolder: null, turnLeaseUntil: null })
+        .where(and(eq(agents.id, agentId), eq(agents.turnHolder, this.#holder)))
+        .catch(() => {});
     }
   }
 
-  /** Agents with a turn running or queued here. */
-  get busyAgents(): number {
-    return this.#locks.size;
+  async #acquire(db: Database, agentId: string): Promise<boolean> {
+    const taken = await db
+      .update(agents)
+      .set({
+        turnHolder: this.#holder,
+        turnLeaseUntil: sql`now() + ${`${LEASE_MS} milliseconds`}::interval`,
+      })
+      .where(
+        and(
+          eq(agents.id, agentId),
+          or(
+            isNull(agents.turnHolder),
+            lt(agents.turnLeaseUntil, sql`now()`),
+            // Our own lease, left behind when a release failed (the database was down): the
+            // mutex says no turn of ours is running, so it is stale.
+            eq(agents.turnHolder, this.#holder),
+          ),
+        ),
+      )
+      .returning({ id: agents.id });
+    return taken.length > 0;
+  }
+
+  async #extend(db: Database, agentId: string) {
+    await db
+      .update(agents)
+      .set({ turnLeaseUntil: sql`now() + ${`${LEASE_MS} milliseconds`}::interval` })
+      .where(and(eq(agents.id, agentId), eq(agents.turnHolder, this.#holder)));
   }
 }

@@ -19,30 +19,36 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
 /**
- * Services throw `AppError`; this is the one place it becomes a tRPC error. Input errors
- * are reworded here too, as "field: problem" rather than a JSON dump of the issues.
+ * Services throw `AppError`; this is where it becomes a tRPC error. Input errors are reworded
+ * too, as "field: problem" rather than a JSON dump of the issues. Anything else is left to
+ * tRPC: a 500 without details.
  */
-const appErrors = t.middleware(async ({ next }) => {
-  const result = await next();
-  if (result.ok) return result;
-  const { cause } = result.error;
-  if (cause instanceof AppError) {
-    throw new TRPCError({ code: cause.code, message: cause.message, cause });
-  }
+export function toTRPCError(cause: unknown): TRPCError | undefined {
+  if (cause instanceof TRPCError) return cause;
+  if (cause instanceof AppError)
+    return new TRPCError({ code: cause.code, message: cause.message, cause });
   if (isDatabaseUnavailable(cause)) {
-    throw new TRPCError({
+    return new TRPCError({
       code: 'SERVICE_UNAVAILABLE',
       message: DATABASE_UNAVAILABLE_MESSAGE,
       cause,
     });
   }
-  if (result.error.code === 'BAD_REQUEST' && hasIssues(cause)) {
-    throw new TRPCError({
+  if (hasIssues(cause)) {
+    return new TRPCError({
       code: 'BAD_REQUEST',
       message: formatIssues(toValidationIssues(cause)),
       cause,
     });
   }
+  return undefined;
+}
+
+const appErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (result.ok) return result;
+  const mapped = toTRPCError(result.error.cause);
+  if (mapped) throw mapped;
   return result;
 });
 

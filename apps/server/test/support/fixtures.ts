@@ -36,7 +36,7 @@ export function makeDeps(
     bus: openBus(database),
     rateLimiter: new RateLimiter(undefined, clock.now),
     agentRuntime,
-    turns: new TurnQueue(database.sql),
+    turns: new TurnQueue(database.sql ? database.db : undefined),
     now: clock.now,
     tokenCache: new TokenCache({ now: clock.now }),
     lastUsed: new LastUsedRecorder(database.db),

@@ -5,7 +5,7 @@ import { conversationEvents } from '../../services/conversation-events.js';
 import { messageListSchema } from '../../services/message-schemas.js';
 import { listMessages, sendMessages } from '../../services/messages.js';
 import { untilCredentialEnds } from '../stream-lifetime.js';
-import { agentIdSchema, agentProcedure, router } from '../trpc.js';
+import { agentIdSchema, agentProcedure, router, toTRPCError } from '../trpc.js';
 
 export const messagesRouter = router({
   list: agentProcedure('read_messages')
@@ -43,9 +43,12 @@ export const messagesRouter = router({
       }),
     )
     .subscription(async function* ({ ctx, input, signal }) {
+      // A subscription's body runs after the middleware has returned, so its errors are mapped here.
       await getAgent(ctx.deps, {
         organizationId: ctx.principal.organizationId,
         agentId: input.agentId,
+      }).catch((error: unknown) => {
+        throw toTRPCError(error) ?? error;
       });
       const lifetime = untilCredentialEnds(ctx, signal);
       try {

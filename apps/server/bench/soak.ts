@@ -1,0 +1,272 @@
+/**
+ * A bounded soak: one server process on a throwaway PostgreSQL database, driven over
+ * loopback for SOAK_SECONDS (default 60) by concurrent chats, token mints and revocations.
+ * It reports requests served, 5xx responses (target 0), requests accepted with a token
+ * after its revocation was acknowledged (target 0), and the server's memory over the run
+ * (target: flat). Exits non-zero when a correctness target is missed.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test pnpm soak
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { openDatabase } from '../src/db/client.js';
+import { createAgent } from '../src/services/agents.js';
+import { createApiKey } from '../src/services/api-keys.js';
+import { ensureOrganization } from '../src/services/organizations.js';
+
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
+const CHATS = 8;
+const MINTERS = 2;
+const ORIGIN = 'http://localhost:5173';
+const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+/** Resident memory of a process, in MB, from Linux's /proc. */
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round((kb / 1024) * 10) / 10;
+}
+
+const stats = {
+  served: 0,
+  byStatus: new Map<number, number>(),
+  fiveHundreds: [] as string[],
+  acceptedAfterRevocation: 0,
+  revocations: 0,
+  mints: 0,
+  sends: 0,
+};
+/** When each revoked token's revocation was acknowledged (its DELETE answered 204). */
+const revokedAt = new Map<string, number>();
+
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  credential: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const started = performance.now();
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${credential}`,
+      origin: ORIGIN,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  stats.served++;
+  stats.byStatus.set(response.status, (stats.byStatus.get(response.status) ?? 0) + 1);
+  if (response.status >= 500)
+    stats.fiveHundreds.push(
+      `${method} ${path.slice(0, 40)} → ${response.status} ${text.slice(0, 120)}`,
+    );
+  const acked = revokedAt.get(credential);
+  if (acked !== undefined && started > acked && response.status < 400)
+    stats.acceptedAfterRevocation++;
+  return { status: response.status, json: text ? JSON.parse(text) : null };
+}
+
+async function main() {
+  const name = `scopekit_soak_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  let server: ChildProcess | undefined;
+  try {
+    // Seed with the services, then hand the database to the server process.
+    const database = await openDatabase({ url: url.toString(), dataDir: '' });
+    const org = await ensureOrganization(database, 'soak');
+    const { key } = await createApiKey(database, { organizationId: org.id, name: 'soak' });
+    const agentIds: string[] = [];
+    for (let i = 0; i < CHATS; i++)
+      agentIds.push(
+        (await createAgent(database, { organizationId: org.id, name: `soak ${i}` })).id,
+      );
+    await database.close();
+
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        DATABASE_URL: url.toString(),
+        PORT: String(port),
+        SCOPEKIT_LOG_LEVEL: 'warn',
+        SCOPEKIT_BUILTIN_DELAY_MS: '0',
+        SCOPEKIT_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        // The soak measures the server, not the limiter.
+        SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE: '1000000',
+        SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE: '1000000',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    for (let i = 0; ; i++) {
+      const up = await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) break;
+      if (i > 300) throw new Error('the server did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const pid = server.pid ?? 0;
+    const mint = async (agentId: string) => {
+      const { status, json } = await call(base, 'POST', '/v1/client-side-access-tokens', key, {
+        hostname: ORIGIN,
+        policy: [{ type: 'agent', id: agentId, access: ['read_messages', 'write_messages'] }],
+      });
+      if (status !== 201) throw new Error(`mint answered ${status}`);
+      stats.mints++;
+      return (json as { token: string }).token;
+    };
+
+    const memory: number[] = [];
+    const deadline = Date.now() + SECONDS * 1000;
+    const running = () => Date.now() < deadline;
+    const current = new Map<number, string>();
+
+    const chat = async (i: number) => {
+      const agentId = agentIds[i] ?? '';
+      let token = await mint(agentId);
+      current.set(i, token);
+      for (let n = 0; running(); n++) {
+        const sent = await call(base, 'POST', `/v1/agents/${agentId}/messages`, token, {
+          messages: [
+            {
+              role: 'user',
+              content: n % 7 === 0 ? `remember that I like soak ${n}` : `hello ${n}`,
+            },
+          ],
+        });
+        if (sent.status === 200) stats.sends++;
+        if (n % 5 === 0) await call(base, 'GET', `/v1/agents/${agentId}/messages?limit=20`, token);
+        if (sent.status === 401) {
+          token = await mint(agentId);
+          current.set(i, token);
+        }
+      }
+    };
+    const minter = async () => {
+      for (let n = 0; running(); n++) {
+        await mint(agentIds[n % CHATS] ?? '');
+        if (n % 10 === 0)
+          await call(
+            base,
+            'GET',
+            `/v1/client-side-access-tokens?agentId=${agentIds[n % CHATS]}&limit=10`,
+            key,
+          );
+      }
+    };
+    const revoker = async () => {
+      for (let n = 0; running(); n++) {
+        // Alternately a fresh token of its own and a token a chat is using right now.
+        const token = n % 2 === 0 ? await mint(agentIds[n % CHATS] ?? '') : current.get(n % CHATS);
+        if (!token || revokedAt.has(token)) continue;
+        const { status } = await call(
+          base,
+          'DELETE',
+          `/v1/client-side-access-tokens/${token}`,
+          key,
+        );
+        if (status !== 204) continue;
+        revokedAt.set(token, performance.now());
+        stats.revocations++;
+        const probes = await Promise.all(
+          [0, 1, 2].map(() =>
+            call(base, 'GET', `/v1/agents/${agentIds[n % CHATS]}/messages?limit=1`, token),
+          ),
+        );
+        if (probes.some((p) => p.status !== 401)) console.error('a revoked token was not refused');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const sampler = async () => {
+      await new Promise((r) => setTimeout(r, 5_000)); // after warm-up
+      while (running()) {
+        memory.push(rssMb(pid));
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+      memory.push(rssMb(pid));
+    };
+
+    const started = Date.now();
+    await Promise.all([
+      ...Array.from({ length: CHATS }, (_, i) => chat(i)),
+      ...Array.from({ length: MINTERS }, () => minter()),
+      revoker(),
+      sampler(),
+    ]);
+    const elapsed = (Date.now() - started) / 1000;
+
+    const first = memory[0] ?? 0;
+    const last = memory.at(-1) ?? 0;
+    const rows: [string, string, string][] = [
+      ['duration', `${elapsed.toFixed(1)} s`, ''],
+      [
+        'requests served',
+        stats.served.toLocaleString('en-US'),
+        `${Math.round(stats.served / elapsed)} req/s`,
+      ],
+      ['messages sent (turns)', stats.sends.toLocaleString('en-US'), ''],
+      ['tokens minted', stats.mints.toLocaleString('en-US'), ''],
+      ['revocations acknowledged', stats.revocations.toLocaleString('en-US'), ''],
+      [
+        '5xx responses',
+        String(stats.fiveHundreds.length),
+        stats.fiveHundreds.length === 0 ? 'met (0)' : 'MISSED',
+      ],
+      [
+        'accepted after acknowledged revocation',
+        String(stats.acceptedAfterRevocation),
+        stats.acceptedAfterRevocation === 0 ? 'met (0)' : 'MISSED',
+      ],
+      [
+        'server RSS after warm-up → end',
+        `${first} → ${last} MB`,
+        `min ${Math.min(...memory)}, max ${Math.max(...memory)} MB over ${memory.length} samples`,
+      ],
+      [
+        'statuses',
+        [...stats.byStatus]
+          .sort()
+          .map(([s, n]) => `${s}: ${n}`)
+          .join(', '),
+        '',
+      ],
+    ];
+    console.log('\n| soak figure | value | note |\n| --- | --- | --- |');
+    for (const [figure, value, note] of rows) console.log(`| ${figure} | ${value} | ${note} |`);
+    for (const line of stats.fiveHundreds.slice(0, 10)) console.error(line);
+    process.exitCode =
+      stats.fiveHundreds.length === 0 && stats.acceptedAfterRevocation === 0 ? 0 : 1;
+  } finally {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server?.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    await admin.unsafe(`drop database if exists "${name}" with (force)`);
+    await admin.end();
+  }
+}
+
+await main();
