@@ -14,6 +14,7 @@ import {
 import { and, desc, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
 import { announceRevocation } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
+import type { Database } from '../db/client.js';
 import { agents, clientTokenAgents, clientTokens } from '../db/schema.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import { existingAgentIds } from './agents.js';
@@ -140,6 +141,50 @@ export interface ClientTokenPage {
   tokens: ClientTokenView[];
 }
 
+/**
+ * The listing queries, built once per database and prepared: building a join through the
+ * query builder cost more than running it (about 1 ms against 0.25 ms).
+ */
+const listQueries = new WeakMap<Database, ReturnType<typeof prepareListQueries>>();
+
+function listQueriesFor(db: Database) {
+  let queries = listQueries.get(db);
+  if (!queries) {
+    queries = prepareListQueries(db);
+    listQueries.set(db, queries);
+  }
+  return queries;
+}
+
+function prepareListQueries(db: Database) {
+  const live = and(
+    eq(clientTokens.organizationId, sql.placeholder('organizationId')),
+    isNull(clientTokens.revokedAt),
+    gt(clientTokens.expiresAt, sql`${sql.placeholder('now')}::timestamptz`),
+  );
+  return {
+    all: db
+      .select()
+      .from(clientTokens)
+      .where(live)
+      .orderBy(desc(clientTokens.createdAt), desc(clientTokens.id))
+      .limit(sql.placeholder('limit'))
+      .offset(sql.placeholder('offset'))
+      .prepare('list_client_tokens'),
+    // With an agent, walk that agent's index range newest first and join each token, so the
+    // cost is the page size, not the number of tokens in the organization.
+    byAgent: db
+      .select({ token: clientTokens })
+      .from(clientTokenAgents)
+      .innerJoin(clientTokens, eq(clientTokens.id, clientTokenAgents.tokenId))
+      .where(and(eq(clientTokenAgents.agentId, sql.placeholder('agentId')), live))
+      .orderBy(desc(clientTokenAgents.createdAt), desc(clientTokenAgents.tokenId))
+      .limit(sql.placeholder('limit'))
+      .offset(sql.placeholder('offset'))
+      .prepare('list_client_tokens_by_agent'),
+  };
+}
+
 /** Live tokens only (neither revoked nor expired), newest first. */
 export async function listClientTokens(
   deps: ServiceDeps,
@@ -151,33 +196,18 @@ export async function listClientTokens(
   if (!Number.isInteger(args.offset) || args.offset < 0) {
     throw badRequest('must be a non-negative integer', 'offset');
   }
-  const { db, secrets } = deps;
-  const live = and(
-    eq(clientTokens.organizationId, args.organizationId),
-    isNull(clientTokens.revokedAt),
-    gt(clientTokens.expiresAt, deps.now()),
-  );
-  // With an agent, walk that agent's index range newest first and join each token, so the
-  // cost is the page size, not the number of tokens in the organization.
+  const { secrets } = deps;
+  const queries = listQueriesFor(deps.db);
+  const params = {
+    organizationId: args.organizationId,
+    now: deps.now().toISOString(),
+    limit: args.limit + 1,
+    offset: args.offset,
+  };
   const rows =
     args.agentId === undefined
-      ? await db
-          .select()
-          .from(clientTokens)
-          .where(live)
-          .orderBy(desc(clientTokens.createdAt), desc(clientTokens.id))
-          .limit(args.limit + 1)
-          .offset(args.offset)
-      : (
-          await db
-            .select({ token: clientTokens })
-            .from(clientTokenAgents)
-            .innerJoin(clientTokens, eq(clientTokens.id, clientTokenAgents.tokenId))
-            .where(and(eq(clientTokenAgents.agentId, args.agentId), live))
-            .orderBy(desc(clientTokenAgents.createdAt), desc(clientTokenAgents.tokenId))
-            .limit(args.limit + 1)
-            .offset(args.offset)
-        ).map((r) => r.token);
+      ? await queries.all.execute(params)
+      : (await queries.byAgent.execute({ ...params, agentId: args.agentId })).map((r) => r.token);
   return {
     hasNextPage: rows.length > args.limit,
     tokens: rows.slice(0, args.limit).map((row) => toView(row, secrets.open.bind(secrets))),
