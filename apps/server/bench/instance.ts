@@ -33,6 +33,7 @@ await app.register(fastifyTRPCPlugin, {
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
 
 process.on('message', (message) => {
+  if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
   if (message === 'memory') {
     globalThis.gc?.();
     process.send?.({ memory: process.memoryUsage() });
