@@ -107,10 +107,11 @@ ALTER TABLE "users" ADD CONSTRAINT "users_organization_id_organizations_id_fk" F
 ALTER TABLE "users" ADD CONSTRAINT "users_agent_id_agents_id_fk" FOREIGN KEY ("agent_id") REFERENCES "public"."agents"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "agents_organization_idx" ON "agents" USING btree ("organization_id","created_at","id");--> statement-breakpoint
 CREATE INDEX "api_keys_organization_idx" ON "api_keys" USING btree ("organization_id");--> statement-breakpoint
-CREATE INDEX "client_token_agents_agent_idx" ON "client_token_agents" USING btree ("agent_id","created_at" DESC NULLS LAST,"token_id" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "client_tokens_live_idx" ON "client_tokens" USING btree ("organization_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST) WHERE "client_tokens"."revoked_at" is null;--> statement-breakpoint
+CREATE INDEX "client_token_agents_agent_idx" ON "client_token_agents" USING btree ("agent_id","created_at","token_id");--> statement-breakpoint
+CREATE INDEX "client_tokens_live_idx" ON "client_tokens" USING btree ("organization_id","created_at","id") WHERE "client_tokens"."revoked_at" is null;--> statement-breakpoint
 CREATE INDEX "client_tokens_expires_idx" ON "client_tokens" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "client_tokens_session_idx" ON "client_tokens" USING btree ("session_id_hash") WHERE "client_tokens"."session_id_hash" is not null and "client_tokens"."revoked_at" is null;--> statement-breakpoint
+CREATE INDEX "client_tokens_revoked_idx" ON "client_tokens" USING btree ("revoked_at") WHERE "client_tokens"."revoked_at" is not null;--> statement-breakpoint
 CREATE INDEX "messages_agent_seq_idx" ON "messages" USING btree ("agent_id","seq");--> statement-breakpoint
 CREATE INDEX "rate_limit_window_idx" ON "rate_limit_counters" USING btree ("window_start");--> statement-breakpoint
 CREATE INDEX "sessions_user_idx" ON "sessions" USING btree ("user_id");--> statement-breakpoint

@@ -93,7 +93,7 @@ async function readPassword(): Promise<string> {
 }
 if (!commands[command]) fail(`Unknown command "${command}"`);
 
-const runtime = await openRuntime(loadConfig());
+const runtime = await openRuntime(loadConfig(), { serve: false });
 try {
   const { deps } = runtime;
   const org = await ensureOrganization(deps, values.org);

@@ -38,6 +38,11 @@ const envSchema = z.object({
   SCOPEKIT_LOGIN_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(10),
   /** The built web app (apps/web/dist) that the server serves when it exists. */
   SCOPEKIT_WEB_DIST: z.string().optional(),
+  /** Connections in this instance's PostgreSQL pool (one more is opened for LISTEN). */
+  SCOPEKIT_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  SCOPEKIT_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().positive().default(600),
+  /** How long expired and revoked tokens are kept, so a request with one is told why it fails. */
+  SCOPEKIT_TOKEN_RETAIN_SECONDS: z.coerce.number().int().min(0).default(86_400),
   /** `builtin` needs nothing; `openai` is any OpenAI-compatible Chat Completions endpoint. */
   SCOPEKIT_AGENT_PROVIDER: z.enum(['builtin', 'openai']).default('builtin'),
   /** Pause between the builtin agent's words, so a person sees the reply stream in. */
@@ -64,11 +69,14 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string | undefined;
+  databasePoolSize: number;
   dataDir: string;
   encryptionKey: string | undefined;
   tokenMaxTtlMs: number;
   clientTokenPerMinute: number;
   apiKeyPerMinute: number;
+  sweepIntervalMs: number;
+  tokenRetainMs: number;
   logLevel: string;
   accounts: AccountsConfig;
   webDist: string;
@@ -134,11 +142,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL || undefined,
+    databasePoolSize: e.SCOPEKIT_DB_POOL_SIZE,
     dataDir: e.DATA_DIR ?? new URL('../.data', import.meta.url).pathname,
     encryptionKey: e.SCOPEKIT_ENCRYPTION_KEY,
     tokenMaxTtlMs: e.SCOPEKIT_TOKEN_MAX_TTL_SECONDS * 1000,
     clientTokenPerMinute: e.SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE,
     apiKeyPerMinute: e.SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE,
+    sweepIntervalMs: e.SCOPEKIT_SWEEP_INTERVAL_SECONDS * 1000,
+    tokenRetainMs: e.SCOPEKIT_TOKEN_RETAIN_SECONDS * 1000,
     logLevel: e.SCOPEKIT_LOG_LEVEL,
     accounts: {
       organizationName: e.SCOPEKIT_ORGANIZATION,

@@ -1,10 +1,13 @@
 import { openAgentRuntime } from './agent-runtime/open-runtime.js';
+import { LastUsedRecorder } from './auth/last-used.js';
+import { TokenCache } from './auth/token-cache.js';
 import type { Config } from './config.js';
 import { loadSecretBox } from './crypto/encryption-key.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { openBus } from './events/open-bus.js';
 import { RateLimiter } from './rate-limit/rate-limiter.js';
 import type { ServiceDeps } from './services/deps.js';
+import { TokenSweeper } from './services/sweeper.js';
 import { TurnQueue } from './services/turn-queue.js';
 
 /** Everything a process (server, CLI, benchmark) shares, opened from configuration. */
@@ -14,13 +17,28 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function openRuntime(config: Config): Promise<Runtime> {
+export interface RuntimeOptions {
+  /**
+   * A server hears other instances' revocations and sweeps expired tokens; a short-lived
+   * tool (the CLI) needs neither and opens no listening connection.
+   */
+  serve?: boolean;
+}
+
+export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const serve = options.serve ?? true;
   const secrets = loadSecretBox(config);
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+  });
   const bus = openBus(database);
   const now = () => new Date();
   // One embedded PGlite means one instance: its counts need no sharing.
   const rateLimiter = new RateLimiter(database.kind === 'postgres' ? database.db : undefined, now);
+  const tokenCache = new TokenCache({ now });
+  const lastUsed = new LastUsedRecorder(database.db);
   const deps: ServiceDeps = {
     db: database.db,
     secrets,
@@ -30,6 +48,8 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     // Embedded PGlite is one instance: the in-process queue is the whole story there.
     turns: new TurnQueue(database.kind === 'postgres' ? database.db : undefined),
     now,
+    tokenCache,
+    lastUsed,
     limits: {
       tokenMaxTtlMs: config.tokenMaxTtlMs,
       clientTokenPerMinute: config.clientTokenPerMinute,
@@ -39,11 +59,22 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     },
     accounts: config.accounts,
   };
+  const stopListening = serve ? await tokenCache.listen(bus) : async () => {};
+  const sweeper = serve
+    ? new TokenSweeper(deps, {
+        intervalMs: config.sweepIntervalMs,
+        retainMs: config.tokenRetainMs,
+        onError: (error) => process.emitWarning(`Token sweep failed: ${String(error)}`),
+      })
+    : undefined;
   return {
     deps,
     database,
     close: async () => {
+      await sweeper?.stop();
+      await lastUsed.close().catch(() => {});
       await rateLimiter.close();
+      await stopListening();
       await bus.close();
       await database.close();
     },

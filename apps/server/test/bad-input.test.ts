@@ -697,8 +697,8 @@ describe('bad input battery', () => {
   it('refuses every generated bad request with a 4xx and a message, changing nothing', async () => {
     let tried = 0;
     const faults = new Map<string, number>();
-    // A credential's first use records `last_used_at` (then at most once a minute): spend
-    // that first use now, so the fingerprint below only moves if a refusal wrote something.
+    // Use every credential once first (it is cached then, and its `last_used_at` waits in
+    // memory to be written behind), so the fingerprint below only moves if a refusal wrote.
     for (const [key, org] of [
       [world.token, world.acme],
       [world.globexToken, world.globex],

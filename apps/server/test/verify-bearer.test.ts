@@ -60,6 +60,7 @@ describe('verifyBearer', () => {
       organizationId: acme.organizationId,
       apiKeyId: acme.apiKeyId,
     });
+    await deps.lastUsed.flush();
     const [row] = await deps.db.select().from(apiKeys).where(eq(apiKeys.id, acme.apiKeyId));
     expect(row?.lastUsedAt).toBeInstanceOf(Date);
   });
@@ -73,6 +74,7 @@ describe('verifyBearer', () => {
         hostname: APP_ORIGIN,
       });
     }
+    await deps.lastUsed.flush();
     const [row] = await deps.db.select().from(clientTokens).where(eq(clientTokens.id, token.id));
     expect(row?.lastUsedAt).toBeInstanceOf(Date);
   });
@@ -108,7 +110,8 @@ describe('verifyBearer', () => {
     expect(error.message).toMatch(/this token expired at/);
   });
 
-  it('refuses a revoked API key', async () => {
+  it('refuses a revoked API key on the very next request', async () => {
+    await verifyBearer(deps, { authorization: bearer(acme.apiKey), origin: undefined });
     await revokeApiKey(deps, { organizationId: acme.organizationId, id: acme.apiKeyId });
     const error = await refusal(bearer(acme.apiKey), APP_ORIGIN);
     expect([error.code, error.message]).toEqual([

@@ -1,10 +1,11 @@
 import { describeTokenError, originMatches, parseToken } from '@scopekit/policy';
-import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { hashToken } from '../crypto/hash.js';
 import { apiKeys, clientTokens } from '../db/schema.js';
 import { forbidden, unauthorized } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
 import type { Principal } from './principal.js';
+import type { VerifiedCredential } from './token-cache.js';
 
 export interface BearerRequest {
   /** The raw `Authorization` header. */
@@ -13,60 +14,106 @@ export interface BearerRequest {
   origin: string | undefined;
 }
 
-/** `last_used_at` is a hint for people, not an audit log: one write a minute per credential is plenty. */
-const LAST_USED_RESOLUTION_MS = 60_000;
+type VerifyDeps = Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'lastUsed'>;
 
 /**
  * Turns an `Authorization: Bearer …` header into a principal, or throws 401 for a missing,
  * malformed, unknown, expired or revoked credential and 403 for a client-side token used
- * from an origin it is not bound to. Malformed tokens are refused offline by their checksum.
+ * from an origin it is not bound to.
+ *
+ * Cost, cheapest first: a malformed token is refused offline by its checksum; a credential
+ * verified recently is found in the in-process cache (a hash and a map look-up); only the
+ * rest read the database. `last_used_at` is recorded in memory and written behind.
  */
-export async function verifyBearer(deps: ServiceDeps, request: BearerRequest): Promise<Principal> {
+export async function verifyBearer(deps: VerifyDeps, request: BearerRequest): Promise<Principal> {
   const token = bearerToken(request.authorization);
   const parsed = parseToken(token);
   if (!parsed.ok) throw unauthorized(`Invalid API Key: ${describeTokenError(parsed.error)}`);
   const hash = hashToken(token);
   const now = deps.now();
-  if (parsed.value.kind === 'server') {
-    const [key] = await deps.db.select().from(apiKeys).where(eq(apiKeys.tokenHash, hash));
+  const credential =
+    deps.tokenCache.get(hash) ?? (await readCredential(deps, hash, parsed.value.kind, now));
+  if (credential.kind === 'clientToken') checkOrigin(credential.hostname, request.origin);
+  deps.lastUsed.record(credential.kind, credential.id, now);
+  return credential.kind === 'apiKey'
+    ? { kind: 'apiKey', organizationId: credential.organizationId, apiKeyId: credential.id }
+    : {
+        kind: 'clientToken',
+        organizationId: credential.organizationId,
+        tokenId: credential.id,
+        policy: credential.policy,
+        hostname: credential.hostname,
+        expiresAt: credential.expiresAt,
+      };
+}
+
+/** The database's word on a credential the cache does not hold; a usable one is cached. */
+async function readCredential(
+  deps: VerifyDeps,
+  hash: string,
+  kind: 'server' | 'client',
+  now: Date,
+): Promise<VerifiedCredential> {
+  const generation = deps.tokenCache.generation();
+  let credential: VerifiedCredential;
+  if (kind === 'server') {
+    const [key] = await deps.db
+      .select({
+        id: apiKeys.id,
+        organizationId: apiKeys.organizationId,
+        revokedAt: apiKeys.revokedAt,
+      })
+      .from(apiKeys)
+      .where(eq(apiKeys.tokenHash, hash));
     if (!key) throw unauthorized('Invalid API Key');
     if (key.revokedAt) throw unauthorized('Invalid API Key: this key has been revoked');
-    if (isStale(key.lastUsedAt, now)) {
-      await deps.db
-        .update(apiKeys)
-        .set({ lastUsedAt: now })
-        .where(and(eq(apiKeys.id, key.id), staleCondition(apiKeys.lastUsedAt, now)));
+    credential = { kind: 'apiKey', id: key.id, organizationId: key.organizationId };
+  } else {
+    const [row] = await deps.db
+      .select({
+        id: clientTokens.id,
+        organizationId: clientTokens.organizationId,
+        policy: clientTokens.policy,
+        hostname: clientTokens.hostname,
+        expiresAt: clientTokens.expiresAt,
+        revokedAt: clientTokens.revokedAt,
+      })
+      .from(clientTokens)
+      .where(eq(clientTokens.tokenHash, hash));
+    if (!row) throw unauthorized('Invalid API Key');
+    if (row.revokedAt) throw unauthorized('Invalid API Key: this token has been revoked');
+    if (row.expiresAt <= now) {
+      throw unauthorized(`Invalid API Key: this token expired at ${row.expiresAt.toISOString()}`);
     }
-    return { kind: 'apiKey', organizationId: key.organizationId, apiKeyId: key.id };
+    credential = {
+      kind: 'clientToken',
+      id: row.id,
+      organizationId: row.organizationId,
+      policy: row.policy,
+      hostname: row.hostname,
+      expiresAt: row.expiresAt,
+    };
   }
-  const [row] = await deps.db.select().from(clientTokens).where(eq(clientTokens.tokenHash, hash));
-  if (!row) throw unauthorized('Invalid API Key');
-  if (row.revokedAt) throw unauthorized('Invalid API Key: this token has been revoked');
-  if (row.expiresAt <= now) {
-    throw unauthorized(`Invalid API Key: this token expired at ${row.expiresAt.toISOString()}`);
-  }
-  if (!request.origin) {
+  deps.tokenCache.set(hash, credential, generation);
+  return credential;
+}
+
+/** The cache key of the credential in an `Authorization` header, or undefined if it has none. */
+export function credentialHash(authorization: string | undefined): string | undefined {
+  const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  return match?.[1] ? hashToken(match[1]) : undefined;
+}
+
+function checkOrigin(hostname: string, origin: string | undefined) {
+  if (!origin) {
     throw forbidden(
-      `This client-side token is bound to ${row.hostname}; the request has no Origin header to match it`,
+      `This client-side token is bound to ${hostname}; the request has no Origin header to match it`,
     );
   }
-  if (!originMatches(row.hostname, request.origin)) {
-    throw forbidden(`This client-side token is bound to ${row.hostname}, not to this origin`);
+  // Hostnames are stored normalised, so the usual exact match skips parsing the origin.
+  if (origin !== hostname && !originMatches(hostname, origin)) {
+    throw forbidden(`This client-side token is bound to ${hostname}, not to this origin`);
   }
-  if (isStale(row.lastUsedAt, now)) {
-    await deps.db
-      .update(clientTokens)
-      .set({ lastUsedAt: now })
-      .where(and(eq(clientTokens.id, row.id), staleCondition(clientTokens.lastUsedAt, now)));
-  }
-  return {
-    kind: 'clientToken',
-    organizationId: row.organizationId,
-    tokenId: row.id,
-    policy: row.policy,
-    hostname: row.hostname,
-    expiresAt: row.expiresAt,
-  };
 }
 
 function bearerToken(header: string | undefined): string {
@@ -79,11 +126,3 @@ function bearerToken(header: string | undefined): string {
   }
   return match[1];
 }
-
-const isStale = (lastUsedAt: Date | null, now: Date) =>
-  lastUsedAt === null || now.getTime() - lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS;
-
-const staleCondition = (
-  column: typeof apiKeys.lastUsedAt | typeof clientTokens.lastUsedAt,
-  now: Date,
-) => or(isNull(column), lt(column, new Date(now.getTime() - LAST_USED_RESOLUTION_MS)));

@@ -166,13 +166,17 @@ export const clientTokens = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },
   (t) => [
+    // Ascending on purpose: read backwards it gives exactly `order by … desc` (nulls first),
+    // which a `desc` index (nulls last, as drizzle writes it) does not, forcing a sort.
     index('client_tokens_live_idx')
-      .on(t.organizationId, t.createdAt.desc(), t.id.desc())
+      .on(t.organizationId, t.createdAt, t.id)
       .where(sql`${t.revokedAt} is null`),
     index('client_tokens_expires_idx').on(t.expiresAt),
     index('client_tokens_session_idx')
       .on(t.sessionIdHash)
       .where(sql`${t.sessionIdHash} is not null and ${t.revokedAt} is null`),
+    // The sweeper finds revoked tokens by this; live ones (the vast majority) are not in it.
+    index('client_tokens_revoked_idx').on(t.revokedAt).where(sql`${t.revokedAt} is not null`),
   ],
 );
 
@@ -191,7 +195,8 @@ export const clientTokenAgents = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.tokenId, t.agentId] }),
-    index('client_token_agents_agent_idx').on(t.agentId, t.createdAt.desc(), t.tokenId.desc()),
+    // Ascending, read backwards, like client_tokens_live_idx.
+    index('client_token_agents_agent_idx').on(t.agentId, t.createdAt, t.tokenId),
   ],
 );
 

@@ -6,7 +6,18 @@
 export interface EventBus {
   /** Delivers `payload` to every subscriber of `channel` in every instance, this one included. */
   publish(channel: string, payload: unknown): Promise<void>;
-  /** Resolves once the subscription is live, so nothing published afterwards is missed. */
-  subscribe(channel: string, handler: (payload: unknown) => void): Promise<() => Promise<void>>;
+  /**
+   * Resolves once the subscription is live, so nothing published afterwards is missed.
+   * `onInterruption` hears when delivery stops (`lost`: the listening database connection
+   * went away) and when it starts again (`resumed`); events published in between are
+   * missed, so a subscriber that keeps state derived from events (a cache) must drop it.
+   */
+  subscribe(
+    channel: string,
+    handler: (payload: unknown) => void,
+    onInterruption?: (phase: Interruption) => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
+
+export type Interruption = 'lost' | 'resumed';

@@ -1,6 +1,9 @@
 import type { EventBus } from './bus.js';
 
-/** One instance (embedded PGlite): delivery is a function call. */
+/**
+ * One instance (embedded PGlite): delivery is a function call, so it is never interrupted
+ * and subscribers' `onInterruption` is never called.
+ */
 export class InProcessBus implements EventBus {
   readonly #handlers = new Map<string, Set<(payload: unknown) => void>>();
 

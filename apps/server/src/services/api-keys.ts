@@ -1,5 +1,6 @@
 import { generateToken, redactToken } from '@scopekit/policy';
 import { and, desc, eq, isNull } from 'drizzle-orm';
+import { announceRevocation } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import { apiKeys } from '../db/schema.js';
 import { badRequest, notFound } from '../errors.js';
@@ -49,10 +50,12 @@ export async function listApiKeys(
   return rows.map(toView);
 }
 
+/** The key stops working at once on this instance, and on every other within milliseconds. */
 export async function revokeApiKey(
-  { db, now }: Pick<ServiceDeps, 'db' | 'now'>,
+  deps: Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'bus'>,
   args: { organizationId: string; id: string },
 ): Promise<ApiKeyView> {
+  const { db, now } = deps;
   const [row] = await db
     .update(apiKeys)
     .set({ revokedAt: now() })
@@ -65,6 +68,7 @@ export async function revokeApiKey(
     )
     .returning();
   if (!row) throw notFound(`No live API key ${args.id} in this organization`);
+  await announceRevocation(deps, row.tokenHash);
   return toView(row);
 }
 

@@ -68,19 +68,30 @@ export async function* conversationEvents(
   const { agentId, signal } = args;
   const queue: ConversationEvent[] = [];
   let wake: (() => void) | undefined;
-  const unsubscribe = await deps.bus.subscribe(channelOf(agentId), (payload) => {
-    queue.push(payload as ConversationEvent);
-    wake?.();
-  });
+  // After a gap in delivery (the instance lost its LISTEN connection), whatever was
+  // published meanwhile is gone from the bus; the stored messages among it are re-read.
+  let resync = false;
+  const unsubscribe = await deps.bus.subscribe(
+    channelOf(agentId),
+    (payload) => {
+      queue.push(payload as ConversationEvent);
+      wake?.();
+    },
+    (phase) => {
+      if (phase !== 'resumed') return;
+      resync = true;
+      wake?.();
+    },
+  );
   const onAbort = () => wake?.();
   signal.addEventListener('abort', onAbort);
   try {
     let lastSeq = resumeSeqOf(args.lastEventId);
-    if (lastSeq !== null) {
+    const replayAfter = async function* (after: number) {
       const missed = await deps.db
         .select()
         .from(messages)
-        .where(and(eq(messages.agentId, agentId), gt(messages.seq, lastSeq)))
+        .where(and(eq(messages.agentId, agentId), gt(messages.seq, after)))
         .orderBy(asc(messages.seq))
         .limit(1000);
       for (const row of missed) {
@@ -88,8 +99,14 @@ export async function* conversationEvents(
         lastSeq = row.seq;
         yield { id: eventIdOf(event), event };
       }
-    }
+    };
+    if (lastSeq !== null) yield* replayAfter(lastSeq);
     while (!signal.aborted) {
+      // Without a position (no lastEventId, nothing stored seen yet) there is none to resume from.
+      if (resync) {
+        resync = false;
+        if (lastSeq !== null) yield* replayAfter(lastSeq);
+      }
       const event = queue.shift();
       if (!event) {
         await new Promise<void>((resolve) => {

@@ -1,4 +1,6 @@
 import type { AgentRuntime } from '../agent-runtime/runtime.js';
+import type { LastUsedRecorder } from '../auth/last-used.js';
+import type { TokenCache } from '../auth/token-cache.js';
 import type { AccountsConfig } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Database } from '../db/client.js';
@@ -13,6 +15,10 @@ export interface ServiceDeps {
   /** Cross-instance events (revocations, live messages). */
   bus: EventBus;
   now: () => Date;
+  /** Verified credentials of this instance; revocations evict it everywhere through `bus`. */
+  tokenCache: TokenCache;
+  /** `last_used_at`, written behind in batches. */
+  lastUsed: LastUsedRecorder;
   rateLimiter: RateLimiter;
   /** What produces an agent's replies (builtin or an OpenAI-compatible model). */
   agentRuntime: AgentRuntime;

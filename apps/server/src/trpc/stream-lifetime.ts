@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import type { Principal } from '../auth/principal.js';
-import { verifyBearer } from '../auth/verify-bearer.js';
+import { credentialHash, verifyBearer } from '../auth/verify-bearer.js';
 import { AppError } from '../errors.js';
 import type { Context } from './context.js';
 
@@ -30,13 +30,17 @@ export function untilCredentialEnds(ctx: Context & { principal: Principal }, sig
       setTimeout(() => end('The token has expired'), Math.min(Math.max(remaining, 0), 2 ** 31 - 1)),
     );
   }
-  const recheck = setInterval(() => {
+  const check = () => {
     verifyBearer(ctx.deps, { authorization: ctx.authorization, origin: ctx.origin }).catch(
       (error) => {
         if (error instanceof AppError && error.code === 'UNAUTHORIZED') end(error.message);
       },
     );
-  }, RECHECK_MS);
+  };
+  const recheck = setInterval(check, RECHECK_MS);
+  // A revocation on any instance evicts the credential here: check at once, not in 10 s.
+  const hash = credentialHash(ctx.authorization);
+  const unwatch = hash ? ctx.deps.tokenCache.watch(hash, check) : () => {};
   for (const timer of [...timers, recheck]) timer.unref();
   return {
     signal: controller.signal,
@@ -48,6 +52,7 @@ export function untilCredentialEnds(ctx: Context & { principal: Principal }, sig
       signal?.removeEventListener('abort', onClientGone);
       for (const timer of timers) clearTimeout(timer);
       clearInterval(recheck);
+      unwatch();
     },
   };
 }

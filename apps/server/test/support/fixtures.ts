@@ -1,5 +1,7 @@
 import { BuiltinRuntime } from '../../src/agent-runtime/builtin.js';
 import type { AgentRuntime } from '../../src/agent-runtime/runtime.js';
+import { LastUsedRecorder } from '../../src/auth/last-used.js';
+import { TokenCache } from '../../src/auth/token-cache.js';
 import { SecretBox } from '../../src/crypto/secret-box.js';
 import { openBus } from '../../src/events/open-bus.js';
 import { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
@@ -37,6 +39,8 @@ export function makeDeps(
     agentRuntime,
     turns: new TurnQueue(database.sql ? database.db : undefined),
     now: clock.now,
+    tokenCache: new TokenCache({ now: clock.now }),
+    lastUsed: new LastUsedRecorder(database.db),
     limits: {
       tokenMaxTtlMs: 24 * 60 * 60 * 1000,
       clientTokenPerMinute: 10_000,

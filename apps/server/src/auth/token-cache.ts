@@ -1,0 +1,146 @@
+import type { Policy } from '@scopekit/policy';
+import { LRUCache } from 'lru-cache';
+import type { EventBus, Interruption } from '../events/bus.js';
+
+/** What a verified credential's row says, enough to build a principal without the database. */
+export type VerifiedCredential =
+  | { kind: 'apiKey'; id: string; organizationId: string }
+  | {
+      kind: 'clientToken';
+      id: string;
+      organizationId: string;
+      policy: Policy;
+      hostname: string;
+      expiresAt: Date;
+    };
+
+interface Entry {
+  credential: VerifiedCredential;
+  /** Epoch ms after which the entry must not be used: the token's expiry, or the age cap. */
+  validUntil: number;
+}
+
+/** Every instance listens here; the payload names the SHA-256 of the credential to drop. */
+export const CREDENTIAL_REVOKED_CHANNEL = 'scopekit_credential_revoked';
+
+export interface TokenCacheOptions {
+  now: () => Date;
+  /** Most credentials held at once; the least recently used go first. */
+  max?: number;
+  /**
+   * Longest an entry is trusted without reading the database again. Revocations arrive by
+   * NOTIFY within milliseconds; this only bounds the damage of one lost without a trace.
+   */
+  maxAgeMs?: number;
+}
+
+/**
+ * Verified credentials by the SHA-256 of their value, so a steady client costs no database
+ * round trip. Entries never outlive the token's expiry. Revocation evicts everywhere: the
+ * revoking instance at once (`evict`), the others when the NOTIFY arrives (`listen`), and
+ * all of them drop everything while they cannot hear revocations.
+ */
+export class TokenCache {
+  readonly #entries: LRUCache<string, Entry>;
+  readonly #now: () => Date;
+  readonly #maxAgeMs: number;
+  /**
+   * Bumped by every eviction. A lookup notes it before reading the database and may store
+   * its result only if it is unchanged: otherwise a revocation that raced the read could be
+   * overwritten by the row read just before it.
+   */
+  #generation = 0;
+  /** Set while revocations cannot be heard: nothing is cached then. */
+  #deaf = false;
+  /** Long-lived users of a credential (live streams) that want to hear of its eviction. */
+  readonly #watchers = new Map<string, Set<() => void>>();
+
+  constructor(options: TokenCacheOptions) {
+    this.#now = options.now;
+    this.#maxAgeMs = options.maxAgeMs ?? 60_000;
+    this.#entries = new LRUCache({ max: options.max ?? 10_000 });
+  }
+
+  get size() {
+    return this.#entries.size;
+  }
+
+  get(hash: string): VerifiedCredential | undefined {
+    const entry = this.#entries.get(hash);
+    if (!entry) return undefined;
+    if (this.#now().getTime() >= entry.validUntil) {
+      this.#entries.delete(hash);
+      return undefined;
+    }
+    return entry.credential;
+  }
+
+  /** Call before reading the database; hand the result to `set`. */
+  generation(): number {
+    return this.#generation;
+  }
+
+  set(hash: string, credential: VerifiedCredential, readAtGeneration: number): void {
+    if (this.#deaf || readAtGeneration !== this.#generation) return;
+    const capped = this.#now().getTime() + this.#maxAgeMs;
+    const validUntil =
+      credential.kind === 'clientToken' ? Math.min(capped, credential.expiresAt.getTime()) : capped;
+    this.#entries.set(hash, { credential, validUntil });
+  }
+
+  evict(hash: string): void {
+    this.#generation++;
+    this.#entries.delete(hash);
+    for (const watcher of this.#watchers.get(hash) ?? []) watcher();
+  }
+
+  /**
+   * Calls `onEvicted` whenever `hash` is evicted (revoked here or on another instance), so
+   * a stream authorized by it can re-check at once instead of at its next periodic check.
+   */
+  watch(hash: string, onEvicted: () => void): () => void {
+    let watchers = this.#watchers.get(hash);
+    if (!watchers) {
+      watchers = new Set();
+      this.#watchers.set(hash, watchers);
+    }
+    watchers.add(onEvicted);
+    const current = watchers;
+    return () => {
+      current.delete(onEvicted);
+      if (current.size === 0 && this.#watchers.get(hash) === current) this.#watchers.delete(hash);
+    };
+  }
+
+  clear(): void {
+    this.#generation++;
+    this.#entries.clear();
+  }
+
+  /** Evicts what any instance announces, and drops everything around a gap in delivery. */
+  listen(bus: EventBus): Promise<() => Promise<void>> {
+    return bus.subscribe(
+      CREDENTIAL_REVOKED_CHANNEL,
+      (payload) => {
+        const hash = (payload as { hash?: unknown } | null)?.hash;
+        if (typeof hash === 'string') this.evict(hash);
+      },
+      (phase: Interruption) => {
+        this.#deaf = phase === 'lost';
+        this.clear();
+      },
+    );
+  }
+}
+
+/**
+ * After a revocation has committed: this instance forgets the credential before the caller
+ * answers, then every other instance is told.
+ */
+export async function announceRevocation(
+  deps: { tokenCache: TokenCache; bus: EventBus },
+  hash: string,
+): Promise<void> {
+  deps.tokenCache.evict(hash);
+  await deps.bus.publish(CREDENTIAL_REVOKED_CHANNEL, { hash });
+}
