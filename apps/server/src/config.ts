@@ -59,6 +59,18 @@ const envSchema = z.object({
     .default(32 * 1024),
   /** How many earlier messages the model sees each turn. */
   SCOPEKIT_HISTORY_WINDOW: z.coerce.number().int().min(1).max(1_000).default(20),
+  /**
+   * Behind a load balancer: `true` (trust every hop) or comma-separated addresses/CIDRs of
+   * the proxies. Off by default: a direct client could forge the header.
+   */
+  SCOPEKIT_TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v) => {
+      if (v === undefined || v === '' || v === 'false') return false;
+      if (v === 'true') return true;
+      return v.split(',').map((a) => a.trim());
+    }),
   SCOPEKIT_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
@@ -78,6 +90,7 @@ export interface Config {
   sweepIntervalMs: number;
   tokenRetainMs: number;
   logLevel: string;
+  trustProxy: boolean | string[];
   accounts: AccountsConfig;
   webDist: string;
   agent: {
@@ -151,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepIntervalMs: e.SCOPEKIT_SWEEP_INTERVAL_SECONDS * 1000,
     tokenRetainMs: e.SCOPEKIT_TOKEN_RETAIN_SECONDS * 1000,
     logLevel: e.SCOPEKIT_LOG_LEVEL,
+    trustProxy: e.SCOPEKIT_TRUST_PROXY,
     accounts: {
       organizationName: e.SCOPEKIT_ORGANIZATION,
       webOrigins: parseWebOrigins(e.SCOPEKIT_WEB_ORIGINS, e.PORT),

@@ -22,6 +22,7 @@ const app = await buildApp({
   deps: runtime.deps,
   logLevel: config.logLevel,
   webDist: config.webDist,
+  trustProxy: config.trustProxy,
 });
 
 // Stop accepting, let in-flight requests finish, then release the database.

@@ -93,6 +93,31 @@ describe('session cookie over HTTP', () => {
   });
 });
 
+describe('behind a trusted proxy', () => {
+  it('limits failed log-ins per forwarded client address, not per proxy', async () => {
+    const app = await buildApp({ deps, logLevel: 'silent', trustProxy: '127.0.0.1' });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const logIn = (client: string) =>
+      fetch(`${base}/trpc/session.logIn`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          origin: APP_ORIGIN,
+          'x-forwarded-for': client,
+        },
+        body: JSON.stringify({ username: 'quinn', password: 'wrong password' }),
+      });
+    try {
+      for (let i = 0; i < 3; i++) expect((await logIn('203.0.113.7')).status).toBe(401);
+      expect((await logIn('203.0.113.7')).status).toBe(429);
+      // Another client behind the same proxy still has its own allowance.
+      expect((await logIn('198.51.100.9')).status).toBe(401);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('CORS', () => {
   const preflight = (origin: string, path: string) =>
     fetch(`${server.baseUrl}${path}`, {

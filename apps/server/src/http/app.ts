@@ -30,6 +30,11 @@ export interface BuildAppOptions {
   logStream?: { write(line: string): void };
   /** The built web app to serve at `/` (apps/web/dist), when it exists. */
   webDist?: string;
+  /**
+   * Fastify's `trustProxy`: behind a load balancer, which `X-Forwarded-For` hops to believe,
+   * so per-address limits (failed log-ins) see clients rather than the balancer.
+   */
+  trustProxy?: boolean | string | string[];
 }
 
 /**
@@ -39,6 +44,7 @@ export interface BuildAppOptions {
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { deps } = options;
   const app = Fastify({
+    trustProxy: options.trustProxy ?? false,
     logger: {
       level: options.logLevel ?? 'info',
       ...(options.logStream ? { stream: options.logStream } : {}),
