@@ -62,7 +62,8 @@ async function stop(child: ChildProcess) {
   await exited;
 }
 
-describe('development accounts', () => {
+// Five server starts and three CLI runs, each opening PGlite from disk: slow on a busy machine.
+describe('development accounts', { timeout: 180_000 }, () => {
   it('are seeded once on an empty database, block a production start, and unblock it when changed', async () => {
     const dev = await startServer('development', /log in as one of them/);
     expect(dev.output).toMatch(/admin\s+admin-dev-password\s+\(admin\)/);

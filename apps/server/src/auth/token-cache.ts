@@ -1,5 +1,7 @@
 import type { Policy } from '@scopekit/policy';
+import { sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
+import type { Database } from '../db/client.js';
 import type { EventBus, Interruption } from '../events/bus.js';
 
 /** What a verified credential's row says, enough to build a principal without the database. */
@@ -134,13 +136,32 @@ export class TokenCache {
 }
 
 /**
- * After a revocation has committed: this instance forgets the credential before the caller
- * answers, then every other instance is told.
+ * Runs a revoking update and tells every instance. On PostgreSQL the NOTIFY is sent inside the
+ * revoking transaction, so it is delivered when, and only if, the revocation commits: no crash
+ * between the two can leave another instance's cache holding the credential. This instance
+ * forgets each credential before the caller answers.
  */
-export async function announceRevocation(
-  deps: { tokenCache: TokenCache; bus: EventBus },
-  hash: string,
-): Promise<void> {
-  deps.tokenCache.evict(hash);
-  await deps.bus.publish(CREDENTIAL_REVOKED_CHANNEL, { hash });
+export async function revokeAndAnnounce<R extends { tokenHash: string }>(
+  deps: { db: Database; tokenCache: TokenCache; bus: EventBus },
+  revoke: (db: Database) => Promise<R[]>,
+): Promise<R[]> {
+  const viaDatabase = deps.bus.notifiesThroughDatabase;
+  const rows = await deps.db.transaction(async (tx) => {
+    const revoked = await revoke(tx);
+    if (viaDatabase) {
+      for (const { tokenHash } of revoked) {
+        const payload = JSON.stringify({ hash: tokenHash });
+        await tx.execute(sql`select pg_notify(${CREDENTIAL_REVOKED_CHANNEL}, ${payload})`);
+      }
+    }
+    return revoked;
+  });
+  for (const { tokenHash } of rows) deps.tokenCache.evict(tokenHash);
+  // In one process (embedded PGlite) there is no other instance to miss the news.
+  if (!viaDatabase) {
+    for (const { tokenHash } of rows) {
+      await deps.bus.publish(CREDENTIAL_REVOKED_CHANNEL, { hash: tokenHash });
+    }
+  }
+  return rows;
 }

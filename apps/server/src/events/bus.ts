@@ -4,6 +4,11 @@
  * travel this way, with no new infrastructure.
  */
 export interface EventBus {
+  /**
+   * True when events travel through the database (NOTIFY), so one can be sent inside a
+   * transaction with `pg_notify` and is delivered exactly when that transaction commits.
+   */
+  readonly notifiesThroughDatabase: boolean;
   /** Delivers `payload` to every subscriber of `channel` in every instance, this one included. */
   publish(channel: string, payload: unknown): Promise<void>;
   /**

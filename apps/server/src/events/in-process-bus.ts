@@ -5,6 +5,7 @@ import type { EventBus } from './bus.js';
  * and subscribers' `onInterruption` is never called.
  */
 export class InProcessBus implements EventBus {
+  readonly notifiesThroughDatabase = false;
   readonly #handlers = new Map<string, Set<(payload: unknown) => void>>();
 
   async publish(channel: string, payload: unknown): Promise<void> {

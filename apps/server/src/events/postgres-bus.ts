@@ -27,6 +27,7 @@ const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
  * and then subscribers hear `resumed` (whatever was published in between is gone).
  */
 export class PostgresBus implements EventBus {
+  readonly notifiesThroughDatabase = true;
   readonly #channels = new Map<string, Channel>();
   readonly #listener: postgres.Sql;
   readonly #retryMs: number;

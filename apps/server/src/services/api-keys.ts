@@ -1,6 +1,6 @@
 import { generateToken, redactToken } from '@scopekit/policy';
 import { and, desc, eq, isNull } from 'drizzle-orm';
-import { announceRevocation } from '../auth/token-cache.js';
+import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import { apiKeys } from '../db/schema.js';
 import { badRequest, notFound } from '../errors.js';
@@ -55,20 +55,21 @@ export async function revokeApiKey(
   deps: Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'bus'>,
   args: { organizationId: string; id: string },
 ): Promise<ApiKeyView> {
-  const { db, now } = deps;
-  const [row] = await db
-    .update(apiKeys)
-    .set({ revokedAt: now() })
-    .where(
-      and(
-        eq(apiKeys.id, args.id),
-        eq(apiKeys.organizationId, args.organizationId),
-        isNull(apiKeys.revokedAt),
-      ),
-    )
-    .returning();
+  const { now } = deps;
+  const [row] = await revokeAndAnnounce(deps, (db) =>
+    db
+      .update(apiKeys)
+      .set({ revokedAt: now() })
+      .where(
+        and(
+          eq(apiKeys.id, args.id),
+          eq(apiKeys.organizationId, args.organizationId),
+          isNull(apiKeys.revokedAt),
+        ),
+      )
+      .returning(),
+  );
   if (!row) throw notFound(`No live API key ${args.id} in this organization`);
-  await announceRevocation(deps, row.tokenHash);
   return toView(row);
 }
 

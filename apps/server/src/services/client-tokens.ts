@@ -12,7 +12,7 @@ import {
   resolveExpiry,
 } from '@scopekit/policy';
 import { and, desc, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
-import { announceRevocation } from '../auth/token-cache.js';
+import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import type { Database } from '../db/client.js';
 import { agents, clientTokenAgents, clientTokens } from '../db/schema.js';
@@ -239,13 +239,15 @@ export async function revokeClientTokensOfSession(
   deps: ServiceDeps,
   args: { sessionIdHash: string },
 ): Promise<number> {
-  const rows = await deps.db
-    .update(clientTokens)
-    .set({ revokedAt: deps.now(), tokenCiphertext: null })
-    .where(and(eq(clientTokens.sessionIdHash, args.sessionIdHash), isNull(clientTokens.revokedAt)))
-    .returning({ tokenHash: clientTokens.tokenHash });
-  // Evicted from every instance's cache, like any other revocation.
-  for (const row of rows) await announceRevocation(deps, row.tokenHash);
+  const rows = await revokeAndAnnounce(deps, (db) =>
+    db
+      .update(clientTokens)
+      .set({ revokedAt: deps.now(), tokenCiphertext: null })
+      .where(
+        and(eq(clientTokens.sessionIdHash, args.sessionIdHash), isNull(clientTokens.revokedAt)),
+      )
+      .returning({ tokenHash: clientTokens.tokenHash }),
+  );
   return rows.length;
 }
 
@@ -273,15 +275,16 @@ async function revokeWhere(
   organizationId: string,
   missing: string,
 ): Promise<ClientTokenView> {
-  const [row] = await deps.db
-    .update(clientTokens)
-    .set({ revokedAt: deps.now(), tokenCiphertext: null })
-    .where(
-      and(match, eq(clientTokens.organizationId, organizationId), isNull(clientTokens.revokedAt)),
-    )
-    .returning();
+  const [row] = await revokeAndAnnounce(deps, (db) =>
+    db
+      .update(clientTokens)
+      .set({ revokedAt: deps.now(), tokenCiphertext: null })
+      .where(
+        and(match, eq(clientTokens.organizationId, organizationId), isNull(clientTokens.revokedAt)),
+      )
+      .returning(),
+  );
   if (!row) throw notFound(missing);
-  await announceRevocation(deps, row.tokenHash);
   return toView(row, () => null);
 }
 
