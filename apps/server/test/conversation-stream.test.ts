@@ -1,47 +1,13 @@
-import {
-  createTRPCClient,
-  httpBatchLink,
-  httpSubscriptionLink,
-  splitLink,
-  type TRPCClient,
-} from '@trpc/client';
-import { EventSource } from 'eventsource';
+import type { TRPCClient } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
 import { mintClientToken } from '../src/services/client-tokens.js';
 import type { ConversationEvent } from '../src/services/conversation-events.js';
 import type { AppRouter } from '../src/trpc/router.js';
 import { APP_ORIGIN } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
+import { browserTrpcClient } from './support/trpc-client.js';
 
 const s = useSuite({ server: true });
-
-/** A browser-like tRPC client: batched calls, and SSE for subscriptions with the token in connectionParams. */
-function clientFor(token: string): TRPCClient<AppRouter> {
-  const url = `${s.server.baseUrl}/trpc`;
-  const withOrigin: typeof fetch = (input, init) =>
-    fetch(input, {
-      ...init,
-      headers: { ...(init?.headers as Record<string, string>), origin: APP_ORIGIN },
-    });
-  return createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === 'subscription',
-        true: httpSubscriptionLink({
-          url,
-          EventSource,
-          connectionParams: () => ({ authorization: `Bearer ${token}` }),
-          eventSourceOptions: () => ({ fetch: withOrigin }),
-        }),
-        false: httpBatchLink({
-          url,
-          fetch: withOrigin,
-          headers: { authorization: `Bearer ${token}` },
-        }),
-      }),
-    ],
-  });
-}
 
 async function tokenFor(agentId = s.acme.agentId) {
   const { token } = await mintClientToken(s.deps, {
@@ -88,7 +54,10 @@ const stopped = (events: { event: ConversationEvent }[]) =>
 describe('the live conversation stream', () => {
   it('gives two tabs the same conversation: stored messages and the reply piece by piece', async () => {
     const token = await tokenFor();
-    const [tab1, tab2] = [clientFor(token), clientFor(token)];
+    const [tab1, tab2] = [
+      browserTrpcClient(s.server.baseUrl, token),
+      browserTrpcClient(s.server.baseUrl, token),
+    ];
     // Resuming from 0 replays anything stored before the stream was live: no race to lose.
     const w1 = watch(tab1, { agentId: s.acme.agentId, lastEventId: '0' }, stopped);
     const w2 = watch(tab2, { agentId: s.acme.agentId, lastEventId: '0' }, stopped);
@@ -116,7 +85,7 @@ describe('the live conversation stream', () => {
 
   it('resumes after a reconnect with lastEventId, replaying only what was missed', async () => {
     const token = await tokenFor();
-    const client = clientFor(token);
+    const client = browserTrpcClient(s.server.baseUrl, token);
     await client.messages.send.mutate({ agentId: s.acme.agentId, content: 'one' });
     const [first] = await client.messages.list.query({
       agentId: s.acme.agentId,
@@ -147,7 +116,11 @@ describe('the live conversation stream', () => {
       policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_messages'] }],
       expiresAt: new Date(Date.now() + 1_500),
     });
-    const watching = watch(clientFor(token), { agentId: s.acme.agentId }, () => false);
+    const watching = watch(
+      browserTrpcClient(s.server.baseUrl, token),
+      { agentId: s.acme.agentId },
+      () => false,
+    );
     await expect(watching.done).rejects.toMatchObject({
       message: 'The token has expired',
       data: { code: 'UNAUTHORIZED' },
@@ -160,11 +133,11 @@ describe('the live conversation stream', () => {
       hostname: APP_ORIGIN,
       policy: [{ type: 'agent', id: s.acme.agentId, access: ['write_messages'] }],
     });
-    const writeOnly = clientFor(token);
+    const writeOnly = browserTrpcClient(s.server.baseUrl, token);
     await expect(watch(writeOnly, { agentId: s.acme.agentId }, () => true).done).rejects.toThrow(
       `This token does not grant read_messages on agent ${s.acme.agentId}`,
     );
-    const reader = clientFor(await tokenFor());
+    const reader = browserTrpcClient(s.server.baseUrl, await tokenFor());
     await expect(watch(reader, { agentId: s.acme.otherAgentId }, () => true).done).rejects.toThrow(
       'does not grant read_messages',
     );

@@ -1,11 +1,3 @@
-import {
-  createTRPCClient,
-  httpBatchLink,
-  httpSubscriptionLink,
-  splitLink,
-  type TRPCClient,
-} from '@trpc/client';
-import { EventSource } from 'eventsource';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -14,9 +6,9 @@ import { buildApp } from '../src/http/app.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
 import { createApiKey, revokeApiKey } from '../src/services/api-keys.js';
 import type { ConversationEvent } from '../src/services/conversation-events.js';
-import type { AppRouter } from '../src/trpc/router.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { APP_ORIGIN, type SeededOrganization, seedOrganization } from './support/fixtures.js';
+import { browserTrpcClient } from './support/trpc-client.js';
 
 // PostgreSQL only: two server instances, each opened as `main.ts` opens one (its own pool,
 // cache, bus and listening connection), share one database.
@@ -146,34 +138,6 @@ describe('two instances on one PostgreSQL', () => {
   });
 });
 
-/** A browser-like client of one instance: SSE for subscriptions, the token in connectionParams. */
-function clientOf(instance: Instance, token: string): TRPCClient<AppRouter> {
-  const url = `${instance.url}/trpc`;
-  const withOrigin: typeof fetch = (input, init) =>
-    fetch(input, {
-      ...init,
-      headers: { ...(init?.headers as Record<string, string>), origin: APP_ORIGIN },
-    });
-  return createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === 'subscription',
-        true: httpSubscriptionLink({
-          url,
-          EventSource,
-          connectionParams: () => ({ authorization: `Bearer ${token}` }),
-          eventSourceOptions: () => ({ fetch: withOrigin }),
-        }),
-        false: httpBatchLink({
-          url,
-          fetch: withOrigin,
-          headers: { authorization: `Bearer ${token}` },
-        }),
-      }),
-    ],
-  });
-}
-
 describe('live messages across instances', () => {
   it('a message sent through A reaches a subscriber on B, with the reply and its pieces', async () => {
     const minted = await mint(a, ['read_messages', 'write_messages']);
@@ -183,7 +147,7 @@ describe('live messages across instances', () => {
       started = resolve;
     });
     const done = new Promise<void>((resolve, reject) => {
-      const subscription = clientOf(b, minted.token).messages.events.subscribe(
+      const subscription = browserTrpcClient(b.url, minted.token).messages.events.subscribe(
         { agentId: acme.agentId },
         {
           onStarted: () => started(),
@@ -203,7 +167,7 @@ describe('live messages across instances', () => {
     });
     await live;
 
-    const response = await clientOf(a, minted.token).messages.send.mutate({
+    const response = await browserTrpcClient(a.url, minted.token).messages.send.mutate({
       agentId: acme.agentId,
       content: 'hello from A',
     });
@@ -226,7 +190,7 @@ describe('live messages across instances', () => {
       started = resolve;
     });
     const ended = new Promise<unknown>((resolve) => {
-      const subscription = clientOf(b, minted.token).messages.events.subscribe(
+      const subscription = browserTrpcClient(b.url, minted.token).messages.events.subscribe(
         { agentId: acme.agentId },
         {
           onStarted: () => started(),

@@ -22,13 +22,15 @@ export function untilCredentialEnds(ctx: Context & { principal: Principal }, sig
   };
   const onClientGone = () => end();
   signal?.addEventListener('abort', onClientGone);
-  const timers: NodeJS.Timeout[] = [];
+  let expiry: NodeJS.Timeout | undefined;
   if (ctx.principal.kind === 'clientToken') {
     const remaining = ctx.principal.expiresAt.getTime() - ctx.deps.now().getTime();
     // setTimeout holds at most ~24.8 days; tokens live minutes.
-    timers.push(
-      setTimeout(() => end('The token has expired'), Math.min(Math.max(remaining, 0), 2 ** 31 - 1)),
+    expiry = setTimeout(
+      () => end('The token has expired'),
+      Math.min(Math.max(remaining, 0), 2 ** 31 - 1),
     );
+    expiry.unref();
   }
   const check = () => {
     verifyBearer(ctx.deps, { authorization: ctx.authorization, origin: ctx.origin }).catch(
@@ -41,7 +43,7 @@ export function untilCredentialEnds(ctx: Context & { principal: Principal }, sig
   // A revocation on any instance evicts the credential here: check at once, not in 10 s.
   const hash = credentialHash(ctx.authorization);
   const unwatch = hash ? ctx.deps.tokenCache.watch(hash, check) : () => {};
-  for (const timer of [...timers, recheck]) timer.unref();
+  recheck.unref();
   return {
     signal: controller.signal,
     /** Throws the 401 if the credential ended the stream. */
@@ -50,7 +52,7 @@ export function untilCredentialEnds(ctx: Context & { principal: Principal }, sig
     },
     dispose() {
       signal?.removeEventListener('abort', onClientGone);
-      for (const timer of timers) clearTimeout(timer);
+      clearTimeout(expiry);
       clearInterval(recheck);
       unwatch();
     },

@@ -1,7 +1,6 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requireAgentAccess } from '../../auth/authorize.js';
-import type { Principal } from '../../auth/principal.js';
 import type { ConversationEvent } from '../../services/conversation-events.js';
 import type { ServiceDeps } from '../../services/deps.js';
 import { messageCreateSchema } from '../../services/message-schemas.js';
@@ -41,13 +40,11 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ServiceDeps) {
     return listMessages(deps, { organizationId: principal.organizationId, agentId, ...query });
   });
 
+  // The deprecated `/messages/stream` always streams; the main route streams on request.
   const send =
     (alwaysStream: boolean) =>
-    async (
-      request: { params: { agentId: string }; body: unknown },
-      reply: FastifyReply,
-      principal: Principal,
-    ) => {
+    async (request: FastifyRequest<AgentParams>, reply: FastifyReply) => {
+      const principal = await authenticate(deps, request);
       const { agentId } = request.params;
       requireAgentAccess(principal, agentId, 'write_messages');
       const body = parseOrThrow(sendBody, request.body);
@@ -55,13 +52,8 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ServiceDeps) {
       if (!(alwaysStream || body.streaming)) return sendMessages(deps, args);
       return streamTurn(deps, reply, args, body.stream_tokens);
     };
-
-  app.post<AgentParams>('/v1/agents/:agentId/messages', async (request, reply) =>
-    send(false)(request, reply, await authenticate(deps, request)),
-  );
-  app.post<AgentParams>('/v1/agents/:agentId/messages/stream', async (request, reply) =>
-    send(true)(request, reply, await authenticate(deps, request)),
-  );
+  app.post<AgentParams>('/v1/agents/:agentId/messages', send(false));
+  app.post<AgentParams>('/v1/agents/:agentId/messages/stream', send(true));
 }
 
 /**
