@@ -5,16 +5,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
-import { APP_ORIGIN, makeDeps } from './support/fixtures.js';
+import { APP_ORIGIN, makeDeps, TestClock } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 let database: TestDatabase;
 let deps: ServiceDeps;
 let server: TestServer;
+const clock = new TestClock();
 
 beforeAll(async () => {
   database = await openTestDatabase();
-  deps = makeDeps(database, undefined, {}, undefined, { loginFailuresPerMinute: 3 });
+  deps = makeDeps(database, clock, {}, undefined, { loginFailuresPerMinute: 3 });
   server = await startTestServer(deps);
 });
 afterAll(async () => {
@@ -82,6 +83,7 @@ describe('session cookie over HTTP', () => {
   });
 
   it('answers 429 with Retry-After once an address spends its failed log-ins', async () => {
+    clock.startOfWindow();
     for (let i = 0; i < 3; i++) {
       const failed = await post('session.logIn', { username: 'quinn', password: 'wrong password' });
       expect(failed.status).toBe(401);
@@ -95,6 +97,7 @@ describe('session cookie over HTTP', () => {
 
 describe('behind a trusted proxy', () => {
   it('limits failed log-ins per forwarded client address, not per proxy', async () => {
+    clock.startOfWindow();
     const app = await buildApp({ deps, logLevel: 'silent', trustProxy: '127.0.0.1' });
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     const logIn = (client: string) =>

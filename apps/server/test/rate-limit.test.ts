@@ -27,6 +27,7 @@ afterAll(async () => {
   await database.close();
 });
 beforeEach(async () => {
+  clock.startOfWindow();
   await database.reset();
   acme = await seedOrganization(deps, `acme-${Math.random()}`);
 });

@@ -19,6 +19,14 @@ export class TestClock {
   advance(ms: number) {
     this.#offsetMs += ms;
   }
+  /**
+   * Moves to just after the start of the next fixed window (rate limits count per aligned
+   * minute), so a test's requests cannot straddle a boundary and split their count.
+   */
+  startOfWindow(windowMs = 60_000, intoMs = 1_000) {
+    const now = this.now().getTime();
+    this.advance(windowMs - (now % windowMs) + intoMs);
+  }
   reset() {
     this.#offsetMs = 0;
   }
