@@ -29,7 +29,9 @@ export function resolveExpiry(options: {
   const { requested, now } = options;
   const maxTtlMs = options.maxTtlMs ?? DEFAULT_MAX_TOKEN_TTL_MS;
   if (requested === undefined) {
-    return ok(new Date(now.getTime() + (options.defaultTtlMs ?? DEFAULT_TOKEN_TTL_MS)));
+    // A maximum configured below the default caps the default too.
+    const ttlMs = Math.min(options.defaultTtlMs ?? DEFAULT_TOKEN_TTL_MS, maxTtlMs);
+    return ok(new Date(now.getTime() + ttlMs));
   }
   const at = typeof requested === 'string' ? new Date(requested) : requested;
   if (Number.isNaN(at.getTime())) {
@@ -57,7 +59,9 @@ export function refreshDelayMs(
   options: { leadFraction?: number; minLeadMs?: number; minDelayMs?: number } = {},
 ): number {
   const { leadFraction = 0.2, minLeadMs = 5000, minDelayMs = 1000 } = options;
-  const ttlMs = Math.max(0, expiresInSeconds) * 1000;
+  // Garbage from the wire (NaN, a string) counts as "expired": refresh after the minimum
+  // delay rather than in a tight loop.
+  const ttlMs = Number.isFinite(expiresInSeconds) ? Math.max(0, expiresInSeconds) * 1000 : 0;
   const lead = Math.max(minLeadMs, ttlMs * leadFraction);
   return Math.max(minDelayMs, ttlMs - lead);
 }

@@ -27,9 +27,28 @@ export function parseHostname(input: string): Result<string, string> {
   if (url.search || url.hash || input.includes('?') || input.includes('#')) {
     return err('must not contain a query or fragment');
   }
-  if (input.endsWith('/')) return err('must not end with a trailing slash');
+  if (input.endsWith('/') || input.endsWith('\\')) {
+    return err('must not end with a trailing slash');
+  }
   if (url.pathname !== '/') return err('must not contain a path');
+  if (url.port === '0') return err('must not use port 0');
+  // The URL parser forgives much (surrounding spaces, `https:host`, `/.`, `%2e`); a hostname
+  // is an origin written out, so anything the parser had to repair is refused, not guessed at.
+  if (!sameOriginText(input, url)) {
+    return err('must be written as scheme://host[:port], such as https://app.example.com');
+  }
   return ok(originOf(url));
+}
+
+/** Whether `input` spells `url`'s origin, up to letter case and an explicit default port. */
+function sameOriginText(input: string, url: URL): boolean {
+  const written = input.toLowerCase();
+  return (
+    written === `${url.protocol}//${url.host}` ||
+    written === `${url.protocol}//${url.hostname}:${DEFAULT_PORTS[url.protocol]}` ||
+    // An internationalised host is written in Unicode but parsed to punycode.
+    (url.hostname.includes('xn--') && /^https?:\/\/[^/?#\\\s@]+$/.test(written))
+  );
 }
 
 /** The normalised form of a request's `Origin` header, or null for `null`, empty or garbage. */

@@ -18,6 +18,13 @@ describe('resolveExpiry', () => {
     expect(DEFAULT_TOKEN_TTL_MS).toBe(300_000);
   });
 
+  it('caps the default at a maximum configured below it', () => {
+    expect(resolveExpiry({ now, maxTtlMs: 60_000 })).toEqual({
+      ok: true,
+      value: new Date(now.getTime() + 60_000),
+    });
+  });
+
   it('accepts a future time within the maximum', () => {
     expect(resolveExpiry({ now, requested: '2030-01-01T01:00:00Z', maxTtlMs: 3_600_000 })).toEqual({
       ok: true,
@@ -45,6 +52,11 @@ describe('refresh timing', () => {
 
   it('refreshes a five-minute token a minute early', () => {
     expect(refreshDelayMs(300)).toBe(240_000);
+  });
+
+  it('treats a non-number from the wire as expired, not as a reason to spin', () => {
+    expect(refreshDelayMs(Number.NaN)).toBe(1000);
+    expect(refreshDelayMs(Number.POSITIVE_INFINITY)).toBe(1000);
   });
 
   it('always refreshes before expiry (when there is time to) and never in a busy loop', () => {

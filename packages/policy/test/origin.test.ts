@@ -22,6 +22,14 @@ describe('parseHostname', () => {
     ['https://app.example.com?x=1', /query/],
     ['https://app.example.com#top', /fragment/],
     ['https://user:pw@app.example.com', /credentials/],
+    ['https://app.example.com\\', /trailing slash/],
+    ['https://app.example.com/.', /scheme:\/\/host/],
+    ['https://app.example.com/%2e', /scheme:\/\/host/],
+    ['https:app.example.com', /scheme:\/\/host/],
+    [' https://app.example.com ', /scheme:\/\/host/],
+    ['https://app.example.com\t', /scheme:\/\/host/],
+    ['http://127.1', /scheme:\/\/host/],
+    ['http://localhost:0', /port 0/],
   ])('refuses %s', (input, message) => {
     const parsed = parseHostname(input);
     expect(parsed.ok).toBe(false);
