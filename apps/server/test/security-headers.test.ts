@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -161,6 +162,33 @@ describe('security headers on every answer', () => {
       error: 'Request Header Fields Too Large',
       message: 'Request headers are too large',
     });
+  });
+
+  it("a 400 from Node's parser for a request it cannot read", async () => {
+    const url = new URL(baseUrl);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write('NOT AN HTTP REQUEST\r\n\r\n');
+      });
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk) => {
+        text += chunk;
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const [head = '', body = ''] = answer.split('\r\n\r\n');
+    const [statusLine, ...lines] = head.split('\r\n');
+    expect(statusLine).toBe('HTTP/1.1 400 Bad Request');
+    const headers = Object.fromEntries(
+      lines.map((line) => [
+        line.slice(0, line.indexOf(':')).toLowerCase(),
+        line.slice(line.indexOf(':') + 2),
+      ]),
+    );
+    expectSecurityHeaders(headers);
+    expect(JSON.parse(body)).toEqual({ error: 'Bad Request', message: 'Malformed HTTP request' });
   });
 
   it('the served web app and its assets', async () => {
