@@ -120,10 +120,11 @@ export class RateLimiter {
       } else idle.push({ key, window_start });
     }
     if (counted.length === 0 && idle.length === 0) return;
+    let added = false;
     try {
       // Each batch travels as one JSON parameter: PostgreSQL allows 65,535 parameters a
       // statement, which one parameter per value would pass at about 21,845 keys.
-      const added =
+      const totals =
         counted.length === 0
           ? []
           : await db
@@ -136,6 +137,7 @@ export class RateLimiter {
                 set: { count: sql`${rateLimitCounters.count} + excluded.count` },
               })
               .returning();
+      added = true;
       // Keys with nothing new here are only read: the others may have counted them.
       const learned =
         idle.length === 0
@@ -146,7 +148,7 @@ export class RateLimiter {
               .where(
                 sql`(${rateLimitCounters.key}, ${rateLimitCounters.windowStart}) in (select key, window_start from jsonb_to_recordset(${JSON.stringify(idle)}::jsonb) as x(key text, window_start timestamptz))`,
               );
-      for (const row of [...added, ...learned]) {
+      for (const row of [...totals, ...learned]) {
         const counter = this.#counters.get(row.key);
         if (counter && counter.windowStart === row.windowStart.getTime())
           counter.shared = Math.max(counter.shared, row.count);
@@ -156,11 +158,13 @@ export class RateLimiter {
         this.warn('Rate-limit sync recovered: limits are shared across instances again');
       }
     } catch (error) {
-      // Keep the counts for the next try rather than forgetting them.
-      counted.forEach((c, i) => {
-        const counter = countedFrom[i];
-        if (counter && this.#counters.get(c.key) === counter) counter.pending += c.count;
-      });
+      // Keep counts the table did not take for the next try rather than forgetting them.
+      if (!added) {
+        counted.forEach((c, i) => {
+          const counter = countedFrom[i];
+          if (counter && this.#counters.get(c.key) === counter) counter.pending += c.count;
+        });
+      }
       if (!this.#failing) {
         this.#failing = true;
         this.warn(
