@@ -1,4 +1,6 @@
+import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { rateLimitCounters } from '../src/db/schema.js';
 import { RateLimiter } from '../src/rate-limit/rate-limiter.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
@@ -98,5 +100,92 @@ describe('RateLimiter shared through the database', () => {
     expect(limiter.consume('k', rule)).toEqual({ allowed: false, retryAfterSeconds: 1 });
     at = new Date('2030-01-01T00:01:00Z');
     expect(limiter.consume('k', rule).allowed).toBe(true);
+  });
+
+  it('writes only the keys counted since the last sync, and still learns the others', async () => {
+    const now = () => new Date('2030-01-01T00:02:10Z');
+    const rule = { limit: 5, windowMs: 60_000 };
+    const instanceA = new RateLimiter(database.db, now, 60_000);
+    const instanceB = new RateLimiter(database.db, now, 60_000);
+    instanceA.consume('token:idle', rule);
+    instanceA.consume('token:busy', rule);
+    await instanceA.sync();
+    const versionOf = async (key: string) =>
+      (
+        await database.db
+          .select({ xmin: sql<string>`xmin::text`, count: rateLimitCounters.count })
+          .from(rateLimitCounters)
+          .where(eq(rateLimitCounters.key, `${key}|60000`))
+      )[0];
+    const idleBefore = await versionOf('token:idle');
+    for (let i = 0; i < 3; i++) {
+      instanceA.consume('token:busy', rule);
+      await instanceA.sync();
+    }
+    expect(await versionOf('token:idle')).toEqual(idleBefore);
+    expect((await versionOf('token:busy'))?.count).toBe(4);
+    for (let i = 0; i < 4; i++) instanceB.consume('token:idle', rule);
+    await instanceB.sync();
+    await instanceA.sync();
+    expect(instanceA.consume('token:idle', rule).allowed).toBe(false);
+    await Promise.all([instanceA.close(), instanceB.close()]);
+  });
+
+  it('syncs more keys than PostgreSQL allows parameters in one statement', async () => {
+    const now = () => new Date('2030-01-01T00:03:10Z');
+    const rule = { limit: 2, windowMs: 60_000 };
+    const instanceA = new RateLimiter(database.db, now, 60_000);
+    const instanceB = new RateLimiter(database.db, now, 60_000);
+    const keys = Array.from({ length: 22_500 }, (_, i) => `token:${i}`);
+    for (const key of keys) instanceA.consume(key, rule);
+    for (const key of keys) instanceB.consume(key, rule);
+    await instanceA.sync();
+    await instanceB.sync();
+    const [stored] = await database.db
+      .select({ rows: count(), total: sql<number>`sum(${rateLimitCounters.count})::int` })
+      .from(rateLimitCounters);
+    expect(stored).toEqual({ rows: 22_500, total: 45_000 });
+    expect(instanceB.consume('token:22499', rule).allowed).toBe(false);
+    await instanceA.sync();
+    expect(instanceA.consume('token:0', rule).allowed).toBe(false);
+    await Promise.all([instanceA.close(), instanceB.close()]);
+  });
+
+  it('warns once when syncing fails, keeps the counts, and says when it recovers', async () => {
+    const now = () => new Date('2030-01-01T00:04:10Z');
+    const rule = { limit: 5, windowMs: 60_000 };
+    const warnings: string[] = [];
+    const limiter = new RateLimiter(database.db, now, 60_000, (m) => warnings.push(m));
+    await database.db.execute(sql`alter table rate_limit_counters rename to rate_limit_away`);
+    try {
+      limiter.consume('token:t', rule);
+      await expect(limiter.sync()).rejects.toThrow();
+      limiter.consume('token:t', rule);
+      await expect(limiter.sync()).rejects.toThrow();
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/Rate-limit sync failed \(42P01\); limits hold per instance/);
+      expect(warnings[0]).not.toContain('token:t');
+    } finally {
+      await database.db.execute(sql`alter table rate_limit_away rename to rate_limit_counters`);
+    }
+    await limiter.sync();
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toMatch(/recovered/);
+    const [row] = await database.db.select().from(rateLimitCounters);
+    expect(row?.count).toBe(2);
+    await limiter.close();
+  });
+
+  it('forgets the counters of windows that ended', () => {
+    let at = new Date('2030-01-01T00:00:00Z').getTime();
+    const limiter = new RateLimiter(undefined, () => new Date(at));
+    const rule = { limit: 10, windowMs: 60_000 };
+    for (let minute = 0; minute < 5; minute++) {
+      for (let i = 0; i < 1_000; i++) limiter.consume(`login:10.0.${minute}.${i}`, rule);
+      expect(limiter.size).toBe(1_000);
+      at += 60_000;
+    }
+    limiter.consume('token:t', rule);
+    expect(limiter.size).toBe(1);
   });
 });

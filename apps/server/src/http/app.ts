@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { sql } from 'drizzle-orm';
@@ -13,12 +12,19 @@ import { isWebOrigin } from '../services/sessions.js';
 import { createContextFromHeaders } from '../trpc/context.js';
 import { type AppRouter, appRouter } from '../trpc/router.js';
 import { handleClientError } from './client-errors.js';
-import { errorBody, handleError, sendError } from './errors.js';
+import {
+  errorBody,
+  handleError,
+  handleFrameworkError,
+  MAX_PARAM_LENGTH,
+  sendError,
+} from './errors.js';
 import { endLiveStreamsOnClose } from './live-streams.js';
 import { REDACTED_PATHS, redactSecrets } from './redact.js';
 import { registerAgentRoutes } from './rest/agents.js';
 import { registerClientTokenRoutes } from './rest/client-tokens.js';
 import { registerMessageRoutes } from './rest/messages.js';
+import { applySecurityHeaders, isApiPath } from './security-headers.js';
 import { sessionTransport } from './session-cookie.js';
 
 export interface BuildAppOptions {
@@ -54,11 +60,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       },
     },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler: handleClientError,
+    frameworkErrors: handleFrameworkError,
   });
 
-  await app.register(helmet, { contentSecurityPolicy: false });
+  // First of the hooks, so that even a CORS preflight or an early refusal carries them.
+  app.addHook('onRequest', async (request, reply) => {
+    applySecurityHeaders(reply.raw, request.url.split('?')[0] ?? '');
+  });
   await app.register(cookie);
   // Bearer routes are called from any origin by the SDK in a browser; the token's own hostname
   // binding decides, so CORS reflects the origin without credentials. Only the web app's own
@@ -98,8 +108,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     // The web app routes on the client: any other page path gets its index.html.
-    const isApi = path.startsWith('/v1/') || path.startsWith('/trpc/') || path === '/healthz';
-    if (servesWeb && request.method === 'GET' && !isApi && !/\.[a-z0-9]+$/i.test(path)) {
+    if (servesWeb && request.method === 'GET' && !isApiPath(path) && !/\.[a-z0-9]+$/i.test(path)) {
       return reply.header('cache-control', 'no-cache').sendFile('index.html');
     }
     return sendError(reply, 404, `No route ${request.method} ${redactSecrets(path)}`);

@@ -1,9 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 /**
  * Requests Node's HTTP parser refuses before Fastify sees them (oversized headers, broken
- * framing) still get a JSON body with a message, like every other refusal.
+ * framing) still get a JSON body with a message and the security headers, like every other
+ * refusal.
  */
 export function handleClientError(error: Error & { code?: string }, socket: Socket) {
   if (!socket.writable) {
@@ -17,7 +19,12 @@ export function handleClientError(error: Error & { code?: string }, socket: Sock
         ? [408, 'Request timed out']
         : [400, 'Malformed HTTP request'];
   const body = JSON.stringify({ error: STATUS_CODES[status], message });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  const headers = {
+    ...SECURITY_HEADERS,
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  };
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head.join('')}\r\n${body}`);
 }

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, HTTP_STATUS, RateLimitedError } from '../errors.js';
+import { applySecurityHeaders } from './security-headers.js';
 
 /** Every error body has `error` (the status text) and `message`: the Letta SDK shows `message`. */
 export interface ErrorBody {
@@ -40,3 +41,25 @@ export function handleError(
   request.log.error({ err: error }, 'unhandled error');
   return sendError(reply, 500, 'Internal server error');
 }
+
+/**
+ * Fastify's router refuses some URLs before any hook runs: a percent-encoding that does not
+ * decode, a path segment over `maxParamLength`. They get the same headers and body shape as
+ * every other answer, and a message that does not echo the URL (it may hold a token).
+ */
+export function handleFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  applySecurityHeaders(reply.raw, request.url.split('?')[0] ?? '');
+  if (error.code === 'FST_ERR_BAD_URL')
+    return sendError(reply, 400, 'Malformed URL: a percent-encoded sequence does not decode');
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    return sendError(reply, 414, `A path segment is longer than ${MAX_PARAM_LENGTH} characters`);
+  request.log.error({ err: error }, 'routing error');
+  return sendError(reply, 500, 'Internal server error');
+}
+
+/** Longest path segment the router matches (a token in Letta's revoke path is well under). */
+export const MAX_PARAM_LENGTH = 200;

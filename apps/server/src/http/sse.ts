@@ -14,7 +14,7 @@ export function openEventStream(reply: FastifyReply) {
   raw.writeHead(200, {
     ...(reply.getHeaders() as Record<string, string>),
     'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
+    'cache-control': 'no-store, no-transform',
     connection: 'keep-alive',
     // Tell nginx-style proxies not to buffer the stream.
     'x-accel-buffering': 'no',

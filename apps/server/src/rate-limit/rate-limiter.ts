@@ -12,6 +12,7 @@ export type RateDecision = { allowed: true } | { allowed: false; retryAfterSecon
 
 interface Counter {
   windowStart: number;
+  windowMs: number;
   /** What the cluster had counted at the last sync (this instance included). */
   shared: number;
   /** Counted here since the last sync. */
@@ -20,19 +21,25 @@ interface Counter {
 
 /**
  * Fixed-window rate limits that hold across instances. A decision is an in-memory lookup
- * (the hot path never waits for the database); every `syncMs` the instance adds its new
- * counts to `rate_limit_counters` in one statement and reads back the cluster's totals.
- * Overshoot is bounded by (instances - 1) × rate × syncMs.
+ * (the hot path never waits for the database); every `syncMs` the instance adds the counts
+ * of keys that saw requests since the last sync to `rate_limit_counters` and reads back the
+ * cluster's totals of every key it has live, so a row is written only when this instance
+ * counted something new for it. Overshoot is bounded by (instances - 1) × rate × syncMs.
  */
 export class RateLimiter {
   readonly #counters = new Map<string, Counter>();
   #timer: NodeJS.Timeout | undefined;
   #syncing: Promise<void> | undefined;
+  /** When the earliest live window ends: the next time a prune can drop anything. */
+  #nextPruneMs = Number.POSITIVE_INFINITY;
+  #failing = false;
 
   constructor(
     private readonly db: Database | undefined,
     private readonly now: () => Date,
     syncMs = 250,
+    /** Told once when syncing starts failing (limits are then per instance) and once when it recovers. */
+    private readonly warn: (message: string) => void = (message) => process.emitWarning(message),
   ) {
     if (db) {
       this.#timer = setInterval(() => void this.sync().catch(() => {}), syncMs);
@@ -52,14 +59,21 @@ export class RateLimiter {
     return this.#decide(key, rule, false);
   }
 
+  /** How many key-and-window counters are held in memory. */
+  get size(): number {
+    return this.#counters.size;
+  }
+
   #decide(key: string, rule: RateRule, count: boolean): RateDecision {
     const nowMs = this.now().getTime();
+    if (nowMs >= this.#nextPruneMs) this.#prune(nowMs);
     const windowStart = nowMs - (nowMs % rule.windowMs);
     const id = `${key}|${rule.windowMs}`;
     let counter = this.#counters.get(id);
     if (!counter || counter.windowStart !== windowStart) {
-      counter = { windowStart, shared: 0, pending: 0 };
+      counter = { windowStart, windowMs: rule.windowMs, shared: 0, pending: 0 };
       this.#counters.set(id, counter);
+      this.#nextPruneMs = Math.min(this.#nextPruneMs, windowStart + rule.windowMs);
     }
     if (counter.shared + counter.pending >= rule.limit) {
       return {
@@ -69,6 +83,17 @@ export class RateLimiter {
     }
     if (count) counter.pending++;
     return { allowed: true };
+  }
+
+  /** Windows that ended can no longer refuse anything, here or on another instance. */
+  #prune(nowMs: number) {
+    let next = Number.POSITIVE_INFINITY;
+    for (const [id, counter] of this.#counters) {
+      const end = counter.windowStart + counter.windowMs;
+      if (end <= nowMs) this.#counters.delete(id);
+      else next = Math.min(next, end);
+    }
+    this.#nextPruneMs = next;
   }
 
   /** Adds local counts to the shared table and learns the cluster's totals. */
@@ -82,42 +107,69 @@ export class RateLimiter {
   async #sync(): Promise<void> {
     const db = this.db;
     if (!db) return;
-    const nowMs = this.now().getTime();
-    for (const [id, counter] of this.#counters) {
-      // Windows that ended can no longer refuse anything.
-      const windowMs = Number(id.slice(id.lastIndexOf('|') + 1));
-      if (counter.windowStart + windowMs <= nowMs && counter.pending === 0)
-        this.#counters.delete(id);
+    this.#prune(this.now().getTime());
+    const counted: { key: string; window_start: string; count: number }[] = [];
+    const countedFrom: Counter[] = [];
+    const idle: { key: string; window_start: string }[] = [];
+    for (const [key, counter] of this.#counters) {
+      const window_start = new Date(counter.windowStart).toISOString();
+      if (counter.pending > 0) {
+        counted.push({ key, window_start, count: counter.pending });
+        countedFrom.push(counter);
+        counter.pending = 0;
+      } else idle.push({ key, window_start });
     }
-    // Every live window goes, even with nothing new here, to learn what the others counted.
-    const sent = [...this.#counters.entries()].map(([id, c]) => ({
-      id,
-      windowStart: c.windowStart,
-      pending: c.pending,
-    }));
-    if (sent.length === 0) return;
-    for (const counter of this.#counters.values()) counter.pending = 0;
+    if (counted.length === 0 && idle.length === 0) return;
+    let added = false;
     try {
-      const rows = await db
-        .insert(rateLimitCounters)
-        .values(
-          sent.map((s) => ({ key: s.id, windowStart: new Date(s.windowStart), count: s.pending })),
-        )
-        .onConflictDoUpdate({
-          target: [rateLimitCounters.key, rateLimitCounters.windowStart],
-          set: { count: sql`${rateLimitCounters.count} + excluded.count` },
-        })
-        .returning();
-      for (const row of rows) {
+      // Each batch travels as one JSON parameter: PostgreSQL allows 65,535 parameters a
+      // statement, which one parameter per value would pass at about 21,845 keys.
+      const totals =
+        counted.length === 0
+          ? []
+          : await db
+              .insert(rateLimitCounters)
+              .select(
+                sql`select key, window_start, count from jsonb_to_recordset(${JSON.stringify(counted)}::jsonb) as x(key text, window_start timestamptz, count integer)`,
+              )
+              .onConflictDoUpdate({
+                target: [rateLimitCounters.key, rateLimitCounters.windowStart],
+                set: { count: sql`${rateLimitCounters.count} + excluded.count` },
+              })
+              .returning();
+      added = true;
+      // Keys with nothing new here are only read: the others may have counted them.
+      const learned =
+        idle.length === 0
+          ? []
+          : await db
+              .select()
+              .from(rateLimitCounters)
+              .where(
+                sql`(${rateLimitCounters.key}, ${rateLimitCounters.windowStart}) in (select key, window_start from jsonb_to_recordset(${JSON.stringify(idle)}::jsonb) as x(key text, window_start timestamptz))`,
+              );
+      for (const row of [...totals, ...learned]) {
         const counter = this.#counters.get(row.key);
         if (counter && counter.windowStart === row.windowStart.getTime())
-          counter.shared = row.count;
+          counter.shared = Math.max(counter.shared, row.count);
+      }
+      if (this.#failing) {
+        this.#failing = false;
+        this.warn('Rate-limit sync recovered: limits are shared across instances again');
       }
     } catch (error) {
-      // Keep the counts for the next try rather than forgetting them.
-      for (const s of sent) {
-        const counter = this.#counters.get(s.id);
-        if (counter && counter.windowStart === s.windowStart) counter.pending += s.pending;
+      // Keep counts the table did not take for the next try rather than forgetting them.
+      if (!added) {
+        counted.forEach((c, i) => {
+          const counter = countedFrom[i];
+          if (counter && this.#counters.get(c.key) === counter) counter.pending += c.count;
+        });
+      }
+      if (!this.#failing) {
+        this.#failing = true;
+        this.warn(
+          `Rate-limit sync failed (${errorCode(error)}); limits hold per instance until it recovers`,
+        );
       }
       throw error;
     }
@@ -134,4 +186,17 @@ export class RateLimiter {
     if (this.#timer) clearInterval(this.#timer);
     await this.sync().catch(() => {});
   }
+}
+
+/**
+ * The driver's code (SQLSTATE or socket error) under Drizzle's wrapper: it names the fault
+ * without the statement or its parameters, which hold token ids and client addresses.
+ */
+function errorCode(error: unknown): string {
+  for (let current = error; current && typeof current === 'object'; ) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return error instanceof Error ? error.name : 'unknown error';
 }
