@@ -22,10 +22,11 @@ export type ConversationEvent =
     }
   | { type: 'stop'; runId: string; stopReason: StopReason; error?: string; afterSeq: number };
 
-const channelOf = (agentId: string) => `conversation:${agentId}`;
+/** The bus channel of one agent's conversation. */
+export const conversationChannel = (agentId: string) => `conversation:${agentId}`;
 
 export function publishConversationEvent(bus: EventBus, agentId: string, event: ConversationEvent) {
-  return bus.publish(channelOf(agentId), event);
+  return bus.publish(conversationChannel(agentId), event);
 }
 
 /**
@@ -72,7 +73,7 @@ export async function* conversationEvents(
   // published meanwhile is gone from the bus; the stored messages among it are re-read.
   let resync = false;
   const unsubscribe = await deps.bus.subscribe(
-    channelOf(agentId),
+    conversationChannel(agentId),
     (payload) => {
       queue.push(payload as ConversationEvent);
       wake?.();
