@@ -1,7 +1,14 @@
 import type { TRPCClient } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
+import { messages } from '../src/db/schema.js';
 import { mintClientToken } from '../src/services/client-tokens.js';
-import type { ConversationEvent } from '../src/services/conversation-events.js';
+import {
+  type ConversationEvent,
+  conversationEvents,
+  REPLAY_PAGE,
+  type TrackedEvent,
+} from '../src/services/conversation-events.js';
+import { sendMessages } from '../src/services/messages.js';
 import type { AppRouter } from '../src/trpc/router.js';
 import { APP_ORIGIN } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
@@ -107,6 +114,53 @@ describe('the live conversation stream', () => {
     expect(events.map((e) => Number(e.id))).toEqual(
       events.map((e) => (e.event.type === 'message' ? e.event.message.seq_id : -1)),
     );
+  });
+
+  it('replays a backlog longer than one page in full, then goes on live', async () => {
+    const backlog = 2 * REPLAY_PAGE + 5;
+    await s.database.db.insert(messages).values(
+      Array.from({ length: backlog }, (_, i) => ({
+        id: `message-backlog-${i}`,
+        agentId: s.acme.agentId,
+        messageType: 'user_message' as const,
+        content: `backlog ${i}`,
+        runId: 'run-backlog',
+      })),
+    );
+    const controller = new AbortController();
+    const received: TrackedEvent[] = [];
+    const stream = conversationEvents(s.deps, {
+      agentId: s.acme.agentId,
+      lastEventId: '0',
+      signal: controller.signal,
+    });
+    for await (const tracked of stream) {
+      received.push(tracked);
+      if (received.length === backlog) break;
+    }
+    const live = conversationEvents(s.deps, {
+      agentId: s.acme.agentId,
+      lastEventId: received.at(-1)?.id,
+      signal: controller.signal,
+    });
+    const first = live.next();
+    await sendMessages(s.deps, {
+      organizationId: s.acme.organizationId,
+      agentId: s.acme.agentId,
+      messages: [{ role: 'user', content: 'after the backlog' }],
+    });
+    const next = await first;
+    controller.abort();
+    await live.return(undefined);
+
+    const contents = received.map((r) =>
+      r.event.type === 'message' ? r.event.message.content : '',
+    );
+    expect(contents).toEqual(Array.from({ length: backlog }, (_, i) => `backlog ${i}`));
+    expect(next.value?.event).toMatchObject({
+      type: 'message',
+      message: { content: 'after the backlog' },
+    });
   });
 
   it('ends with a 401 when its token expires, so the client refreshes and resubscribes', async () => {

@@ -1,7 +1,10 @@
+import { eq, sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
+import { agents, messages } from '../src/db/schema.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { listMessages, sendMessages } from '../src/services/messages.js';
 import { TurnQueue } from '../src/services/turn-queue.js';
+import { ScriptedRuntime } from './support/scripted-runtime.js';
 import { SlowRuntime } from './support/slow-runtime.js';
 import { useSuite } from './support/suite.js';
 
@@ -35,4 +38,35 @@ it('queues one agent’s turns across instances through a lease on the agent’s
   for (let i = 0; i < conversation.length; i += 2) {
     expect(conversation[i + 1]?.content).toBe(`re: ${conversation[i]?.content}`);
   }
+});
+
+it('stops a turn that loses its lease, and stores no reply for it', async () => {
+  const runtime = new ScriptedRuntime({ pieces: ['too ', 'late'], gated: true });
+  const deps = {
+    ...s.deps,
+    agentRuntime: runtime,
+    turns: new TurnQueue(s.database.db, { leaseMs: 60_000, renewMs: 20 }),
+  };
+  const sending = sendMessages(deps, {
+    organizationId: s.acme.organizationId,
+    agentId: s.acme.agentId,
+    messages: [{ role: 'user', content: 'a long question' }],
+  });
+  while (runtime.started === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  // Another instance takes the agent over, as it may once this instance's lease ran out.
+  await s.database.db
+    .update(agents)
+    .set({ turnHolder: 'instance-other', turnLeaseUntil: sql`now() + interval '1 minute'` })
+    .where(eq(agents.id, s.acme.agentId));
+
+  await expect(sending).rejects.toMatchObject({
+    code: 'CONFLICT',
+    message: expect.stringContaining('another instance took the agent over'),
+  });
+  runtime.release();
+  const stored = await s.database.db.select().from(messages);
+  expect(stored.map((m) => m.content)).toEqual(['a long question']);
+  // The other instance's lease is left alone.
+  const [agent] = await s.database.db.select().from(agents).where(eq(agents.id, s.acme.agentId));
+  expect(agent?.turnHolder).toBe('instance-other');
 });

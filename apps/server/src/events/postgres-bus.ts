@@ -1,8 +1,41 @@
+import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import type { EventBus, Interruption } from './bus.js';
 
-/** NOTIFY payloads are limited to 8000 bytes; callers send references for anything larger. */
+/** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more; this leaves room to spare. */
 export const MAX_NOTIFY_BYTES = 7900;
+/**
+ * An event larger than one NOTIFY travels as parts (see `publish`). Bounds what a listener
+ * buffers: parts per event (so at most ~31 MiB an event), and events assembled at once.
+ */
+export const MAX_PARTS = 4096;
+const MAX_ASSEMBLING = 8;
+/** Marks a part; an event's own text is JSON, which never starts with `~`. */
+const PART_PREFIX = '~part:';
+/** `~part:<set id>:<index>:<count>:<text>`; the set id is a UUID. */
+const PART_PATTERN = /^~part:([0-9a-f-]{36}):(\d{1,4}):(\d{1,4}):/;
+const PART_HEADER_BYTES = PART_PREFIX.length + 36 + 1 + 4 + 1 + 4 + 1;
+
+/** Cuts UTF-8 text into pieces of at most `max` bytes, never inside a character. */
+export function splitUtf8(text: string, max: number): string[] {
+  const bytes = Buffer.from(text);
+  const pieces: string[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    let end = Math.min(start + max, bytes.length);
+    // A continuation byte (10xxxxxx) means the cut would fall inside a character.
+    while (end < bytes.length && end > start && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+    pieces.push(bytes.subarray(start, end).toString());
+    start = end;
+  }
+  return pieces;
+}
+
+interface Assembly {
+  channel: string;
+  parts: string[];
+  count: number;
+}
 
 interface Subscriber {
   handler: (payload: unknown) => void;
@@ -36,6 +69,8 @@ export class PostgresBus implements EventBus {
   #closes = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Events arriving in parts, by set id, oldest first. */
+  readonly #assembling = new Map<string, Assembly>();
 
   constructor(
     private readonly sql: postgres.Sql,
@@ -51,20 +86,37 @@ export class PostgresBus implements EventBus {
       // Recycling the connection would open a gap in delivery for nothing.
       max_lifetime: null,
       fetch_types: false,
-      onnotify: (channel: string, text: string) => this.#deliver(channel, text),
+      onnotify: (channel: string, text: string) => this.#receive(channel, text),
       onclose: () => this.#lost(),
     };
     this.#listener = postgres(listenerOptions);
   }
 
+  /**
+   * An event over one NOTIFY's limit (a long message or reply) is cut into parts sent in one
+   * transaction. PostgreSQL delivers a transaction's notifications together, in the order
+   * sent, and never interleaves them with another transaction's, so a listener sees a set's
+   * parts in a row and joins them. This keeps the bus general (any event, any size within
+   * MAX_PARTS) at the cost of one short transaction; sending a reference instead would make
+   * every subscriber of every instance read the row back for each large message.
+   */
   async publish(channel: string, payload: unknown): Promise<void> {
     const text = JSON.stringify(payload);
-    if (Buffer.byteLength(text) > MAX_NOTIFY_BYTES) {
-      throw new Error(
-        `Event on ${channel} is ${Buffer.byteLength(text)} bytes; NOTIFY allows ${MAX_NOTIFY_BYTES}`,
-      );
+    const size = Buffer.byteLength(text);
+    if (size <= MAX_NOTIFY_BYTES) {
+      await this.sql.notify(channel, text);
+      return;
     }
-    await this.sql.notify(channel, text);
+    const pieces = splitUtf8(text, MAX_NOTIFY_BYTES - PART_HEADER_BYTES);
+    if (pieces.length > MAX_PARTS) {
+      throw new Error(`Event on ${channel} is ${size} bytes, more than the bus carries`);
+    }
+    const id = randomUUID();
+    const parts = pieces.map(
+      (piece, index) => `${PART_PREFIX}${id}:${index}:${pieces.length}:${piece}`,
+    );
+    // Pipelined in one transaction: the parts commit, and are delivered, together.
+    await this.sql.begin((tx) => parts.map((part) => tx`select pg_notify(${channel}, ${part})`));
   }
 
   async subscribe(
@@ -100,6 +152,7 @@ export class PostgresBus implements EventBus {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     this.#channels.clear();
+    this.#assembling.clear();
     await this.#listener.end({ timeout: 1 });
   }
 
@@ -112,6 +165,49 @@ export class PostgresBus implements EventBus {
       },
     );
     return entry.listening;
+  }
+
+  #receive(channel: string, text: string) {
+    if (!text.startsWith(PART_PREFIX)) {
+      this.#deliver(channel, text);
+      return;
+    }
+    if (!this.#channels.has(channel)) return;
+    const match = PART_PATTERN.exec(text);
+    if (!match) {
+      process.emitWarning(`Ignored a malformed part of an event on ${channel}`);
+      return;
+    }
+    const [header, id = '', indexText, countText] = match;
+    const index = Number(indexText);
+    const count = Number(countText);
+    const piece = text.slice(header.length);
+    if (index === 0) {
+      if (count < 2 || count > MAX_PARTS) return;
+      // Only an interrupted delivery leaves sets unfinished; the oldest one is given up.
+      if (this.#assembling.size >= MAX_ASSEMBLING) {
+        const [oldest] = this.#assembling.keys();
+        if (oldest !== undefined) this.#assembling.delete(oldest);
+      }
+      this.#assembling.set(id, { channel, parts: [piece], count });
+      return;
+    }
+    const assembly = this.#assembling.get(id);
+    // The set's start came before this instance listened, or was given up: nothing to join.
+    if (!assembly) return;
+    if (
+      assembly.channel !== channel ||
+      assembly.count !== count ||
+      index !== assembly.parts.length
+    ) {
+      this.#assembling.delete(id);
+      process.emitWarning(`Dropped an event on ${channel} whose parts arrived out of order`);
+      return;
+    }
+    assembly.parts.push(piece);
+    if (assembly.parts.length < count) return;
+    this.#assembling.delete(id);
+    this.#deliver(channel, assembly.parts.join(''));
   }
 
   #deliver(channel: string, text: string) {
@@ -144,6 +240,8 @@ export class PostgresBus implements EventBus {
   #lost() {
     if (this.#closed) return;
     this.#closes++;
+    // The rest of any set being assembled went with the connection.
+    this.#assembling.clear();
     const hadListens = [...this.#channels.values()].some((entry) => entry.listening);
     for (const entry of this.#channels.values()) entry.listening = undefined;
     if (!hadListens || this.#recovering) return;

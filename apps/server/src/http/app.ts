@@ -41,6 +41,8 @@ export interface BuildAppOptions {
    * so per-address limits (failed log-ins) see clients rather than the balancer.
    */
   trustProxy?: boolean | string | string[];
+  /** Keep-alive interval of streamed REST answers; tests shorten it to see a ping. */
+  streamPingMs?: number;
 }
 
 /**
@@ -125,7 +127,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   registerClientTokenRoutes(app, deps);
   registerAgentRoutes(app, deps);
-  registerMessageRoutes(app, deps);
+  registerMessageRoutes(app, deps, { pingMs: options.streamPingMs });
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

@@ -1,14 +1,14 @@
 import type { FastifyReply } from 'fastify';
 
 /** Letta's keep-alive: the SDK ignores pings, proxies see traffic. */
-const PING_MS = 15_000;
+export const PING_MS = 15_000;
 
 /**
  * A `text/event-stream` answer in the shape the Letta SDK parses: `data: <json>` chunks with
  * no event name, `event: error` for a failure, and `data: [DONE]` last. Headers already set
  * on the reply (CORS, security) are kept.
  */
-export function openEventStream(reply: FastifyReply) {
+export function openEventStream(reply: FastifyReply, pingMs = PING_MS) {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
@@ -21,7 +21,7 @@ export function openEventStream(reply: FastifyReply) {
   });
   const ping = setInterval(() => {
     if (!raw.writableEnded) raw.write(`data: ${JSON.stringify({ message_type: 'ping' })}\n\n`);
-  }, PING_MS);
+  }, pingMs);
   ping.unref();
   return {
     data(payload: unknown) {

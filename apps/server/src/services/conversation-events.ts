@@ -22,10 +22,11 @@ export type ConversationEvent =
     }
   | { type: 'stop'; runId: string; stopReason: StopReason; error?: string; afterSeq: number };
 
-const channelOf = (agentId: string) => `conversation:${agentId}`;
+/** The bus channel of one agent's conversation. */
+export const conversationChannel = (agentId: string) => `conversation:${agentId}`;
 
 export function publishConversationEvent(bus: EventBus, agentId: string, event: ConversationEvent) {
-  return bus.publish(channelOf(agentId), event);
+  return bus.publish(conversationChannel(agentId), event);
 }
 
 /**
@@ -50,6 +51,9 @@ export function resumeSeqOf(lastEventId: string | null | undefined): number | nu
   return match ? Number(match[1]) : null;
 }
 
+/** Stored messages read at a time when a stream catches up. */
+export const REPLAY_PAGE = 1000;
+
 export interface TrackedEvent {
   id: string;
   event: ConversationEvent;
@@ -72,7 +76,7 @@ export async function* conversationEvents(
   // published meanwhile is gone from the bus; the stored messages among it are re-read.
   let resync = false;
   const unsubscribe = await deps.bus.subscribe(
-    channelOf(agentId),
+    conversationChannel(agentId),
     (payload) => {
       queue.push(payload as ConversationEvent);
       wake?.();
@@ -87,17 +91,24 @@ export async function* conversationEvents(
   signal.addEventListener('abort', onAbort);
   try {
     let lastSeq = resumeSeqOf(args.lastEventId);
+    // Page by page until caught up: live events carry later seqs, so a message left out of
+    // the replay would never be sent.
     const replayAfter = async function* (after: number) {
-      const missed = await deps.db
-        .select()
-        .from(messages)
-        .where(and(eq(messages.agentId, agentId), gt(messages.seq, after)))
-        .orderBy(asc(messages.seq))
-        .limit(1000);
-      for (const row of missed) {
-        const event: ConversationEvent = { type: 'message', message: toLettaMessage(row) };
-        lastSeq = row.seq;
-        yield { id: eventIdOf(event), event };
+      for (;;) {
+        const page = await deps.db
+          .select()
+          .from(messages)
+          .where(and(eq(messages.agentId, agentId), gt(messages.seq, after)))
+          .orderBy(asc(messages.seq))
+          .limit(REPLAY_PAGE);
+        for (const row of page) {
+          const event: ConversationEvent = { type: 'message', message: toLettaMessage(row) };
+          lastSeq = row.seq;
+          yield { id: eventIdOf(event), event };
+        }
+        const last = page.at(-1);
+        if (!last || page.length < REPLAY_PAGE || signal.aborted) return;
+        after = last.seq;
       }
     };
     if (lastSeq !== null) yield* replayAfter(lastSeq);

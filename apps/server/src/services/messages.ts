@@ -132,7 +132,8 @@ export async function sendMessages(
     await publishConversationEvent(deps.bus, agentId, event);
   };
 
-  return deps.turns.run(agentId, async () => {
+  // The signal aborts if this instance loses the agent's turn lease (see TurnQueue).
+  return deps.turns.run(agentId, async (signal) => {
     const stored = await deps.db
       .insert(messages)
       .values(
@@ -165,7 +166,6 @@ export async function sendMessages(
     let pieces = 0;
     const usage = { prompt: 0, completion: 0 };
     let failure: string | undefined;
-    const controller = new AbortController();
     const parts = deps.agentRuntime
       .respond(
         {
@@ -176,15 +176,17 @@ export async function sendMessages(
           memoryBlocks: agent.memoryBlocks,
         },
         history.map((m) => ({ role: TYPE_ROLES[m.messageType], content: m.content })),
-        { signal: controller.signal },
+        { signal },
       )
       [Symbol.asyncIterator]();
     for (;;) {
+      signal.throwIfAborted();
       let next: IteratorResult<RuntimePart>;
       // Only the runtime's own failures end the turn with llm_api_error; ours propagate.
       try {
         next = await parts.next();
       } catch (error) {
+        if (signal.aborted) throw signal.reason;
         failure =
           error instanceof AgentRuntimeError
             ? error.message
@@ -211,6 +213,8 @@ export async function sendMessages(
       }
     }
 
+    // A runtime that ignores the signal must not get its reply stored after the turn was lost.
+    signal.throwIfAborted();
     const produced: LettaMessage[] = [];
     if (!failure && reply !== '') {
       const [row] = await deps.db

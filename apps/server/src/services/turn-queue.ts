@@ -8,6 +8,11 @@ import { AppError } from '../errors.js';
 /** How long a lease holds without renewal; a turn renews it while it runs. */
 const LEASE_MS = 60_000;
 const RENEW_MS = 20_000;
+
+export interface LeaseTiming {
+  leaseMs: number;
+  renewMs: number;
+}
 /** How often a waiting instance asks again, and how long it waits in all. */
 const POLL_MS = 25;
 const MAX_WAIT_MS = 120_000;
@@ -18,16 +23,22 @@ const MAX_WAIT_MS = 120_000;
  * a mutex per agent queues them. Across instances (PostgreSQL) the instance also takes a
  * lease on the agent's row, with ordinary pooled queries: no connection is held for the
  * turn, an outage fails the send fast (503) instead of hanging it, and a crashed holder's
- * lease runs out by itself.
+ * lease runs out by itself. A turn that loses its lease (renewals failed until it ran out,
+ * or another instance took the agent over) is told through its signal, so it stops before
+ * storing a reply that could interleave with the new holder's turn.
  */
 export class TurnQueue {
   readonly #locks = new Map<string, { mutex: Mutex; users: number }>();
   readonly #holder = `instance-${randomUUID()}`;
 
   /** `db` when other instances may share the database; omitted for embedded PGlite. */
-  constructor(private readonly db?: Database) {}
+  constructor(
+    private readonly db?: Database,
+    private readonly timing: LeaseTiming = { leaseMs: LEASE_MS, renewMs: RENEW_MS },
+  ) {}
 
-  async run<T>(agentId: string, turn: () => Promise<T>): Promise<T> {
+  /** Runs `turn` when it is the agent's; its signal aborts if the turn stops being so. */
+  async run<T>(agentId: string, turn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     let entry = this.#locks.get(agentId);
     if (!entry) {
       entry = { mutex: new Mutex(), users: 0 };
@@ -44,9 +55,14 @@ export class TurnQueue {
     }
   }
 
-  async #acrossInstances<T>(agentId: string, turn: () => Promise<T>): Promise<T> {
+  async #acrossInstances<T>(
+    agentId: string,
+    turn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const { db } = this;
-    if (!db) return turn();
+    const lease = new AbortController();
+    // One instance needs no lease: the mutex alone keeps the turn, and nothing takes it away.
+    if (!db) return turn(lease.signal);
     const deadline = Date.now() + MAX_WAIT_MS;
     while (!(await this.#acquire(db, agentId))) {
       const [exists] = await db
@@ -62,11 +78,26 @@ export class TurnQueue {
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
+    const { leaseMs, renewMs } = this.timing;
+    let renewedAt = Date.now();
+    const lose = (why: string) => {
+      clearInterval(renew);
+      lease.abort(new AppError('CONFLICT', `The turn was stopped: ${why}; no reply was stored`));
+    };
     const renew = setInterval(() => {
-      void this.#extend(db, agentId).catch(() => {});
-    }, RENEW_MS);
+      void this.#extend(db, agentId).then(
+        (held) => {
+          if (held) renewedAt = Date.now();
+          else lose('another instance took the agent over');
+        },
+        () => {
+          // Stop before the lease can run out under us, not after.
+          if (Date.now() - renewedAt >= leaseMs - renewMs) lose('its lease could not be renewed');
+        },
+      );
+    }, renewMs);
     try {
-      return await turn();
+      return await turn(lease.signal);
     } finally {
       clearInterval(renew);
       // If the database is gone this fails too; the lease then runs out by itself.
@@ -83,7 +114,7 @@ export class TurnQueue {
       .update(agents)
       .set({
         turnHolder: this.#holder,
-        turnLeaseUntil: sql`now() + ${`${LEASE_MS} milliseconds`}::interval`,
+        turnLeaseUntil: sql`now() + ${`${this.timing.leaseMs} milliseconds`}::interval`,
       })
       .where(
         and(
@@ -101,10 +132,13 @@ export class TurnQueue {
     return taken.length > 0;
   }
 
-  async #extend(db: Database, agentId: string) {
-    await db
+  /** False when the lease is no longer ours. */
+  async #extend(db: Database, agentId: string): Promise<boolean> {
+    const extended = await db
       .update(agents)
-      .set({ turnLeaseUntil: sql`now() + ${`${LEASE_MS} milliseconds`}::interval` })
-      .where(and(eq(agents.id, agentId), eq(agents.turnHolder, this.#holder)));
+      .set({ turnLeaseUntil: sql`now() + ${`${this.timing.leaseMs} milliseconds`}::interval` })
+      .where(and(eq(agents.id, agentId), eq(agents.turnHolder, this.#holder)))
+      .returning({ id: agents.id });
+    return extended.length > 0;
   }
 }

@@ -31,7 +31,11 @@ const sendBody = z.strictObject({
 type AgentParams = { Params: { agentId: string } };
 
 /** `/v1/agents/:id/messages` (list and send) and the deprecated `/messages/stream`. */
-export function registerMessageRoutes(app: FastifyInstance, deps: ServiceDeps) {
+export function registerMessageRoutes(
+  app: FastifyInstance,
+  deps: ServiceDeps,
+  options: { pingMs?: number | undefined } = {},
+) {
   app.get<AgentParams>('/v1/agents/:agentId/messages', async (request) => {
     const principal = await authenticate(deps, request);
     const { agentId } = request.params;
@@ -50,7 +54,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ServiceDeps) {
       const body = parseOrThrow(sendBody, request.body);
       const args = { organizationId: principal.organizationId, agentId, messages: body.messages };
       if (!(alwaysStream || body.streaming)) return sendMessages(deps, args);
-      return streamTurn(deps, reply, args, body.stream_tokens);
+      return streamTurn(deps, reply, args, { streamTokens: body.stream_tokens, ...options });
     };
   app.post<AgentParams>('/v1/agents/:agentId/messages', send(false));
   app.post<AgentParams>('/v1/agents/:agentId/messages/stream', send(true));
@@ -65,11 +69,11 @@ async function streamTurn(
   deps: ServiceDeps,
   reply: FastifyReply,
   args: Parameters<typeof sendMessages>[1],
-  streamTokens: boolean,
+  { streamTokens, pingMs }: { streamTokens: boolean; pingMs?: number | undefined },
 ) {
   let stream: ReturnType<typeof openEventStream> | undefined;
   const open = () => {
-    stream ??= openEventStream(reply);
+    stream ??= openEventStream(reply, pingMs);
     return stream;
   };
   const onEvent = (event: ConversationEvent) => {
@@ -106,14 +110,17 @@ async function streamTurn(
   }
   const s = open();
   s.data(response.stop_reason);
+  // A failed turn ends as Letta's does: stop reason, the error, [DONE] (the SDK stops reading
+  // at the error, so usage there would never be seen).
   if (response.stop_reason.error) {
     s.error({
       message_type: 'error_message',
       error_type: response.stop_reason.stop_reason,
       message: response.stop_reason.error,
     });
+  } else {
+    s.data(response.usage);
   }
-  s.data(response.usage);
   s.done();
   return reply;
 }

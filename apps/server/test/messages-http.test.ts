@@ -1,0 +1,157 @@
+import Letta from '@letta-ai/letta-client';
+import { describe, expect, it } from 'vitest';
+import { messages } from '../src/db/schema.js';
+import { buildApp } from '../src/http/app.js';
+import { ScriptedRuntime } from './support/scripted-runtime.js';
+import { startTestServer } from './support/server.js';
+import { useSuite } from './support/suite.js';
+
+const s = useSuite({ server: true });
+
+const send = (body: unknown, baseUrl = s.server.baseUrl) =>
+  fetch(`${baseUrl}/v1/agents/${s.acme.agentId}/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${s.acme.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+const storedMessages = () => s.database.db.select().from(messages);
+
+describe('sending over HTTP', () => {
+  it('takes a 30 KB message and answers 200 with the reply', async () => {
+    const content = 'a cup of tea, ünïcødé € 🫖 '.repeat(900).trim();
+    expect(Buffer.byteLength(content)).toBeGreaterThan(30 * 1024);
+    expect(Buffer.byteLength(content)).toBeLessThanOrEqual(32 * 1024);
+    const response = await send({ messages: [{ role: 'user', content }] });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      messages: { message_type: string; content: string }[];
+    };
+    expect(body.messages).toHaveLength(1);
+    expect(body.messages[0]?.content).toContain(content);
+    expect((await storedMessages()).map((m) => m.content)).toContain(content);
+  });
+
+  it('refuses an oversize message with 413 and an empty one with 400, storing nothing', async () => {
+    for (const streaming of [false, true]) {
+      const oversize = await send({
+        messages: [{ role: 'user', content: 'x'.repeat(32 * 1024 + 1) }],
+        streaming,
+      });
+      expect(oversize.status).toBe(413);
+      expect(((await oversize.json()) as { message: string }).message).toMatch(
+        /messages\.0\.content.*32769 bytes; at most 32768/,
+      );
+      const empty = await send({ messages: [{ role: 'user', content: '  ' }], streaming });
+      expect(empty.status).toBe(400);
+      expect(((await empty.json()) as { message: string }).message).toMatch(
+        /messages\.0\.content.*must not be empty/,
+      );
+    }
+    expect(await storedMessages()).toEqual([]);
+  });
+});
+
+/** Reads an SSE answer to its end, in chunks; `onText` sees the text so far as it grows. */
+async function readChunks(response: Response, onText?: (text: string) => void) {
+  let text = '';
+  const decoder = new TextDecoder();
+  for await (const piece of response.body ?? []) {
+    text += decoder.decode(piece, { stream: true });
+    onText?.(text);
+  }
+  return text.split('\n\n').filter(Boolean);
+}
+
+const PING = 'data: {"message_type":"ping"}';
+const parse = (chunk: string) =>
+  JSON.parse(chunk.replace(/^data: /, '')) as Record<string, unknown>;
+
+describe('streaming over HTTP', () => {
+  it('sends keep-alive pings while the model is slow, and never echoes the user’s message', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['pong ', 'back'], gated: true });
+    const app = await buildApp({
+      deps: { ...s.deps, agentRuntime: runtime },
+      logLevel: 'silent',
+      streamPingMs: 5,
+    });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const response = await send(
+        {
+          messages: [{ role: 'user', content: 'a question only the user wrote' }],
+          streaming: true,
+          stream_tokens: true,
+        },
+        url,
+      );
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      // The model answers only once a ping has been seen: no race with the interval.
+      const chunks = await readChunks(response, (text) => {
+        if (text.includes(PING)) runtime.release();
+      });
+      expect(chunks[0]).toBe(PING);
+      const rest = chunks.filter((c) => c !== PING);
+      expect(rest.slice(0, 2).map(parse)).toMatchObject([
+        { message_type: 'assistant_message', content: 'pong ' },
+        { message_type: 'assistant_message', content: 'back' },
+      ]);
+      expect(rest.slice(2, 4).map(parse)).toMatchObject([
+        { message_type: 'stop_reason', stop_reason: 'end_turn' },
+        { message_type: 'usage_statistics', completion_tokens: 2 },
+      ]);
+      expect(rest.slice(4)).toEqual(['data: [DONE]']);
+      expect(chunks.join('\n')).not.toMatch(/a question only the user wrote|user_message/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('ends a turn whose model fails mid-reply with the stop reason, an error event, then [DONE]', async () => {
+    const failure = 'The model endpoint answered 503: overloaded';
+    const runtime = new ScriptedRuntime({ pieces: ['half a '], failure });
+    const server = await startTestServer({ ...s.deps, agentRuntime: runtime });
+    try {
+      const body = {
+        messages: [{ role: 'user' as const, content: 'tell me everything' }],
+        streaming: true as const,
+        stream_tokens: true,
+      };
+      const response = await send(body, server.baseUrl);
+      expect(response.status).toBe(200);
+      const chunks = await readChunks(response);
+      expect(chunks).toHaveLength(4);
+      expect(parse(chunks[0] ?? '')).toMatchObject({
+        message_type: 'assistant_message',
+        content: 'half a ',
+      });
+      expect(parse(chunks[1] ?? '')).toEqual({
+        message_type: 'stop_reason',
+        stop_reason: 'llm_api_error',
+        error: failure,
+      });
+      expect(chunks[2]).toBe(
+        `event: error\ndata: ${JSON.stringify({ message_type: 'error_message', error_type: 'llm_api_error', message: failure })}`,
+      );
+      expect(chunks[3]).toBe('data: [DONE]');
+
+      // The SDK surfaces the error event as an error, after the pieces before it.
+      const client = new Letta({ apiKey: s.acme.apiKey, baseURL: server.baseUrl, maxRetries: 0 });
+      const seen: string[] = [];
+      const reading = (async () => {
+        for await (const chunk of await client.agents.messages.create(s.acme.agentId, body)) {
+          seen.push(String(chunk.message_type));
+        }
+      })();
+      await expect(reading).rejects.toThrow(failure);
+      expect(seen).toEqual(['assistant_message', 'stop_reason']);
+
+      // The user's messages stay; no half reply is stored.
+      const stored = await storedMessages();
+      expect(stored.map((m) => m.messageType)).toEqual(['user_message', 'user_message']);
+    } finally {
+      await server.close();
+    }
+  });
+});
