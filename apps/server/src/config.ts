@@ -35,7 +35,16 @@ const envSchema = z.object({
     .default(7 * 24 * 60 * 60),
   /** Lifetime of the ck-let- token a session mints for the browser: short, it is refreshed. */
   SCOPEKIT_WEB_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).default(600),
+  /** Failed log-ins per client address. */
   SCOPEKIT_LOGIN_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  /** Failed log-ins per username (known or not), against guesses spread over many addresses. */
+  SCOPEKIT_LOGIN_FAILURES_PER_USERNAME_PER_MINUTE: z.coerce.number().int().positive().default(20),
+  /** `closed` turns web sign-up off; the CLI still creates users. */
+  SCOPEKIT_SIGNUP: z.enum(['open', 'closed']).default('open'),
+  /** Each sign-up costs a password hash and a new agent (model calls under a paid provider). */
+  SCOPEKIT_SIGNUPS_PER_ADDRESS_PER_HOUR: z.coerce.number().int().positive().default(10),
+  /** ck-let- tokens a user's sessions may mint: refreshes in several tabs stay well under it. */
+  SCOPEKIT_SESSION_TOKENS_PER_MINUTE: z.coerce.number().int().positive().default(30),
   /** The built web app (apps/web/dist) that the server serves when it exists. */
   SCOPEKIT_WEB_DIST: z.string().optional(),
   /** Connections in this instance's PostgreSQL pool (one more is opened for LISTEN). */
@@ -111,7 +120,13 @@ export interface AccountsConfig {
   webOrigins: string[];
   sessionTtlMs: number;
   webTokenTtlMs: number;
+  /** Failed log-ins per client address, and per username typed. */
   loginFailuresPerMinute: number;
+  loginFailuresPerUsernamePerMinute: number;
+  signUp: 'open' | 'closed';
+  signUpsPerAddressPerHour: number;
+  /** Session tokens minted per user. */
+  sessionTokensPerMinute: number;
   /** Cookies marked Secure: in production, where the app is served over https. */
   secureCookies: boolean;
 }
@@ -171,6 +186,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sessionTtlMs: e.SCOPEKIT_SESSION_TTL_SECONDS * 1000,
       webTokenTtlMs: e.SCOPEKIT_WEB_TOKEN_TTL_SECONDS * 1000,
       loginFailuresPerMinute: e.SCOPEKIT_LOGIN_FAILURES_PER_MINUTE,
+      loginFailuresPerUsernamePerMinute: e.SCOPEKIT_LOGIN_FAILURES_PER_USERNAME_PER_MINUTE,
+      signUp: e.SCOPEKIT_SIGNUP,
+      signUpsPerAddressPerHour: e.SCOPEKIT_SIGNUPS_PER_ADDRESS_PER_HOUR,
+      sessionTokensPerMinute: e.SCOPEKIT_SESSION_TOKENS_PER_MINUTE,
       secureCookies: e.NODE_ENV === 'production',
     },
     webDist: e.SCOPEKIT_WEB_DIST ?? new URL('../../web/dist', import.meta.url).pathname,
