@@ -139,8 +139,9 @@ function defaultWebOrigins(port: number): string[] {
   return [5173, port].flatMap((p) => [`http://localhost:${p}`, `http://127.0.0.1:${p}`]);
 }
 
-function parseWebOrigins(value: string | undefined, port: number): string[] {
-  if (value === undefined || value.trim() === '') return defaultWebOrigins(port);
+/** In production there is no default: localhost origins would quietly break the deployed app. */
+function parseWebOrigins(value: string | undefined, port: number, production: boolean): string[] {
+  if (value === undefined || value.trim() === '') return production ? [] : defaultWebOrigins(port);
   return value
     .split(',')
     .map((item) => item.trim())
@@ -182,7 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.SCOPEKIT_TRUST_PROXY,
     accounts: {
       organizationName: e.SCOPEKIT_ORGANIZATION,
-      webOrigins: parseWebOrigins(e.SCOPEKIT_WEB_ORIGINS, e.PORT),
+      webOrigins: parseWebOrigins(e.SCOPEKIT_WEB_ORIGINS, e.PORT, e.NODE_ENV === 'production'),
       sessionTtlMs: e.SCOPEKIT_SESSION_TTL_SECONDS * 1000,
       webTokenTtlMs: e.SCOPEKIT_WEB_TOKEN_TTL_SECONDS * 1000,
       loginFailuresPerMinute: e.SCOPEKIT_LOGIN_FAILURES_PER_MINUTE,
@@ -204,4 +205,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     messageMaxBytes: e.SCOPEKIT_MESSAGE_MAX_BYTES,
     historyWindow: e.SCOPEKIT_HISTORY_WINDOW,
   };
+}
+
+/**
+ * What a server may not start without in production, each naming the setting to fix. The
+ * CLI needs none of these, so it is checked at server start rather than by loadConfig.
+ */
+export function missingProductionSettings(config: Config): string[] {
+  if (config.env !== 'production') return [];
+  const missing: string[] = [];
+  if (config.accounts.webOrigins.length === 0) {
+    missing.push(
+      'SCOPEKIT_WEB_ORIGINS is not set: set it to the origin(s) the web app is served from, comma-separated (e.g. https://chat.example.com)',
+    );
+  }
+  return missing;
 }
