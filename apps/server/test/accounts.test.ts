@@ -1,10 +1,12 @@
 import { TRPCError } from '@trpc/server';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { agents, clientTokens, sessions, users } from '../src/db/schema.js';
+import { withLoginLimits } from '../src/auth/rate-limit.js';
+import { agents, clientTokens, rateLimitCounters, sessions, users } from '../src/db/schema.js';
+import { RateLimiter } from '../src/rate-limit/rate-limiter.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { ensureOrganization } from '../src/services/organizations.js';
-import { signUp } from '../src/services/users.js';
+import { authenticateUser, signUp } from '../src/services/users.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';
 import { appRouter } from '../src/trpc/router.js';
 import { createCallerFactory } from '../src/trpc/trpc.js';
@@ -212,6 +214,26 @@ describe('failed log-ins are limited per username too', () => {
     ).toBe('UNAUTHORIZED');
     clock.advance(60_000);
     await fresh().session.logIn({ username: 'hugo', password: 'hugo password' });
+  });
+
+  it('shares the username counters through the database without the username in them', async () => {
+    const rateLimiter = new RateLimiter(database.db, clock.now, 60_000);
+    try {
+      // Someone types their password into the username field.
+      await expect(
+        withLoginLimits(
+          { ...deps, rateLimiter },
+          { clientAddress: '192.0.2.1', username: 'Hunter2-Secret' },
+          () => authenticateUser(deps, { username: 'Hunter2-Secret', password: 'x' }),
+        ),
+      ).rejects.toThrow(/Wrong username or password/);
+      await rateLimiter.sync();
+      const keys = (await database.db.select().from(rateLimitCounters)).map((row) => row.key);
+      expect(keys).toHaveLength(2);
+      expect(keys.join(' ')).not.toMatch(/hunter2/i);
+    } finally {
+      await rateLimiter.close();
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AppError, RateLimitedError } from '../errors.js';
 import type { RateLimiter, RateRule } from '../rate-limit/rate-limiter.js';
 import type { ServiceDeps } from '../services/deps.js';
@@ -43,7 +44,9 @@ export async function withLoginLimits<T>(
   const rules: [string, RateRule][] = [
     [`login:${args.clientAddress ?? 'unknown'}`, loginRule(deps.accounts.loginFailuresPerMinute)],
     [
-      `login-user:${args.username.trim().toLowerCase()}`,
+      // Hashed: the counters are shared through the database, and people sometimes type
+      // their password into the username field.
+      `login-user:${createHash('sha256').update(args.username.trim().toLowerCase()).digest('hex')}`,
       loginRule(deps.accounts.loginFailuresPerUsernamePerMinute),
     ],
   ];
