@@ -35,7 +35,16 @@ const envSchema = z.object({
     .default(7 * 24 * 60 * 60),
   /** Lifetime of the ck-let- token a session mints for the browser: short, it is refreshed. */
   SCOPEKIT_WEB_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).default(600),
+  /** Failed log-ins per client address. */
   SCOPEKIT_LOGIN_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  /** Failed log-ins per username (known or not), against guesses spread over many addresses. */
+  SCOPEKIT_LOGIN_FAILURES_PER_USERNAME_PER_MINUTE: z.coerce.number().int().positive().default(20),
+  /** `closed` turns web sign-up off; the CLI still creates users. */
+  SCOPEKIT_SIGNUP: z.enum(['open', 'closed']).default('open'),
+  /** Each sign-up costs a password hash and a new agent (model calls under a paid provider). */
+  SCOPEKIT_SIGNUPS_PER_ADDRESS_PER_HOUR: z.coerce.number().int().positive().default(10),
+  /** ck-let- tokens a user's sessions may mint: refreshes in several tabs stay well under it. */
+  SCOPEKIT_SESSION_TOKENS_PER_MINUTE: z.coerce.number().int().positive().default(30),
   /** The built web app (apps/web/dist) that the server serves when it exists. */
   SCOPEKIT_WEB_DIST: z.string().optional(),
   /** Connections in this instance's PostgreSQL pool (one more is opened for LISTEN). */
@@ -111,7 +120,13 @@ export interface AccountsConfig {
   webOrigins: string[];
   sessionTtlMs: number;
   webTokenTtlMs: number;
+  /** Failed log-ins per client address, and per username typed. */
   loginFailuresPerMinute: number;
+  loginFailuresPerUsernamePerMinute: number;
+  signUp: 'open' | 'closed';
+  signUpsPerAddressPerHour: number;
+  /** Session tokens minted per user. */
+  sessionTokensPerMinute: number;
   /** Cookies marked Secure: in production, where the app is served over https. */
   secureCookies: boolean;
 }
@@ -124,8 +139,9 @@ function defaultWebOrigins(port: number): string[] {
   return [5173, port].flatMap((p) => [`http://localhost:${p}`, `http://127.0.0.1:${p}`]);
 }
 
-function parseWebOrigins(value: string | undefined, port: number): string[] {
-  if (value === undefined || value.trim() === '') return defaultWebOrigins(port);
+/** In production there is no default: localhost origins would quietly break the deployed app. */
+function parseWebOrigins(value: string | undefined, port: number, production: boolean): string[] {
+  if (value === undefined || value.trim() === '') return production ? [] : defaultWebOrigins(port);
   return value
     .split(',')
     .map((item) => item.trim())
@@ -167,10 +183,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.SCOPEKIT_TRUST_PROXY,
     accounts: {
       organizationName: e.SCOPEKIT_ORGANIZATION,
-      webOrigins: parseWebOrigins(e.SCOPEKIT_WEB_ORIGINS, e.PORT),
+      webOrigins: parseWebOrigins(e.SCOPEKIT_WEB_ORIGINS, e.PORT, e.NODE_ENV === 'production'),
       sessionTtlMs: e.SCOPEKIT_SESSION_TTL_SECONDS * 1000,
       webTokenTtlMs: e.SCOPEKIT_WEB_TOKEN_TTL_SECONDS * 1000,
       loginFailuresPerMinute: e.SCOPEKIT_LOGIN_FAILURES_PER_MINUTE,
+      loginFailuresPerUsernamePerMinute: e.SCOPEKIT_LOGIN_FAILURES_PER_USERNAME_PER_MINUTE,
+      signUp: e.SCOPEKIT_SIGNUP,
+      signUpsPerAddressPerHour: e.SCOPEKIT_SIGNUPS_PER_ADDRESS_PER_HOUR,
+      sessionTokensPerMinute: e.SCOPEKIT_SESSION_TOKENS_PER_MINUTE,
       secureCookies: e.NODE_ENV === 'production',
     },
     webDist: e.SCOPEKIT_WEB_DIST ?? new URL('../../web/dist', import.meta.url).pathname,
@@ -185,4 +205,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     messageMaxBytes: e.SCOPEKIT_MESSAGE_MAX_BYTES,
     historyWindow: e.SCOPEKIT_HISTORY_WINDOW,
   };
+}
+
+/**
+ * What a server may not start without in production, each naming the setting to fix. The
+ * CLI needs none of these, so it is checked at server start rather than by loadConfig.
+ */
+export function missingProductionSettings(config: Config): string[] {
+  if (config.env !== 'production') return [];
+  const missing: string[] = [];
+  if (config.accounts.webOrigins.length === 0) {
+    missing.push(
+      'SCOPEKIT_WEB_ORIGINS is not set: set it to the origin(s) the web app is served from, comma-separated (e.g. https://chat.example.com)',
+    );
+  }
+  return missing;
 }

@@ -1,9 +1,14 @@
-import { loadConfig } from './config.js';
+import { loadConfig, missingProductionSettings } from './config.js';
 import { accountsWithDevPasswords, describeDevAccounts, seedDevAccounts } from './dev-seed.js';
 import { buildApp } from './http/app.js';
 import { openRuntime } from './runtime.js';
 
 const config = loadConfig();
+const missing = missingProductionSettings(config);
+if (missing.length > 0) {
+  console.error(`Refusing to start in production:\n${missing.map((m) => `  ${m}`).join('\n')}`);
+  process.exit(1);
+}
 const runtime = await openRuntime(config);
 
 if (config.env === 'production') {

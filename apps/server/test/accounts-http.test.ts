@@ -2,7 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { clientTokens, users } from '../src/db/schema.js';
 import { buildApp } from '../src/http/app.js';
+import { RateLimiter } from '../src/rate-limit/rate-limiter.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { APP_ORIGIN, makeDeps, TestClock } from './support/fixtures.js';
@@ -91,7 +93,157 @@ describe('session cookie over HTTP', () => {
     const limited = await post('session.logIn', { username: 'quinn', password: 'wrong password' });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(JSON.stringify(await limited.json())).toMatch(/Too many failed log-ins/);
+    expect(JSON.stringify(await limited.json())).toMatch(/Too many failed log-ins; retry in/);
+  });
+});
+
+describe('log-in limit under parallel guesses', () => {
+  it('lets at most the limit of 40 parallel wrong log-ins reach the password check', async () => {
+    clock.startOfWindow();
+    await post('session.signUp', { username: 'rosa', password: 'rosa password' });
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        post('session.logIn', { username: 'rosa', password: `parallel guess ${i}` }),
+      ),
+    );
+    const statuses = responses.map((r) => r.status);
+    const limit = deps.accounts.loginFailuresPerMinute;
+    expect(statuses.filter((s) => s === 401)).toHaveLength(limit);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(40 - limit);
+    for (const response of responses.filter((r) => r.status === 429))
+      expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // The limit holds afterwards too, right password included.
+    const after = await post('session.logIn', { username: 'rosa', password: 'rosa password' });
+    expect(after.status).toBe(429);
+  });
+
+  it('still lets the right password in after a few failures under the limit', async () => {
+    clock.startOfWindow();
+    await post('session.signUp', { username: 'sven', password: 'sven password' });
+    const limit = deps.accounts.loginFailuresPerMinute;
+    const failures = await Promise.all(
+      Array.from({ length: limit - 1 }, (_, i) =>
+        post('session.logIn', { username: 'sven', password: `typo ${i}` }),
+      ),
+    );
+    expect(failures.map((r) => r.status)).toEqual(Array(limit - 1).fill(401));
+    const right = await post('session.logIn', { username: 'sven', password: 'sven password' });
+    expect(right.status).toBe(200);
+    expect(sessionCookieOf(right)).toBeDefined();
+  });
+});
+
+describe('sign-up limits', () => {
+  /** A second app on the same database with its own accounts settings. */
+  async function appWith(accounts: Partial<ServiceDeps['accounts']>) {
+    const app = await buildApp({
+      deps: {
+        ...deps,
+        rateLimiter: new RateLimiter(undefined, clock.now),
+        accounts: { ...deps.accounts, ...accounts },
+      },
+      logLevel: 'silent',
+    });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const send = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${base}/trpc/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: APP_ORIGIN, ...headers },
+        body: JSON.stringify(body),
+      });
+    return { send, close: () => app.close() };
+  }
+
+  it('answers 403 saying sign-up is closed when SCOPEKIT_SIGNUP=closed', async () => {
+    const closed = await appWith({ signUp: 'closed' });
+    try {
+      const response = await closed.send('session.signUp', {
+        username: 'tara',
+        password: 'tara password',
+      });
+      expect(response.status).toBe(403);
+      expect(JSON.stringify(await response.json())).toMatch(/Sign-up is closed on this server/);
+      expect(await database.db.select().from(users)).toEqual([]);
+    } finally {
+      await closed.close();
+    }
+  });
+
+  it('answers 429 with Retry-After once an address spends its sign-ups, bad input not counted', async () => {
+    clock.startOfWindow(60 * 60_000);
+    const limited = await appWith({ signUpsPerAddressPerHour: 2 });
+    try {
+      const bad = await limited.send('session.signUp', { username: 'x', password: 'long enough' });
+      expect(bad.status).toBe(400);
+      for (const username of ['uma', 'vera'])
+        expect(
+          (await limited.send('session.signUp', { username, password: 'a password' })).status,
+        ).toBe(200);
+      const third = await limited.send('session.signUp', {
+        username: 'wade',
+        password: 'a password',
+      });
+      expect(third.status).toBe(429);
+      expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(60);
+      expect(JSON.stringify(await third.json())).toMatch(/Sign-up limit of 2 per hour/);
+      expect((await database.db.select().from(users)).map((u) => u.username).sort()).toEqual([
+        'uma',
+        'vera',
+      ]);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('session token limit', () => {
+  it('answers 429 with Retry-After once a user mints their minute, across their sessions', async () => {
+    clock.startOfWindow();
+    const app = await buildApp({
+      deps: {
+        ...deps,
+        rateLimiter: new RateLimiter(undefined, clock.now),
+        accounts: { ...deps.accounts, sessionTokensPerMinute: 3 },
+      },
+      logLevel: 'silent',
+    });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const send = (path: string, body: unknown, cookie?: string) =>
+      fetch(`${base}/trpc/${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          origin: APP_ORIGIN,
+          ...(cookie ? { cookie } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+    const cookieOf = (response: Response) => sessionCookieOf(response)?.split(';')[0] ?? '';
+    try {
+      const first = cookieOf(
+        await send('session.signUp', { username: 'xena', password: 'xena password' }),
+      );
+      const second = cookieOf(
+        await send('session.logIn', { username: 'xena', password: 'xena password' }),
+      );
+      for (const cookie of [first, second, first])
+        expect((await send('session.token', {}, cookie)).status).toBe(200);
+      const refused = await send('session.token', {}, second);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(JSON.stringify(await refused.json())).toMatch(/Token limit of 3 per minute/);
+      expect(await database.db.select().from(clientTokens)).toHaveLength(3);
+
+      // Another user has their own allowance, and the next minute starts afresh.
+      const other = cookieOf(
+        await send('session.signUp', { username: 'yuri', password: 'yuri password' }),
+      );
+      expect((await send('session.token', {}, other)).status).toBe(200);
+      clock.advance(60_000);
+      expect((await send('session.token', {}, first)).status).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -1,9 +1,12 @@
 import { TRPCError } from '@trpc/server';
-import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clientTokens, sessions, users } from '../src/db/schema.js';
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { withLoginLimits } from '../src/auth/rate-limit.js';
+import { agents, clientTokens, rateLimitCounters, sessions, users } from '../src/db/schema.js';
+import { RateLimiter } from '../src/rate-limit/rate-limiter.js';
 import type { ServiceDeps } from '../src/services/deps.js';
-import { signUp } from '../src/services/users.js';
+import { ensureOrganization } from '../src/services/organizations.js';
+import { authenticateUser, signUp } from '../src/services/users.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';
 import { appRouter } from '../src/trpc/router.js';
 import { createCallerFactory } from '../src/trpc/trpc.js';
@@ -153,7 +156,7 @@ describe('failed log-ins are limited per address', () => {
       attacker.caller().session.logIn({ username: 'gina', password: 'gina password' }),
     );
     expect(limited.code).toBe('TOO_MANY_REQUESTS');
-    expect(limited.message).toMatch(/Too many failed log-ins from this address; retry in \d+ s/);
+    expect(limited.message).toMatch(/^Too many failed log-ins; retry in \d+ s$/);
 
     // Another address is not affected, and successes never count.
     const gina = browser({ address: '198.51.100.7' });
@@ -162,6 +165,123 @@ describe('failed log-ins are limited per address', () => {
 
     clock.advance(60_000);
     await attacker.caller().session.logIn({ username: 'gina', password: 'gina password' });
+  });
+});
+
+describe('failed log-ins are limited per username too', () => {
+  /** Guesses at one username, each from an address of its own. */
+  async function spreadGuesses(username: string, count: number) {
+    for (let i = 0; i < count; i++) {
+      const error = await trpcError(
+        browser({ address: `198.51.100.${i}` })
+          .caller()
+          .session.logIn({ username, password: `guess ${i}!` }),
+      );
+      expect(error.code).toBe('UNAUTHORIZED');
+    }
+  }
+
+  it('slows guesses spread over many addresses, alike for known and unknown usernames', async () => {
+    clock.startOfWindow();
+    await browser().caller().session.signUp({ username: 'hugo', password: 'hugo password' });
+    const limit = 4;
+    const original = deps.accounts.loginFailuresPerUsernamePerMinute;
+    deps.accounts.loginFailuresPerUsernamePerMinute = limit;
+    onTestFinished(() => {
+      deps.accounts.loginFailuresPerUsernamePerMinute = original;
+    });
+    await spreadGuesses('hugo', limit);
+    await spreadGuesses('no-such-user', limit);
+
+    const fresh = () => browser({ address: '192.0.2.200' }).caller();
+    const known = await trpcError(fresh().session.logIn({ username: 'HUGO', password: 'x!' }));
+    const unknown = await trpcError(
+      fresh().session.logIn({ username: 'no-such-user', password: 'x!' }),
+    );
+    // Same answer either way, naming neither the username nor the address.
+    expect([known.code, unknown.code]).toEqual(['TOO_MANY_REQUESTS', 'TOO_MANY_REQUESTS']);
+    expect(known.message).toMatch(/^Too many failed log-ins; retry in \d+ s$/);
+    expect(unknown.message).toBe(known.message);
+    // Even the right password waits, or the limit would confirm a right guess.
+    const right = await trpcError(
+      fresh().session.logIn({ username: 'hugo', password: 'hugo password' }),
+    );
+    expect(right.code).toBe('TOO_MANY_REQUESTS');
+
+    // Other usernames from that address are unaffected, and the next window starts afresh.
+    expect(
+      (await trpcError(fresh().session.logIn({ username: 'someone', password: 'x!' }))).code,
+    ).toBe('UNAUTHORIZED');
+    clock.advance(60_000);
+    await fresh().session.logIn({ username: 'hugo', password: 'hugo password' });
+  });
+
+  it('shares the username counters through the database without the username in them', async () => {
+    const rateLimiter = new RateLimiter(database.db, clock.now, 60_000);
+    try {
+      // Someone types their password into the username field.
+      await expect(
+        withLoginLimits(
+          { ...deps, rateLimiter },
+          { clientAddress: '192.0.2.1', username: 'Hunter2-Secret' },
+          () => authenticateUser(deps, { username: 'Hunter2-Secret', password: 'x' }),
+        ),
+      ).rejects.toThrow(/Wrong username or password/);
+      await rateLimiter.sync();
+      const keys = (await database.db.select().from(rateLimitCounters)).map((row) => row.key);
+      expect(keys).toHaveLength(2);
+      expect(keys.join(' ')).not.toMatch(/hunter2/i);
+    } finally {
+      await rateLimiter.close();
+    }
+  });
+});
+
+describe('sign-up', () => {
+  it('writes the user and the agent together: a failed insert leaves no agent behind', async () => {
+    // A real failure of the users insert that is not a username clash.
+    await database.db.execute(sql`
+      create function refuse_user() returns trigger language plpgsql as $$
+      begin raise exception 'refused by test trigger'; end $$`);
+    await database.db.execute(sql`
+      create trigger refuse_user before insert on users for each row execute function refuse_user()`);
+    try {
+      await ensureOrganization(deps, deps.accounts.organizationName);
+      await expect(
+        signUp(deps, { username: 'orphan', password: 'orphan password' }),
+      ).rejects.toThrow();
+      expect(await database.db.select().from(agents)).toEqual([]);
+    } finally {
+      await database.db.execute(sql`drop trigger refuse_user on users`);
+      await database.db.execute(sql`drop function refuse_user()`);
+    }
+  });
+
+  it('gives one of two racing sign-ups the name and leaves one agent', async () => {
+    const results = await Promise.allSettled([
+      signUp(deps, { username: 'twin', password: 'first password' }),
+      signUp(deps, { username: 'TWIN', password: 'second password' }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const rows = await database.db.select().from(agents);
+    expect(rows).toHaveLength(1);
+  });
+
+  it('can be closed to the web while the service (the CLI) still creates users', async () => {
+    deps.accounts.signUp = 'closed';
+    try {
+      const error = await trpcError(
+        browser().caller().session.signUp({ username: 'ivy', password: 'ivy password' }),
+      );
+      expect(error.code).toBe('FORBIDDEN');
+      expect(error.message).toMatch(/^Sign-up is closed on this server/);
+      expect(await database.db.select().from(users)).toEqual([]);
+      const ivy = await signUp(deps, { username: 'ivy', password: 'ivy password' });
+      await browser().caller().session.logIn({ username: 'ivy', password: 'ivy password' });
+      expect(ivy.username).toBe('ivy');
+    } finally {
+      deps.accounts.signUp = 'open';
+    }
   });
 });
 

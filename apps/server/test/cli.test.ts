@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseToken } from '@scopekit/policy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretBox } from '../src/crypto/secret-box.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 
 const run = promisify(execFile);
@@ -31,10 +32,14 @@ afterAll(async () => {
 });
 
 async function cli(...args: string[]) {
+  return cliWith({}, ...args);
+}
+
+async function cliWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]) {
   try {
     const { stdout, stderr } = await run('pnpm', ['exec', 'tsx', 'src/cli.ts', ...args], {
       cwd: serverDir,
-      env,
+      env: { ...env, ...extraEnv },
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -91,6 +96,21 @@ describe('pnpm cli', { timeout: 180_000 }, () => {
     const again = await cli('keys', 'revoke', '--org', 'acme', '--id', keyId);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`No live API key ${keyId}`);
+  });
+
+  it('creates web users in production with web sign-up closed and no web origins set', async () => {
+    const created = await cliWith(
+      {
+        NODE_ENV: 'production',
+        SCOPEKIT_SIGNUP: 'closed',
+        SCOPEKIT_WEB_ORIGINS: '',
+        SCOPEKIT_ENCRYPTION_KEY: SecretBox.generateKey(),
+      },
+      ...['users', 'create', '--username', 'zoe', '--password', 'zoe password'],
+    );
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^Created user zoe \(user-[0-9a-f-]{36}\) with agent agent-/);
   });
 
   it('refuses bad input with a message naming it', async () => {

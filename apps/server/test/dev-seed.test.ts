@@ -24,6 +24,8 @@ beforeAll(async () => {
     PORT: '0',
     SCOPEKIT_LOG_LEVEL: 'info',
     SCOPEKIT_ENCRYPTION_KEY: SecretBox.generateKey(),
+    // Production refuses to start without it; here it lets the dev-password check be reached.
+    SCOPEKIT_WEB_ORIGINS: 'https://chat.example.com',
   };
   delete env.DATABASE_URL;
   if (process.env.TEST_DATABASE === 'postgres') {

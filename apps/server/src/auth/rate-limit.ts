@@ -1,8 +1,11 @@
-import { RateLimitedError } from '../errors.js';
+import { createHash } from 'node:crypto';
+import { AppError, RateLimitedError } from '../errors.js';
+import type { RateLimiter, RateRule } from '../rate-limit/rate-limiter.js';
 import type { ServiceDeps } from '../services/deps.js';
 import type { Principal } from './principal.js';
 
 const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
 
 /** Each credential has its own budget per minute, so one runaway client cannot starve the rest. */
 export function enforceRateLimit(deps: ServiceDeps, principal: Principal): void {
@@ -20,26 +23,92 @@ export function enforceRateLimit(deps: ServiceDeps, principal: Principal): void 
 }
 
 /**
- * Failed log-ins per client address: checked before the password is, so a guesser over the
- * limit learns nothing even from a right guess, and counted only on failure, so people who
- * share an address (an office NAT) are not locked out by each other's successful log-ins.
+ * Log-in attempts in flight on this instance, per limit key. A failure is only known once the
+ * password hash is done, so an attempt holds a place under the limit while it runs: otherwise
+ * many parallel guesses would all pass the check before the first of them was counted.
  */
-export function checkLoginFailures(deps: ServiceDeps, clientAddress: string | undefined): void {
-  const limit = deps.accounts.loginFailuresPerMinute;
-  const decision = deps.rateLimiter.check(loginKey(clientAddress), { limit, windowMs: MINUTE_MS });
+const attemptsInFlight = new WeakMap<RateLimiter, Map<string, number>>();
+
+/**
+ * Runs a log-in under the failed-log-in limits: per client address and per username typed
+ * (known or not, so the limit tells nothing about which names exist). Checked before the
+ * password is, so a guesser over a limit learns nothing even from a right guess; counted only
+ * on failure, so people who share an address (an office NAT) are not locked out by each
+ * other's successful log-ins. The refusal does not say which limit, to keep that secret too.
+ */
+export async function withLoginLimits<T>(
+  deps: ServiceDeps,
+  args: { clientAddress: string | undefined; username: string },
+  attempt: () => Promise<T>,
+): Promise<T> {
+  const rules: [string, RateRule][] = [
+    [`login:${args.clientAddress ?? 'unknown'}`, loginRule(deps.accounts.loginFailuresPerMinute)],
+    [
+      // Hashed: the counters are shared through the database, and people sometimes type
+      // their password into the username field.
+      `login-user:${createHash('sha256').update(args.username.trim().toLowerCase()).digest('hex')}`,
+      loginRule(deps.accounts.loginFailuresPerUsernamePerMinute),
+    ],
+  ];
+  const running = attemptsInFlight.get(deps.rateLimiter) ?? new Map<string, number>();
+  attemptsInFlight.set(deps.rateLimiter, running);
+  let retryAfterSeconds = 0;
+  for (const [key, rule] of rules) {
+    const held = running.get(key) ?? 0;
+    const decision = deps.rateLimiter.check(key, { ...rule, limit: rule.limit - held });
+    if (!decision.allowed)
+      retryAfterSeconds = Math.max(retryAfterSeconds, decision.retryAfterSeconds);
+  }
+  if (retryAfterSeconds > 0) {
+    throw new RateLimitedError(
+      `Too many failed log-ins; retry in ${retryAfterSeconds} s`,
+      retryAfterSeconds,
+    );
+  }
+  for (const [key] of rules) running.set(key, (running.get(key) ?? 0) + 1);
+  try {
+    return await attempt();
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'UNAUTHORIZED')
+      for (const [key, rule] of rules) deps.rateLimiter.consume(key, rule);
+    throw error;
+  } finally {
+    for (const [key] of rules) {
+      const left = (running.get(key) ?? 1) - 1;
+      if (left > 0) running.set(key, left);
+      else running.delete(key);
+    }
+  }
+}
+
+const loginRule = (limit: number): RateRule => ({ limit, windowMs: MINUTE_MS });
+
+/** Sign-ups per client address: each costs a password hash and a new agent. */
+export function enforceSignUpLimit(deps: ServiceDeps, clientAddress: string | undefined): void {
+  const limit = deps.accounts.signUpsPerAddressPerHour;
+  const decision = deps.rateLimiter.consume(`signup:${clientAddress ?? 'unknown'}`, {
+    limit,
+    windowMs: HOUR_MS,
+  });
   if (!decision.allowed) {
     throw new RateLimitedError(
-      `Too many failed log-ins from this address; retry in ${decision.retryAfterSeconds} s`,
+      `Sign-up limit of ${limit} per hour from this address reached; retry in ${decision.retryAfterSeconds} s`,
       decision.retryAfterSeconds,
     );
   }
 }
 
-export function countLoginFailure(deps: ServiceDeps, clientAddress: string | undefined): void {
-  deps.rateLimiter.consume(loginKey(clientAddress), {
-    limit: deps.accounts.loginFailuresPerMinute,
-    windowMs: MINUTE_MS,
-  });
+/**
+ * Session tokens per user, across all their sessions: each mint adds a row, and a fresh token
+ * would otherwise sidestep the per-token request limit.
+ */
+export function enforceSessionTokenLimit(deps: ServiceDeps, userId: string): void {
+  const limit = deps.accounts.sessionTokensPerMinute;
+  const decision = deps.rateLimiter.consume(`mint:${userId}`, { limit, windowMs: MINUTE_MS });
+  if (!decision.allowed) {
+    throw new RateLimitedError(
+      `Token limit of ${limit} per minute reached for this user; retry in ${decision.retryAfterSeconds} s`,
+      decision.retryAfterSeconds,
+    );
+  }
 }
-
-const loginKey = (clientAddress: string | undefined) => `login:${clientAddress ?? 'unknown'}`;

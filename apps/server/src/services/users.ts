@@ -1,6 +1,6 @@
 import { asc, count, eq } from 'drizzle-orm';
 import { hashForUnknownUser, hashPassword, verifyPassword } from '../crypto/password.js';
-import { agents, users } from '../db/schema.js';
+import { users } from '../db/schema.js';
 import { AppError, badRequest, notFound, unauthorized } from '../errors.js';
 import { createAgent } from './agents.js';
 import type { ServiceDeps } from './deps.js';
@@ -44,38 +44,52 @@ function checkPassword(password: string): void {
   }
 }
 
+/** Sign-up input as it will be stored (the username normalised), or a 400 naming the field. */
+export function parseSignUp(args: { username: string; password: string }): {
+  username: string;
+  password: string;
+} {
+  const username = normalizeUsername(args.username);
+  checkPassword(args.password);
+  return { username, password: args.password };
+}
+
 /**
  * Creates an account in the app's organization, with its own agent. A taken username is a
- * 409; the agent made for the losing side of a race is removed again.
+ * 409. The user and the agent are written in one transaction, so a failed insert (the losing
+ * side of a race included) leaves no agent behind.
  */
 export async function signUp(
   deps: Pick<ServiceDeps, 'db' | 'accounts'>,
   args: { username: string; password: string; role?: Role },
 ): Promise<UserView> {
-  const username = normalizeUsername(args.username);
-  checkPassword(args.password);
+  const { username, password } = parseSignUp(args);
   const { db } = deps;
   const taken = await db.select({ id: users.id }).from(users).where(eq(users.username, username));
   if (taken.length > 0) throw usernameTaken(username);
   const org = await ensureOrganization(deps, deps.accounts.organizationName);
-  const passwordHash = await hashPassword(args.password);
-  const agent = await createAgent(deps, { organizationId: org.id, name: `${username}'s agent` });
-  const [row] = await db
-    .insert(users)
-    .values({
-      id: newId('user'),
-      organizationId: org.id,
-      username,
-      passwordHash,
-      role: args.role ?? 'user',
-      agentId: agent.id,
-    })
-    .onConflictDoNothing({ target: users.username })
-    .returning();
-  if (!row) {
-    await db.delete(agents).where(eq(agents.id, agent.id));
-    throw usernameTaken(username);
-  }
+  const passwordHash = await hashPassword(password);
+  const row = await db.transaction(async (tx) => {
+    const agent = await createAgent(
+      { db: tx },
+      { organizationId: org.id, name: `${username}'s agent` },
+    );
+    const [inserted] = await tx
+      .insert(users)
+      .values({
+        id: newId('user'),
+        organizationId: org.id,
+        username,
+        passwordHash,
+        role: args.role ?? 'user',
+        agentId: agent.id,
+      })
+      .onConflictDoNothing({ target: users.username })
+      .returning();
+    // Throwing rolls the agent back with the transaction.
+    if (!inserted) throw usernameTaken(username);
+    return inserted;
+  });
   return toUserView(row);
 }
 

@@ -1,13 +1,17 @@
 import { z } from 'zod';
-import { checkLoginFailures, countLoginFailure } from '../../auth/rate-limit.js';
-import { AppError } from '../../errors.js';
+import {
+  enforceSessionTokenLimit,
+  enforceSignUpLimit,
+  withLoginLimits,
+} from '../../auth/rate-limit.js';
+import { forbidden } from '../../errors.js';
 import {
   createSession,
   endSession,
   mintSessionToken,
   resolveSession,
 } from '../../services/sessions.js';
-import { authenticateUser, signUp, type UserView } from '../../services/users.js';
+import { authenticateUser, parseSignUp, signUp, type UserView } from '../../services/users.js';
 import { router, sessionProcedure, webProcedure } from '../trpc.js';
 
 const credentials = z.strictObject({
@@ -25,24 +29,26 @@ const publicUser = (user: UserView) => ({
 
 export const sessionRouter = router({
   signUp: webProcedure.input(credentials).mutation(async ({ ctx, input }) => {
-    const user = await signUp(ctx.deps, input);
+    if (ctx.deps.accounts.signUp === 'closed')
+      throw forbidden('Sign-up is closed on this server: ask its administrator for an account');
+    // Bad input is refused before it spends any of the address's sign-ups.
+    const checked = parseSignUp(input);
+    enforceSignUpLimit(ctx.deps, ctx.clientAddress);
+    const user = await signUp(ctx.deps, checked);
     const session = await createSession(ctx.deps, { userId: user.id });
     ctx.sessionCookie.set(session.sessionId, session.expiresAt);
     return { user: publicUser(user) };
   }),
 
   logIn: webProcedure.input(credentials).mutation(async ({ ctx, input }) => {
-    checkLoginFailures(ctx.deps, ctx.clientAddress);
-    try {
-      const user = await authenticateUser(ctx.deps, input);
-      const session = await createSession(ctx.deps, { userId: user.id });
-      ctx.sessionCookie.set(session.sessionId, session.expiresAt);
-      return { user: publicUser(user) };
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'UNAUTHORIZED')
-        countLoginFailure(ctx.deps, ctx.clientAddress);
-      throw error;
-    }
+    const user = await withLoginLimits(
+      ctx.deps,
+      { clientAddress: ctx.clientAddress, username: input.username },
+      () => authenticateUser(ctx.deps, input),
+    );
+    const session = await createSession(ctx.deps, { userId: user.id });
+    ctx.sessionCookie.set(session.sessionId, session.expiresAt);
+    return { user: publicUser(user) };
   }),
 
   /** Ends the session and revokes the tokens it minted; harmless when not logged in. */
@@ -64,6 +70,7 @@ export const sessionRouter = router({
    * mutation: it creates something, and a GET could be fetched by an <img> on another page.
    */
   token: sessionProcedure.mutation(async ({ ctx }) => {
+    enforceSessionTokenLimit(ctx.deps, ctx.session.user.id);
     const minted = await mintSessionToken(ctx.deps, { session: ctx.session, origin: ctx.origin });
     return { token: minted.token, expiresIn: minted.expiresIn, agentId: minted.agentId };
   }),

@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, missingProductionSettings } from '../src/config.js';
+
+const run = promisify(execFile);
+const serverDir = new URL('..', import.meta.url).pathname;
+
+describe('web origins in production', () => {
+  it('has no localhost fallback in production, and says what to set', () => {
+    const config = loadConfig({ NODE_ENV: 'production' });
+    expect(config.accounts.webOrigins).toEqual([]);
+    const [problem, ...others] = missingProductionSettings(config);
+    expect(others).toEqual([]);
+    expect(problem).toMatch(/^SCOPEKIT_WEB_ORIGINS is not set: set it to the origin/);
+  });
+
+  it('starts in production once SCOPEKIT_WEB_ORIGINS is set, and in development without it', () => {
+    const production = loadConfig({
+      NODE_ENV: 'production',
+      SCOPEKIT_WEB_ORIGINS: 'https://chat.example.com',
+    });
+    expect(production.accounts.webOrigins).toEqual(['https://chat.example.com']);
+    expect(missingProductionSettings(production)).toEqual([]);
+    const development = loadConfig({ PORT: '9000' });
+    expect(development.accounts.webOrigins).toContain('http://localhost:9000');
+    expect(missingProductionSettings(development)).toEqual([]);
+  });
+
+  it('makes the server exit before opening its database', { timeout: 60_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'scopekit-config-'));
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', DATA_DIR: dataDir };
+      delete env.SCOPEKIT_WEB_ORIGINS;
+      delete env.DATABASE_URL;
+      const exit = await run('pnpm', ['exec', 'tsx', 'src/main.ts'], { cwd: serverDir, env }).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(exit.code).toBe(1);
+      expect(exit.stderr).toMatch(/Refusing to start in production:\n {2}SCOPEKIT_WEB_ORIGINS/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('account limits', () => {
+  it('reads the sign-up switch and the limits, with their defaults', () => {
+    expect(loadConfig({}).accounts).toMatchObject({
+      loginFailuresPerMinute: 10,
+      loginFailuresPerUsernamePerMinute: 20,
+      signUp: 'open',
+      signUpsPerAddressPerHour: 10,
+      sessionTokensPerMinute: 30,
+    });
+    expect(
+      loadConfig({
+        SCOPEKIT_SIGNUP: 'closed',
+        SCOPEKIT_LOGIN_FAILURES_PER_USERNAME_PER_MINUTE: '7',
+        SCOPEKIT_SIGNUPS_PER_ADDRESS_PER_HOUR: '3',
+        SCOPEKIT_SESSION_TOKENS_PER_MINUTE: '12',
+      }).accounts,
+    ).toMatchObject({
+      signUp: 'closed',
+      loginFailuresPerUsernamePerMinute: 7,
+      signUpsPerAddressPerHour: 3,
+      sessionTokensPerMinute: 12,
+    });
+    expect(() => loadConfig({ SCOPEKIT_SIGNUP: 'maybe' })).toThrow(/SCOPEKIT_SIGNUP/);
+  });
+});
