@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clientTokenAgents, clientTokens } from '../src/db/schema.js';
+import { clientTokenAgents, clientTokens, rateLimitCounters } from '../src/db/schema.js';
+import { RateLimiter } from '../src/rate-limit/rate-limiter.js';
 import { mintClientToken, revokeClientTokenById } from '../src/services/client-tokens.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { sweepExpiredTokens, TokenSweeper } from '../src/services/sweeper.js';
@@ -79,6 +80,26 @@ describe('sweeping expired and revoked tokens', () => {
     ]);
     expect(results.reduce((sum, r) => sum + r.deletedTokens, 0)).toBe(25);
     expect(await remainingIds()).toEqual([keep.id]);
+  });
+
+  it('keeps rate-limit windows for a day, whatever the token retention', async () => {
+    const startedAgo = (ms: number) => new Date(clock.now().getTime() - ms);
+    await deps.db.insert(rateLimitCounters).values([
+      { key: 'signup:live-hour', windowStart: startedAgo(30 * MINUTE), count: 3 },
+      { key: 'signup:ended-hour', windowStart: startedAgo(2 * HOUR), count: 3 },
+      { key: 'login:long-gone', windowStart: startedAgo(25 * HOUR), count: 3 },
+    ]);
+    // A limiter that shares its counts through the database, as with several instances.
+    const rateLimiter = new RateLimiter(deps.db, clock.now);
+    try {
+      await sweepExpiredTokens({ ...deps, rateLimiter }, { retainMs: MINUTE });
+    } finally {
+      await rateLimiter.close();
+    }
+    const keys = (await deps.db.select({ key: rateLimitCounters.key }).from(rateLimitCounters))
+      .map((r) => r.key)
+      .sort();
+    expect(keys).toEqual(['signup:ended-hour', 'signup:live-hour']);
   });
 
   it('runs on a schedule until stopped', async () => {

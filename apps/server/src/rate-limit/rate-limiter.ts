@@ -2,6 +2,8 @@ import { lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { rateLimitCounters } from '../db/schema.js';
 
+const COUNTER_RETAIN_MS = 24 * 60 * 60 * 1000;
+
 export interface RateRule {
   /** Requests allowed per window. */
   limit: number;
@@ -175,8 +177,11 @@ export class RateLimiter {
     }
   }
 
-  /** Drops windows that ended long ago from the shared table. */
-  async sweep(olderThanMs: number): Promise<void> {
+  /**
+   * Drops windows that ended long ago from the shared table. A day is longer than any window
+   * the limits use (an hour at most), so no live count is ever reset.
+   */
+  async sweep(olderThanMs = COUNTER_RETAIN_MS): Promise<void> {
     await this.db
       ?.delete(rateLimitCounters)
       .where(lt(rateLimitCounters.windowStart, new Date(this.now().getTime() - olderThanMs)));

@@ -37,7 +37,8 @@ export async function sweepExpiredTokens(
       if (deleted < batchSize) break;
     }
   }
-  await deps.rateLimiter.sweep(options.retainMs);
+  // Counters keep their own retention: a short token retention must not reset an hourly limit.
+  await deps.rateLimiter.sweep();
   return { deletedTokens };
 }
 
