@@ -12,6 +12,7 @@ import type { ServiceDeps } from '../services/deps.js';
 import { isWebOrigin } from '../services/sessions.js';
 import { createContextFromHeaders } from '../trpc/context.js';
 import { type AppRouter, appRouter } from '../trpc/router.js';
+import { bodyLimitFor } from './body-limit.js';
 import { handleClientError } from './client-errors.js';
 import { errorBody, handleError, sendError } from './errors.js';
 import { endLiveStreamsOnClose } from './live-streams.js';
@@ -24,7 +25,7 @@ import { sessionTransport } from './session-cookie.js';
 export interface BuildAppOptions {
   deps: ServiceDeps;
   logLevel?: string;
-  /** Largest JSON body accepted, in bytes. */
+  /** Largest JSON body accepted, in bytes; by default room for the largest message. */
   bodyLimit?: number;
   /** Where log lines go (stdout by default); tests capture them to search for leaked secrets. */
   logStream?: { write(line: string): void };
@@ -53,7 +54,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         req: (req) => ({ method: req.method, url: redactSecrets(req.url), remoteAddress: req.ip }),
       },
     },
-    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    bodyLimit: options.bodyLimit ?? bodyLimitFor(deps.limits.messageMaxBytes),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     clientErrorHandler: handleClientError,
   });
