@@ -38,15 +38,14 @@ describe('builtin runtime', () => {
     const told = await collect(builtin, [{ role: 'user', content: 'Remember that I like tea.' }]);
     expect(told.text).toBe("Got it. I'll remember that you like tea.");
     const memory = told.parts.find((p) => p.type === 'memory');
-    expect(memory).toEqual({
-      type: 'memory',
-      blocks: [agent.memoryBlocks[0], { label: 'human', value: '- I like tea' }],
-    });
-    const blocks = memory?.type === 'memory' ? memory.blocks : [];
+    expect(memory).toEqual({ type: 'memory', label: 'human', value: '- I like tea' });
     const asked = await collect(
       builtin,
       [{ role: 'user', content: 'What do you know about me?' }],
-      { ...agent, memoryBlocks: blocks },
+      {
+        ...agent,
+        memoryBlocks: [{ label: 'human', value: '- I like tea' }],
+      },
     );
     expect(asked.text).toBe('You told me that you like tea.');
     expect(asked.parts.some((p) => p.type === 'memory')).toBe(false);
@@ -61,10 +60,7 @@ describe('builtin runtime', () => {
       ...agent,
       memoryBlocks: [{ label: 'human', value: '- I like tea' }],
     });
-    expect(forgot.parts).toContainEqual({
-      type: 'memory',
-      blocks: [{ label: 'human', value: '' }],
-    });
+    expect(forgot.parts).toContainEqual({ type: 'memory', label: 'human', value: '' });
   });
 
   it('streams its reply word by word and reports usage', async () => {
