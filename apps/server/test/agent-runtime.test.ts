@@ -63,6 +63,23 @@ describe('builtin runtime', () => {
     expect(forgot.parts).toContainEqual({ type: 'memory', label: 'human', value: '' });
   });
 
+  it("keeps within the human block's limit, saying when its memory is full", async () => {
+    const full = await collect(builtin, [{ role: 'user', content: 'remember that I like tea' }], {
+      ...agent,
+      memoryBlocks: [{ label: 'human', value: '- I like cats', limit: 20 }],
+    });
+    expect(full.text).toMatch(/^My memory of you is full \(20 characters\)/);
+    expect(full.parts.some((p) => p.type === 'memory')).toBe(false);
+  });
+
+  it('reports the model that answers as builtin', () => {
+    expect(new BuiltinRuntime(0, 8_000).llmConfig()).toEqual({
+      model: 'builtin',
+      model_endpoint_type: 'builtin',
+      context_window: 8_000,
+    });
+  });
+
   it('streams its reply word by word and reports usage', async () => {
     const { parts, text } = await collect(builtin, [{ role: 'user', content: 'hello there' }]);
     const pieces = parts.filter((p) => p.type === 'text');

