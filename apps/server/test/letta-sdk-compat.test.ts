@@ -374,6 +374,24 @@ describe('a retried send is not stored twice', () => {
     ).rejects.toThrow('messages.1.otid: is given to two messages of this send');
   });
 
+  it('a browser can read the header that says not to retry', async () => {
+    const client = await browserClient(['write_messages']);
+    const body = { messages: [{ role: 'user' as const, content: 'hi', otid: 'otid-2' }] };
+    await client.agents.messages.create(s.acme.agentId, body);
+    const response = await fetch(`${s.server.baseUrl}/v1/agents/${s.acme.agentId}/messages`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${client.apiKey}`,
+        origin: APP_ORIGIN,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(409);
+    expect(response.headers.get('x-should-retry')).toBe('false');
+    expect(response.headers.get('access-control-expose-headers')).toContain('x-should-retry');
+  });
+
   it('a failure after the message was stored says not to retry', async () => {
     const runtime = new GatedRuntime([{ type: 'text', text: 'too late' }]);
     const server = await serverWith(runtime);

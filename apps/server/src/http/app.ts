@@ -71,7 +71,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       callback(null, {
         origin: true,
         credentials: origin !== undefined && isWebOrigin(webOrigins, origin),
-        exposedHeaders: ['retry-after'],
+        // The SDK in a browser reads these to decide whether and when to retry.
+        exposedHeaders: ['retry-after', 'x-should-retry'],
         maxAge: 600,
       });
     },
