@@ -324,9 +324,10 @@ export async function setMemoryBlock(
     change: { value: args.value },
     create: true,
   });
+  // Runtimes keep within the limits they are shown, so this is a server fault, not the caller's.
   if (!written) {
-    throw badRequest(
-      `the agent's edit of block ${args.label} exceeds its limit (${charCount(args.value)} characters)`,
+    throw new Error(
+      `The runtime's edit of block ${args.label} (${charCount(args.value)} characters) was not stored: over its limit, or the agent is gone`,
     );
   }
 }
