@@ -1,5 +1,6 @@
 import { DEFAULT_MAX_TOKEN_TTL_MS, parseHostname } from '@scopekit/policy';
 import { z } from 'zod';
+import { DEFAULT_CONTEXT_WINDOW } from './agent-runtime/runtime.js';
 
 /**
  * Everything the server reads from the environment, parsed once at start so a
@@ -60,6 +61,8 @@ const envSchema = z.object({
   LLM_API_KEY: z.string().optional(),
   LLM_MODEL: z.string().min(1).optional(),
   LLM_STREAM: z.stringbool().default(true),
+  /** The model's context window in tokens, as agents' `llm_config` reports it. */
+  LLM_CONTEXT_WINDOW: z.coerce.number().int().positive().default(DEFAULT_CONTEXT_WINDOW),
   /** Largest message a user may send, in bytes of UTF-8. */
   SCOPEKIT_MESSAGE_MAX_BYTES: z.coerce
     .number()
@@ -109,6 +112,7 @@ export interface Config {
     llmApiKey: string | undefined;
     llmModel: string;
     llmStream: boolean;
+    llmContextWindow: number;
   };
   messageMaxBytes: number;
   historyWindow: number;
@@ -201,6 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       llmApiKey: e.LLM_API_KEY,
       llmModel: e.LLM_MODEL ?? '',
       llmStream: e.LLM_STREAM,
+      llmContextWindow: e.LLM_CONTEXT_WINDOW,
     },
     messageMaxBytes: e.SCOPEKIT_MESSAGE_MAX_BYTES,
     historyWindow: e.SCOPEKIT_HISTORY_WINDOW,

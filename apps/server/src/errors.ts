@@ -25,12 +25,20 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
 
 export class AppError extends Error {
   override readonly name = 'AppError';
+  /**
+   * False when sending the request again would repeat what it already did or meet the same
+   * refusal (a message already stored, an agent busy for minutes): the edge then tells the
+   * Letta SDK not to retry, which it otherwise does for 409 and 5xx.
+   */
+  readonly shouldRetry: boolean;
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    options: { shouldRetry?: boolean } = {},
   ) {
     super(field ? `${field}: ${message}` : message);
+    this.shouldRetry = options.shouldRetry ?? true;
   }
 }
 

@@ -38,15 +38,14 @@ describe('builtin runtime', () => {
     const told = await collect(builtin, [{ role: 'user', content: 'Remember that I like tea.' }]);
     expect(told.text).toBe("Got it. I'll remember that you like tea.");
     const memory = told.parts.find((p) => p.type === 'memory');
-    expect(memory).toEqual({
-      type: 'memory',
-      blocks: [agent.memoryBlocks[0], { label: 'human', value: '- I like tea' }],
-    });
-    const blocks = memory?.type === 'memory' ? memory.blocks : [];
+    expect(memory).toEqual({ type: 'memory', label: 'human', value: '- I like tea' });
     const asked = await collect(
       builtin,
       [{ role: 'user', content: 'What do you know about me?' }],
-      { ...agent, memoryBlocks: blocks },
+      {
+        ...agent,
+        memoryBlocks: [{ label: 'human', value: '- I like tea' }],
+      },
     );
     expect(asked.text).toBe('You told me that you like tea.');
     expect(asked.parts.some((p) => p.type === 'memory')).toBe(false);
@@ -61,9 +60,23 @@ describe('builtin runtime', () => {
       ...agent,
       memoryBlocks: [{ label: 'human', value: '- I like tea' }],
     });
-    expect(forgot.parts).toContainEqual({
-      type: 'memory',
-      blocks: [{ label: 'human', value: '' }],
+    expect(forgot.parts).toContainEqual({ type: 'memory', label: 'human', value: '' });
+  });
+
+  it("keeps within the human block's limit, saying when its memory is full", async () => {
+    const full = await collect(builtin, [{ role: 'user', content: 'remember that I like tea' }], {
+      ...agent,
+      memoryBlocks: [{ label: 'human', value: '- I like cats', limit: 20 }],
+    });
+    expect(full.text).toMatch(/^My memory of you is full \(20 characters\)/);
+    expect(full.parts.some((p) => p.type === 'memory')).toBe(false);
+  });
+
+  it('reports the model that answers as builtin', () => {
+    expect(new BuiltinRuntime(0, 8_000).llmConfig()).toEqual({
+      model: 'builtin',
+      model_endpoint_type: 'builtin',
+      context_window: 8_000,
     });
   });
 

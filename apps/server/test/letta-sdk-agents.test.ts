@@ -34,7 +34,8 @@ describe('agents through the SDK with a server-side key', () => {
       tags: ['demo'],
     });
     expect(created.id).toMatch(/^agent-/);
-    expect(created.blocks).toEqual([{ label: 'persona', value: 'A cat.' }]);
+    expect(created.blocks).toMatchObject([{ label: 'persona', value: 'A cat.', limit: 10_000 }]);
+    expect(created.blocks[0]?.id).toMatch(/^block-/);
     expect(created.memory.blocks).toEqual(created.blocks);
 
     const firstPage = await client.agents.list({ limit: 2 });
@@ -137,7 +138,7 @@ describe('a browser’s client-side token through the SDK', () => {
     const updated = await client.agents.update(s.acme.agentId, {
       memory_blocks: [{ label: 'human', value: 'Ada' }],
     } as Parameters<typeof client.agents.update>[1]);
-    expect(updated.blocks).toEqual([{ label: 'human', value: 'Ada' }]);
+    expect(updated.blocks).toMatchObject([{ label: 'human', value: 'Ada' }]);
 
     const other = s.acme.otherAgentId;
     await expect(client.agents.retrieve(other)).rejects.toBeInstanceOf(PermissionDeniedError);

@@ -1,9 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MemoryBlock } from '../db/schema.js';
+import { charCount, MEMORY_BLOCK_MAX_CHARS } from '../services/agent-schemas.js';
 import {
   type AgentContext,
   type AgentRuntime,
+  DEFAULT_CONTEXT_WINDOW,
   type HistoryMessage,
+  type LlmConfig,
   type RuntimePart,
   systemWithMemory,
 } from './runtime.js';
@@ -36,7 +39,8 @@ const facts = (block: MemoryBlock | undefined) =>
 
 interface Reply {
   text: string;
-  blocks?: MemoryBlock[];
+  /** The `human` block's new value, when the reply changes it. */
+  human?: string;
 }
 
 /**
@@ -51,22 +55,21 @@ export function builtinReply(agent: AgentContext, history: HistoryMessage[]): Re
       .find((m) => m.role === 'user')
       ?.content.trim() ?? '';
   const human = agent.memoryBlocks.find((b) => b.label === 'human');
-  const withHuman = (value: string): MemoryBlock[] => {
-    const others = agent.memoryBlocks.filter((b) => b.label !== 'human');
-    return [...others, { ...(human ?? { label: 'human' }), value }];
-  };
 
   const remember = /^(?:please\s+)?remember(?:\s+that)?\s+(.+?)[.!]*$/is.exec(last);
   if (remember?.[1]) {
     const fact = remember[1].trim();
     const value = [...facts(human), fact].map((f) => `- ${f}`).join('\n');
-    return {
-      text: `Got it. I'll remember that ${toSecondPerson(fact)}.`,
-      blocks: withHuman(value),
-    };
+    const limit = human?.limit ?? MEMORY_BLOCK_MAX_CHARS;
+    if (charCount(value) > limit) {
+      return {
+        text: `My memory of you is full (${limit} characters). Say \u201cforget everything\u201d to start over.`,
+      };
+    }
+    return { text: `Got it. I'll remember that ${toSecondPerson(fact)}.`, human: value };
   }
   if (/^forget\s+(?:everything|all)/i.test(last)) {
-    return { text: 'Done. I have forgotten everything you told me.', blocks: withHuman('') };
+    return { text: 'Done. I have forgotten everything you told me.', human: '' };
   }
   if (/what\s+do\s+you\s+(?:know|remember)\s+about\s+me/i.test(last)) {
     const known = facts(human);
@@ -89,8 +92,16 @@ export function builtinReply(agent: AgentContext, history: HistoryMessage[]): Re
 export class BuiltinRuntime implements AgentRuntime {
   readonly name = 'builtin';
 
+  llmConfig(): LlmConfig {
+    // No model behind it, whatever the agent names; it reads the whole history window.
+    return { model: 'builtin', model_endpoint_type: 'builtin', context_window: this.contextWindow };
+  }
+
   /** `pieceDelayMs` paces the pieces so a person can see a reply stream in; tests use 0. */
-  constructor(private readonly pieceDelayMs = 0) {}
+  constructor(
+    private readonly pieceDelayMs = 0,
+    private readonly contextWindow = DEFAULT_CONTEXT_WINDOW,
+  ) {}
 
   async *respond(
     agent: AgentContext,
@@ -98,7 +109,7 @@ export class BuiltinRuntime implements AgentRuntime {
     { signal }: { signal: AbortSignal },
   ): AsyncIterable<RuntimePart> {
     const reply = builtinReply(agent, history);
-    if (reply.blocks) yield { type: 'memory', blocks: reply.blocks };
+    if (reply.human !== undefined) yield { type: 'memory', label: 'human', value: reply.human };
     // Word by word, keeping each word's trailing space: joined, the pieces are the reply.
     const pieces = reply.text.match(/\S+\s*/g) ?? [];
     for (const text of pieces) {

@@ -5,11 +5,14 @@ import type { AgentRuntime } from './runtime.js';
 
 export function openAgentRuntime(config: Config): AgentRuntime {
   const { agent } = config;
-  if (agent.provider === 'builtin') return new BuiltinRuntime(agent.builtinPieceDelayMs);
+  if (agent.provider === 'builtin') {
+    return new BuiltinRuntime(agent.builtinPieceDelayMs, agent.llmContextWindow);
+  }
   return new OpenAIRuntime({
     baseURL: agent.llmBaseUrl,
     apiKey: agent.llmApiKey,
     model: agent.llmModel,
     stream: agent.llmStream,
+    contextWindow: agent.llmContextWindow,
   });
 }

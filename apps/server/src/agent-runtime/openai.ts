@@ -3,7 +3,9 @@ import {
   type AgentContext,
   type AgentRuntime,
   AgentRuntimeError,
+  DEFAULT_CONTEXT_WINDOW,
   type HistoryMessage,
+  type LlmConfig,
   type RuntimePart,
   systemWithMemory,
 } from './runtime.js';
@@ -15,6 +17,8 @@ export interface OpenAIRuntimeOptions {
   model: string;
   /** Stream the reply (the default); some local servers only answer whole. */
   stream: boolean;
+  /** Tokens the model reads, as `llm_config` reports it; nothing here enforces it. */
+  contextWindow?: number;
   timeoutMs?: number;
 }
 
@@ -25,6 +29,14 @@ export interface OpenAIRuntimeOptions {
 export class OpenAIRuntime implements AgentRuntime {
   readonly name = 'openai';
   readonly #client: OpenAI;
+
+  llmConfig(model: string | null): LlmConfig {
+    return {
+      model: model ?? this.options.model,
+      model_endpoint_type: 'openai',
+      context_window: this.options.contextWindow ?? DEFAULT_CONTEXT_WINDOW,
+    };
+  }
 
   constructor(private readonly options: OpenAIRuntimeOptions) {
     this.#client = new OpenAI({

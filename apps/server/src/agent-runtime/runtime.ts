@@ -18,9 +18,19 @@ export interface HistoryMessage {
 export type RuntimePart =
   /** The next piece of the reply, in order; the pieces joined are the reply. */
   | { type: 'text'; text: string }
-  /** The agent rewrote its memory; the blocks replace the agent's blocks. */
-  | { type: 'memory'; blocks: MemoryBlock[] }
+  /** The agent rewrote one memory block's value (the block is added if it has none). */
+  | { type: 'memory'; label: string; value: string }
   | { type: 'usage'; promptTokens: number; completionTokens: number };
+
+/** Tokens a model is said to read when LLM_CONTEXT_WINDOW does not say: Letta's own default. */
+export const DEFAULT_CONTEXT_WINDOW = 32_000;
+
+/** Letta's `llm_config`, as the SDK types its required fields: which model answers an agent. */
+export interface LlmConfig {
+  model: string;
+  model_endpoint_type: string;
+  context_window: number;
+}
 
 /**
  * The one seam between the conversation service and whatever produces replies. A provider
@@ -29,6 +39,8 @@ export type RuntimePart =
  */
 export interface AgentRuntime {
   readonly name: string;
+  /** What answers an agent whose own model is `model` (null: the runtime's default). */
+  llmConfig(model: string | null): LlmConfig;
   respond(
     agent: AgentContext,
     history: HistoryMessage[],

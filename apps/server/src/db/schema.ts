@@ -112,6 +112,8 @@ export interface MemoryBlock {
   label: string;
   value: string;
   description?: string | undefined;
+  /** Most characters `value` may hold; absent means MEMORY_BLOCK_MAX_CHARS. */
+  limit?: number | undefined;
 }
 
 export type MessageType = 'user_message' | 'assistant_message' | 'system_message';

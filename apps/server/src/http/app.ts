@@ -11,6 +11,7 @@ import type { ServiceDeps } from '../services/deps.js';
 import { isWebOrigin } from '../services/sessions.js';
 import { createContextFromHeaders } from '../trpc/context.js';
 import { type AppRouter, appRouter } from '../trpc/router.js';
+import { bodyLimitFor } from './body-limit.js';
 import { handleClientError } from './client-errors.js';
 import {
   errorBody,
@@ -30,7 +31,7 @@ import { sessionTransport } from './session-cookie.js';
 export interface BuildAppOptions {
   deps: ServiceDeps;
   logLevel?: string;
-  /** Largest JSON body accepted, in bytes. */
+  /** Largest JSON body accepted, in bytes; by default room for the largest message. */
   bodyLimit?: number;
   /** Where log lines go (stdout by default); tests capture them to search for leaked secrets. */
   logStream?: { write(line: string): void };
@@ -61,7 +62,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         req: (req) => ({ method: req.method, url: redactSecrets(req.url), remoteAddress: req.ip }),
       },
     },
-    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    bodyLimit: options.bodyLimit ?? bodyLimitFor(deps.limits.messageMaxBytes),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler: handleClientError,
     frameworkErrors: handleFrameworkError,
@@ -82,7 +83,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       callback(null, {
         origin: true,
         credentials: origin !== undefined && isWebOrigin(webOrigins, origin),
-        exposedHeaders: ['retry-after'],
+        // The SDK in a browser reads these to decide whether and when to retry.
+        exposedHeaders: ['retry-after', 'x-should-retry'],
         maxAge: 600,
       });
     },

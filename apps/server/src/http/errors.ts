@@ -30,7 +30,10 @@ export function handleError(
 ) {
   if (error instanceof RateLimitedError)
     reply.header('retry-after', String(error.retryAfterSeconds));
-  if (error instanceof AppError) return sendError(reply, HTTP_STATUS[error.code], error.message);
+  if (error instanceof AppError) {
+    if (!error.shouldRetry) reply.header('x-should-retry', 'false');
+    return sendError(reply, HTTP_STATUS[error.code], error.message);
+  }
   const status =
     'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
   if (status >= 400 && status < 500) return sendError(reply, status, error.message);

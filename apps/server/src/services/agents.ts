@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import type { LlmConfig } from '../agent-runtime/runtime.js';
 import { agents, type MemoryBlock, users } from '../db/schema.js';
-import { AppError, notFound } from '../errors.js';
+import { AppError, badRequest, notFound } from '../errors.js';
 import {
   type AgentCreateInput,
   type AgentListInput,
@@ -8,6 +10,13 @@ import {
   agentCreateSchema,
   agentListSchema,
   agentUpdateSchema,
+  type BlockListInput,
+  type BlockUpdateInput,
+  blockListSchema,
+  blockUpdateSchema,
+  charCount,
+  exceedsLimitMessage,
+  MEMORY_BLOCK_MAX_CHARS,
 } from './agent-schemas.js';
 import type { ServiceDeps } from './deps.js';
 import { newId } from './ids.js';
@@ -23,6 +32,38 @@ export const DEFAULT_MEMORY_BLOCKS: MemoryBlock[] = [
   { label: 'human', value: '' },
 ];
 
+/** Letta's `Block`, as far as this server has one: the SDK types these fields. */
+export interface BlockState {
+  id: string;
+  label: string;
+  value: string;
+  limit: number;
+  description: string | null;
+  read_only: false;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * A block is known by its agent and label, so its id is derived from them: stable across
+ * edits without storing one, and the same wherever the block is shown.
+ */
+export function blockId(agentId: string, label: string): string {
+  const hex = createHash('sha256').update(`${agentId}\0${label}`).digest('hex');
+  return `block-${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+export function toBlockState(agentId: string, block: MemoryBlock): BlockState {
+  return {
+    id: blockId(agentId, block.label),
+    label: block.label,
+    value: block.value,
+    limit: block.limit ?? MEMORY_BLOCK_MAX_CHARS,
+    description: block.description ?? null,
+    read_only: false,
+    metadata: {},
+  };
+}
+
 /** Letta's `AgentState`, as far as this server has one: the SDK types these fields. */
 export interface AgentState {
   id: string;
@@ -31,9 +72,9 @@ export interface AgentState {
   description: string | null;
   tags: string[];
   model: string | null;
-  memory: { blocks: MemoryBlock[] };
-  blocks: MemoryBlock[];
-  llm_config: { model: string | null };
+  memory: { blocks: BlockState[] };
+  blocks: BlockState[];
+  llm_config: LlmConfig;
   agent_type: 'letta_v1_agent';
   tools: never[];
   sources: never[];
@@ -42,7 +83,12 @@ export interface AgentState {
   updated_at: string;
 }
 
-export function toAgentState(row: AgentRow): AgentState {
+/** `agentRuntime` says which model answers: the agent's own, or the runtime's default. */
+export function toAgentState(
+  { agentRuntime }: Pick<ServiceDeps, 'agentRuntime'>,
+  row: AgentRow,
+): AgentState {
+  const blocks = row.memoryBlocks.map((b) => toBlockState(row.id, b));
   return {
     id: row.id,
     name: row.name,
@@ -50,9 +96,9 @@ export function toAgentState(row: AgentRow): AgentState {
     description: row.description,
     tags: row.tags,
     model: row.model,
-    memory: { blocks: row.memoryBlocks },
-    blocks: row.memoryBlocks,
-    llm_config: { model: row.model },
+    memory: { blocks },
+    blocks,
+    llm_config: agentRuntime.llmConfig(row.model),
     agent_type: 'letta_v1_agent',
     tools: [],
     sources: [],
@@ -189,15 +235,125 @@ export async function updateAgent(
   return row;
 }
 
-/** The runtime's own memory edits ("remember that …"): one block's value, nothing else. */
-export async function setMemoryBlock(
+/** The blocks of an agent, paged as Letta pages them: by block id, in the agent's order. */
+export async function listBlocks(
+  deps: Pick<ServiceDeps, 'db'>,
+  args: { organizationId: string; agentId: string } & BlockListInput,
+): Promise<BlockState[]> {
+  const { organizationId, agentId, ...query } = args;
+  const input = parseInput(blockListSchema, query);
+  const agent = await getAgent(deps, { organizationId, agentId });
+  let blocks = agent.memoryBlocks.map((b) => toBlockState(agentId, b));
+  if (input.order === 'desc') blocks.reverse();
+  const position = (id: string, field: string) => {
+    const index = blocks.findIndex((b) => b.id === id);
+    if (index < 0) throw notFound(`${field}: block ${id} not found on agent ${agentId}`);
+    return index;
+  };
+  const start = input.after ? position(input.after, 'after') + 1 : 0;
+  const end = input.before ? position(input.before, 'before') : blocks.length;
+  blocks = blocks.slice(start, Math.max(start, end));
+  // A `before` page is the blocks nearest the cursor, as for agents.
+  if (input.limit === undefined) return blocks;
+  return input.before && !input.after ? blocks.slice(-input.limit) : blocks.slice(0, input.limit);
+}
+
+export async function getBlock(
+  deps: Pick<ServiceDeps, 'db'>,
+  args: { organizationId: string; agentId: string; label: string },
+): Promise<BlockState> {
+  const agent = await getAgent(deps, args);
+  const block = agent.memoryBlocks.find((b) => b.label === args.label);
+  if (!block) throw notFound(`Block ${args.label} not found on agent ${args.agentId}`);
+  return toBlockState(args.agentId, block);
+}
+
+/**
+ * Changes one block in a single UPDATE on its row, so concurrent edits of an agent's other
+ * blocks (a PATCH during a turn, the runtime's own edit) are never overwritten. The change is
+ * merged into the block as stored at that moment, not as read earlier; `null` clears a field.
+ * `create` adds the block when the agent has none with that label. The block's limit is
+ * checked in the same statement against the merged result.
+ */
+async function writeBlock(
   { db, now }: Pick<ServiceDeps, 'db' | 'now'>,
-  args: { agentId: string; blocks: MemoryBlock[] },
-): Promise<void> {
-  await db
+  args: {
+    agentId: string;
+    organizationId?: string;
+    label: string;
+    change: { value?: string; description?: string | null; limit?: number | null };
+    create: boolean;
+  },
+): Promise<MemoryBlock | undefined> {
+  const { agentId, label, change } = args;
+  const patch = JSON.stringify(change);
+  const matching = sql`(select b from jsonb_array_elements(${agents.memoryBlocks}) as e(b) where b->>'label' = ${label})`;
+  const merged = sql`jsonb_strip_nulls(coalesce(${matching}, jsonb_build_object('label', ${label}::text)) || ${patch}::jsonb)`;
+  const [row] = await db
     .update(agents)
-    .set({ memoryBlocks: args.blocks, updatedAt: now() })
-    .where(eq(agents.id, args.agentId));
+    .set({
+      memoryBlocks: sql`case when exists ${matching}
+        then (select jsonb_agg(case when b->>'label' = ${label} then ${merged} else b end order by i)
+              from jsonb_array_elements(${agents.memoryBlocks}) with ordinality as e(b, i))
+        else ${agents.memoryBlocks} || jsonb_build_array(${merged}) end`,
+      updatedAt: now(),
+    })
+    .where(
+      and(
+        eq(agents.id, agentId),
+        args.organizationId ? eq(agents.organizationId, args.organizationId) : undefined,
+        args.create ? undefined : sql`exists ${matching}`,
+        sql`char_length(${merged}->>'value') <= coalesce((${merged}->>'limit')::int, ${MEMORY_BLOCK_MAX_CHARS})`,
+      ),
+    )
+    .returning({ memoryBlocks: agents.memoryBlocks });
+  return row?.memoryBlocks.find((b) => b.label === label);
+}
+
+/**
+ * The runtime's own memory edit ("remember that …"): one block's value, added if missing.
+ * Only that block is written, so a PATCH of another block during the turn survives.
+ */
+export async function setMemoryBlock(
+  deps: Pick<ServiceDeps, 'db' | 'now'>,
+  args: { agentId: string; label: string; value: string },
+): Promise<void> {
+  const written = await writeBlock(deps, {
+    agentId: args.agentId,
+    label: args.label,
+    change: { value: args.value },
+    create: true,
+  });
+  // Runtimes keep within the limits they are shown, so this is a server fault, not the caller's.
+  if (!written) {
+    throw new Error(
+      `The runtime's edit of block ${args.label} (${charCount(args.value)} characters) was not stored: over its limit, or the agent is gone`,
+    );
+  }
+}
+
+/** Letta's block PATCH: value, description or limit of one block, found by its label. */
+export async function updateBlock(
+  deps: Pick<ServiceDeps, 'db' | 'now'>,
+  args: { organizationId: string; agentId: string; blockLabel: string } & BlockUpdateInput,
+): Promise<BlockState> {
+  const { organizationId, agentId, blockLabel: label, ...body } = args;
+  const input = parseInput(blockUpdateSchema, body);
+  if (input.label != null && input.label !== label) {
+    throw badRequest(`renaming a block is not supported (block ${label})`, 'label');
+  }
+  const change = {
+    ...(input.value != null && { value: input.value }),
+    ...(input.description !== undefined && { description: input.description }),
+    ...(input.limit !== undefined && { limit: input.limit }),
+  };
+  const written = await writeBlock(deps, { agentId, organizationId, label, change, create: false });
+  if (written) return toBlockState(agentId, written);
+  // Nothing was written: say why, from what is there now.
+  const current = await getBlock(deps, { organizationId, agentId, label });
+  const limit = input.limit ?? current.limit;
+  const value = input.value ?? current.value;
+  throw badRequest(exceedsLimitMessage(charCount(value), limit), 'value');
 }
 
 /** Deleting an agent takes its conversation with it (foreign keys cascade). */

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, lt, lte, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, lte, type SQL } from 'drizzle-orm';
 import {
   AgentRuntimeError,
   type HistoryMessage,
@@ -63,6 +63,8 @@ export async function listMessages(
   await getAgent(deps, { organizationId, agentId });
   const ascending = input.order === 'asc';
   const conditions: SQL[] = [eq(messages.agentId, agentId)];
+  const types = input.include_return_message_types;
+  if (types) conditions.push(inArray(messages.messageType, types as MessageType[]));
   // "Later in this list" is a greater seq when ascending, a smaller one when descending.
   const laterThan = (seq: number) => (ascending ? gt(messages.seq, seq) : lt(messages.seq, seq));
   const earlierThan = (seq: number) => (ascending ? lt(messages.seq, seq) : gt(messages.seq, seq));
@@ -98,7 +100,18 @@ export interface SendMessagesArgs {
 function validateSend(deps: Pick<ServiceDeps, 'limits'>, sent: MessageCreate[]) {
   const input = parseInput(sendSchema, { messages: sent });
   const max = deps.limits.messageMaxBytes;
+  const otids = new Set<string>();
   return input.messages.map((m, i) => {
+    if (m.otid) {
+      if (otids.has(m.otid)) {
+        throw new AppError(
+          'BAD_REQUEST',
+          'is given to two messages of this send',
+          `messages.${i}.otid`,
+        );
+      }
+      otids.add(m.otid);
+    }
     const text = contentText(m.content);
     if (text.trim() === '')
       throw new AppError('BAD_REQUEST', 'must not be empty', `messages.${i}.content`);
@@ -112,6 +125,34 @@ function validateSend(deps: Pick<ServiceDeps, 'limits'>, sent: MessageCreate[]) 
     }
     return { type: ROLE_TYPES[m.role], content: text, otid: m.otid ?? null };
   });
+}
+
+/**
+ * A client that resends a message with the same `otid` (the SDK retrying a send whose answer
+ * it did not get) has it refused, not stored twice. Checked inside the agent's turn, so two
+ * sends of the same message cannot both pass.
+ */
+async function refuseResend(
+  deps: Pick<ServiceDeps, 'db'>,
+  agentId: string,
+  sent: { otid: string | null }[],
+) {
+  const otids = sent.flatMap((m) => (m.otid ? [m.otid] : []));
+  if (otids.length === 0) return;
+  const [earlier] = await deps.db
+    .select({ id: messages.id, otid: messages.otid })
+    .from(messages)
+    .where(and(eq(messages.agentId, agentId), inArray(messages.otid, otids)))
+    .limit(1);
+  if (earlier) {
+    const index = sent.findIndex((m) => m.otid === earlier.otid);
+    throw new AppError(
+      'CONFLICT',
+      `was already sent to this agent (stored as ${earlier.id}); it is not stored twice`,
+      `messages.${index}.otid`,
+      { shouldRetry: false },
+    );
+  }
 }
 
 /**
@@ -134,6 +175,7 @@ export async function sendMessages(
 
   // The signal aborts if this instance loses the agent's turn lease (see TurnQueue).
   return deps.turns.run(agentId, async (signal) => {
+    await refuseResend(deps, agentId, sent);
     const stored = await deps.db
       .insert(messages)
       .values(
@@ -206,7 +248,7 @@ export async function sendMessages(
           afterSeq: lastSeq,
         });
       } else if (part.type === 'memory') {
-        await setMemoryBlock(deps, { agentId, blocks: part.blocks });
+        await setMemoryBlock(deps, { agentId, label: part.label, value: part.value });
       } else {
         usage.prompt += part.promptTokens;
         usage.completion += part.completionTokens;

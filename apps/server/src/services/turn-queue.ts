@@ -74,6 +74,9 @@ export class TurnQueue {
         throw new AppError(
           'CONFLICT',
           'The agent has been busy with another turn for 2 minutes; try again later',
+          undefined,
+          // The SDK would retry at once and wait another 2 minutes per attempt.
+          { shouldRetry: false },
         );
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));

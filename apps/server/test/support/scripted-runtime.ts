@@ -10,6 +10,7 @@ import {
  */
 export class ScriptedRuntime implements AgentRuntime {
   readonly name = 'scripted';
+  llmConfig = () => ({ model: 'scripted', model_endpoint_type: 'scripted', context_window: 0 });
   /** Turns that have started, so a test knows one is waiting at the gate. */
   started = 0;
   #open = false;

@@ -1,14 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireAgentAccess, requireApiKey } from '../../auth/authorize.js';
-import { agentCreateSchema, agentUpdateSchema } from '../../services/agent-schemas.js';
+import {
+  agentCreateSchema,
+  agentUpdateSchema,
+  blockUpdateSchema,
+} from '../../services/agent-schemas.js';
 import {
   createAgent,
   deleteAgent,
   getAgent,
+  getBlock,
   listAgents,
+  listBlocks,
   toAgentState,
   updateAgent,
+  updateBlock,
 } from '../../services/agents.js';
 import type { ServiceDeps } from '../../services/deps.js';
 import { authenticate, parseOrThrow, queryInteger } from './authenticate.js';
@@ -26,7 +33,16 @@ const listQuery = z.strictObject({
     .optional(),
 });
 
+const blockListQuery = z.strictObject({
+  after: z.string().min(1).max(200).optional(),
+  before: z.string().min(1).max(200).optional(),
+  limit: queryInteger({ min: 1, max: 100 }).optional(),
+  order: z.enum(['asc', 'desc']).default('asc'),
+  order_by: z.literal('created_at').optional(),
+});
+
 type AgentParams = { Params: { agentId: string } };
+type BlockParams = { Params: { agentId: string; label: string } };
 
 /** Letta's agent routes (`/v1/agents/…`); the message routes are in messages.ts. */
 export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
@@ -34,14 +50,14 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
     const principal = requireApiKey(await authenticate(deps, request));
     const body = parseOrThrow(agentCreateSchema, request.body);
     const agent = await createAgent(deps, { organizationId: principal.organizationId, ...body });
-    return reply.status(201).send(toAgentState(agent));
+    return reply.status(201).send(toAgentState(deps, agent));
   });
 
   app.get('/v1/agents', async (request) => {
     const principal = requireApiKey(await authenticate(deps, request));
     const query = parseOrThrow(listQuery, request.query);
     const rows = await listAgents(deps, { organizationId: principal.organizationId, ...query });
-    return rows.map(toAgentState);
+    return rows.map((row) => toAgentState(deps, row));
   });
 
   app.get<AgentParams>('/v1/agents/:agentId', async (request) => {
@@ -49,6 +65,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
     const { agentId } = request.params;
     requireAgentAccess(principal, agentId, 'read_agent');
     return toAgentState(
+      deps,
       await getAgent(deps, { organizationId: principal.organizationId, agentId }),
     );
   });
@@ -59,8 +76,38 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
     requireAgentAccess(principal, agentId, 'write_agent');
     const body = parseOrThrow(agentUpdateSchema, request.body);
     return toAgentState(
+      deps,
       await updateAgent(deps, { organizationId: principal.organizationId, agentId, ...body }),
     );
+  });
+
+  // Core memory, one block at a time, as `client.agents.blocks` reads and edits it.
+  app.get<AgentParams>('/v1/agents/:agentId/core-memory/blocks', async (request) => {
+    const principal = await authenticate(deps, request);
+    const { agentId } = request.params;
+    requireAgentAccess(principal, agentId, 'read_agent');
+    const query = parseOrThrow(blockListQuery, request.query);
+    return listBlocks(deps, { organizationId: principal.organizationId, agentId, ...query });
+  });
+
+  app.get<BlockParams>('/v1/agents/:agentId/core-memory/blocks/:label', async (request) => {
+    const principal = await authenticate(deps, request);
+    const { agentId, label } = request.params;
+    requireAgentAccess(principal, agentId, 'read_agent');
+    return getBlock(deps, { organizationId: principal.organizationId, agentId, label });
+  });
+
+  app.patch<BlockParams>('/v1/agents/:agentId/core-memory/blocks/:label', async (request) => {
+    const principal = await authenticate(deps, request);
+    const { agentId, label } = request.params;
+    requireAgentAccess(principal, agentId, 'write_agent');
+    const body = parseOrThrow(blockUpdateSchema, request.body);
+    return updateBlock(deps, {
+      ...body,
+      organizationId: principal.organizationId,
+      agentId,
+      blockLabel: label,
+    });
   });
 
   app.delete<AgentParams>('/v1/agents/:agentId', async (request, reply) => {

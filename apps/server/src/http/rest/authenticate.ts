@@ -26,3 +26,8 @@ export const queryInteger = ({ min, max }: { min: number; max: number }) =>
     .regex(/^\d{1,9}$/, `must be a whole number from ${min} to ${max}`)
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+/** A flag in a query string, as the SDK writes it: `true` or `false`, nothing else. */
+export const queryBoolean = z
+  .enum(['true', 'false'], { error: 'must be true or false' })
+  .transform((v) => v === 'true');

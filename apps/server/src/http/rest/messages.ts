@@ -3,30 +3,75 @@ import { z } from 'zod';
 import { requireAgentAccess } from '../../auth/authorize.js';
 import type { ConversationEvent } from '../../services/conversation-events.js';
 import type { ServiceDeps } from '../../services/deps.js';
-import { messageCreateSchema } from '../../services/message-schemas.js';
+import {
+  messageContent,
+  messageCreateSchema,
+  messageTypesSchema,
+} from '../../services/message-schemas.js';
 import { listMessages, sendMessages } from '../../services/messages.js';
+import { emptyList, nullOnly } from '../../services/unsupported-fields.js';
 import { openEventStream } from '../sse.js';
-import { authenticate, parseOrThrow, queryInteger } from './authenticate.js';
+import { authenticate, parseOrThrow, queryBoolean, queryInteger } from './authenticate.js';
 
+/** Letta's list query; the flags about message formatting change nothing here. */
 const listQuery = z.strictObject({
   before: z.string().min(1).max(200).optional(),
   after: z.string().min(1).max(200).optional(),
   limit: queryInteger({ min: 1, max: 1000 }).default(100),
   order: z.enum(['asc', 'desc']).default('desc'),
+  order_by: z.literal('created_at').optional(),
+  // `?t=a&t=b` arrives as an array, `?t=a` as a string.
+  include_return_message_types: z
+    .union([z.string(), z.array(z.string())])
+    .transform((t) => (Array.isArray(t) ? t : [t]))
+    .pipe(messageTypesSchema)
+    .optional(),
+  use_assistant_message: queryBoolean.optional(),
+  include_err: queryBoolean.optional(),
+  assistant_message_tool_kwarg: z.string().max(200).optional(),
+  assistant_message_tool_name: z.string().max(200).optional(),
+  // One conversation per agent here: a filter naming another cannot be honoured.
+  conversation_id: z.string().max(0, 'is not supported by this server').optional(),
+  group_id: z.string().max(0, 'is not supported by this server').optional(),
 });
 
 /**
- * Letta's send body. The flags Letta has and this server does not act on are accepted and
- * ignored, so SDK code written for Letta runs unchanged; anything else is refused.
+ * Letta's send body. `input` is the SDK's shorthand for one user message. The flags Letta
+ * has and this server does not act on are accepted and ignored, so SDK code written for
+ * Letta runs unchanged; those asking for what it lacks (client tools, model overrides) are
+ * refused unless empty, and anything else is refused.
  */
-const sendBody = z.strictObject({
-  messages: z.array(messageCreateSchema),
-  streaming: z.boolean().default(false),
-  stream_tokens: z.boolean().default(false),
-  include_pings: z.boolean().optional(),
-  use_assistant_message: z.boolean().optional(),
-  max_steps: z.number().int().positive().optional(),
-});
+const sendBody = z
+  .strictObject({
+    messages: z.array(messageCreateSchema).nullable().optional(),
+    input: messageContent.nullable().optional(),
+    streaming: z.boolean().default(false),
+    stream_tokens: z.boolean().default(false),
+    include_return_message_types: messageTypesSchema.nullable().optional(),
+    include_pings: z.boolean().optional(),
+    use_assistant_message: z.boolean().optional(),
+    max_steps: z.number().int().positive().optional(),
+    assistant_message_tool_kwarg: z.string().optional(),
+    assistant_message_tool_name: z.string().optional(),
+    background: z.boolean().optional(),
+    enable_thinking: z.string().optional(),
+    include_compaction_messages: z.boolean().optional(),
+    return_logprobs: z.boolean().optional(),
+    return_token_ids: z.boolean().optional(),
+    top_logprobs: z.number().int().nullable().optional(),
+    client_skills: emptyList,
+    client_tools: emptyList,
+    override_model: nullOnly,
+    override_system: nullOnly,
+  })
+  .refine((b) => b.input == null || !b.messages?.length, {
+    path: ['input'],
+    message: 'give either messages or input, not both',
+  })
+  .transform(({ input, messages, ...rest }) => ({
+    ...rest,
+    messages: input == null ? (messages ?? []) : [{ role: 'user' as const, content: input }],
+  }));
 
 type AgentParams = { Params: { agentId: string } };
 
@@ -40,8 +85,19 @@ export function registerMessageRoutes(
     const principal = await authenticate(deps, request);
     const { agentId } = request.params;
     requireAgentAccess(principal, agentId, 'read_messages');
-    const query = parseOrThrow(listQuery, request.query);
-    return listMessages(deps, { organizationId: principal.organizationId, agentId, ...query });
+    const { before, after, limit, order, include_return_message_types } = parseOrThrow(
+      listQuery,
+      request.query,
+    );
+    return listMessages(deps, {
+      organizationId: principal.organizationId,
+      agentId,
+      before,
+      after,
+      limit,
+      order,
+      include_return_message_types,
+    });
   });
 
   // The deprecated `/messages/stream` always streams; the main route streams on request.
@@ -53,8 +109,30 @@ export function registerMessageRoutes(
       requireAgentAccess(principal, agentId, 'write_messages');
       const body = parseOrThrow(sendBody, request.body);
       const args = { organizationId: principal.organizationId, agentId, messages: body.messages };
-      if (!(alwaysStream || body.streaming)) return sendMessages(deps, args);
-      return streamTurn(deps, reply, args, { streamTokens: body.stream_tokens, ...options });
+      const wanted = (type: string) =>
+        !body.include_return_message_types ||
+        (body.include_return_message_types as string[]).includes(type);
+      if (alwaysStream || body.streaming) {
+        return streamTurn(deps, reply, args, {
+          streamTokens: body.stream_tokens,
+          assistantMessages: wanted('assistant_message'),
+          ...options,
+        });
+      }
+      // Once the user's message is stored, a retry would store it again: the SDK must not.
+      let stored = false;
+      try {
+        const response = await sendMessages(deps, {
+          ...args,
+          onEvent: (event) => {
+            if (event.type === 'message') stored = true;
+          },
+        });
+        return { ...response, messages: response.messages.filter((m) => wanted(m.message_type)) };
+      } catch (error) {
+        if (stored) reply.header('x-should-retry', 'false');
+        throw error;
+      }
     };
   app.post<AgentParams>('/v1/agents/:agentId/messages', send(false));
   app.post<AgentParams>('/v1/agents/:agentId/messages/stream', send(true));
@@ -69,7 +147,11 @@ async function streamTurn(
   deps: ServiceDeps,
   reply: FastifyReply,
   args: Parameters<typeof sendMessages>[1],
-  { streamTokens, pingMs }: { streamTokens: boolean; pingMs?: number | undefined },
+  {
+    streamTokens,
+    assistantMessages,
+    pingMs,
+  }: { streamTokens: boolean; assistantMessages: boolean; pingMs?: number | undefined },
 ) {
   let stream: ReturnType<typeof openEventStream> | undefined;
   const open = () => {
@@ -78,7 +160,7 @@ async function streamTurn(
   };
   const onEvent = (event: ConversationEvent) => {
     // The user's own messages are not echoed, as in Letta; the stream opens with the reply.
-    if (event.type === 'delta' && streamTokens) {
+    if (event.type === 'delta' && streamTokens && assistantMessages) {
       open().data({
         id: event.messageId,
         date: new Date().toISOString(),
@@ -87,7 +169,7 @@ async function streamTurn(
         run_id: event.runId,
       });
     } else if (event.type === 'message' && event.message.message_type === 'assistant_message') {
-      if (!streamTokens) open().data(event.message);
+      if (!streamTokens && assistantMessages) open().data(event.message);
     } else if (event.type === 'message') {
       open();
     }

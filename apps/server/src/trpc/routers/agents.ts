@@ -3,6 +3,8 @@ import {
   agentCreateSchema,
   agentListSchema,
   agentUpdateSchema,
+  blockLabel,
+  blockUpdateSchema,
 } from '../../services/agent-schemas.js';
 import {
   createAgent,
@@ -11,6 +13,7 @@ import {
   listAgents,
   toAgentState,
   updateAgent,
+  updateBlock,
 } from '../../services/agents.js';
 import { agentIdSchema, agentProcedure, apiKeyProcedure, router } from '../trpc.js';
 
@@ -19,6 +22,7 @@ export const agentsRouter = router({
     .input(agentCreateSchema)
     .mutation(async ({ ctx, input }) =>
       toAgentState(
+        ctx.deps,
         await createAgent(ctx.deps, { organizationId: ctx.principal.organizationId, ...input }),
       ),
     ),
@@ -27,12 +31,13 @@ export const agentsRouter = router({
     .input(agentListSchema.default({ limit: 50, order: 'desc' }))
     .query(async ({ ctx, input }) =>
       (await listAgents(ctx.deps, { organizationId: ctx.principal.organizationId, ...input })).map(
-        toAgentState,
+        (row) => toAgentState(ctx.deps, row),
       ),
     ),
 
   retrieve: agentProcedure('read_agent').query(async ({ ctx, input }) =>
     toAgentState(
+      ctx.deps,
       await getAgent(ctx.deps, {
         organizationId: ctx.principal.organizationId,
         agentId: input.agentId,
@@ -44,8 +49,22 @@ export const agentsRouter = router({
     .input(agentUpdateSchema.extend({ agentId: agentIdSchema }))
     .mutation(async ({ ctx, input }) =>
       toAgentState(
+        ctx.deps,
         await updateAgent(ctx.deps, { organizationId: ctx.principal.organizationId, ...input }),
       ),
+    ),
+
+  /** One memory block's value, description or limit, as the REST block PATCH does. */
+  updateBlock: agentProcedure('write_agent')
+    .input(
+      blockUpdateSchema.omit({ label: true }).extend({ agentId: agentIdSchema, label: blockLabel }),
+    )
+    .mutation(({ ctx, input: { label, ...change } }) =>
+      updateBlock(ctx.deps, {
+        ...change,
+        organizationId: ctx.principal.organizationId,
+        blockLabel: label,
+      }),
     ),
 
   delete: apiKeyProcedure
