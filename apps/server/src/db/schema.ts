@@ -138,7 +138,11 @@ export const messages = pgTable(
     runId: text('run_id').notNull(),
     createdAt: createdAt(),
   },
-  (t) => [index('messages_agent_seq_idx').on(t.agentId, t.seq)],
+  (t) => [
+    index('messages_agent_seq_idx').on(t.agentId, t.seq),
+    // A send looks its otids up to refuse a client's retry; most messages have none.
+    index('messages_agent_otid_idx').on(t.agentId, t.otid).where(sql`${t.otid} is not null`),
+  ],
 );
 
 /**

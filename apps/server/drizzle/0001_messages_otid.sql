@@ -1,0 +1,1 @@
+CREATE INDEX "messages_agent_otid_idx" ON "messages" USING btree ("agent_id","otid") WHERE "messages"."otid" is not null;
