@@ -183,6 +183,10 @@ export function ChatPage(props: {
         createAgentApi(token).messages.list.query({ agentId, limit: PAGE_SIZE, order: 'desc' }),
       );
       for (const message of [...page].reverse()) conversation.store(message);
+      // A stored message's event id is its seq. Until the stream has delivered something, the
+      // newest message read (or the start, 0) is where a resubscription resumes, so nothing
+      // stored while the stream is down or changing tokens is missed.
+      lastEventId ??= String(page[0]?.seq_id ?? 0);
       setHasOlder(page.length === PAGE_SIZE);
       setHistoryLoaded(true);
     } catch (caught) {
