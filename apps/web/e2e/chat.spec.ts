@@ -126,11 +126,22 @@ test('an admin revokes the token and the chat keeps working after a silent refre
   await admin.getByRole('link', { name: 'Tokens' }).click();
   await expect(admin.getByRole('heading', { name: 'Live tokens' })).toBeVisible();
   await admin.getByLabel('Agent').selectOption(aliceAgent);
+  // The unfiltered list stays on screen until the filtered one has loaded.
+  await expect(admin.locator('table')).toHaveAttribute('aria-busy', 'false');
   const rows = admin.locator('tbody tr[data-token-id]');
   await expect(rows.first()).toBeVisible();
   await expect(rows.first()).toContainText('read_messages');
   await expect(rows.first()).toContainText('http://127.0.0.1');
+  // At 1280 px every column fits: the action is not pushed behind a sideways scroll.
+  await expect(rows.first().getByRole('button', { name: /^Revoke/ })).toBeInViewport();
   await screenshot(admin, 'admin');
+  await admin.setViewportSize({ width: 390, height: 844 });
+  await expect(rows.first().getByRole('button', { name: /^Revoke/ })).toBeInViewport();
+  await screenshot(admin, 'admin-phone');
+  await admin.emulateMedia({ colorScheme: 'dark' });
+  await screenshot(admin, 'admin-phone-dark');
+  await admin.emulateMedia({ colorScheme: 'light' });
+  await admin.setViewportSize({ width: 1280, height: 720 });
   // Every token alice's agent had, including the one her open chat is using. Her client may
   // mint a fresh one the moment it notices (that is the silent refresh), so the revoked ones
   // are followed by id rather than by counting rows.
