@@ -64,6 +64,8 @@ export default defineConfig({
       SCOPEKIT_WEB_ORIGINS: origin,
       SCOPEKIT_WEB_DIST: here('dist'),
       SCOPEKIT_LOG_LEVEL: 'warn',
+      // The shortest lifetime allowed (refreshed every ~24 s), so the tests see refreshes.
+      SCOPEKIT_WEB_TOKEN_TTL_SECONDS: '30',
     },
   },
 });

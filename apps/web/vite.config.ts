@@ -1,10 +1,11 @@
 import { defineConfig } from 'vite';
 import solid from 'vite-plugin-solid';
+import { precompress } from './precompress';
 
 const server = process.env.SCOPEKIT_SERVER_URL ?? 'http://127.0.0.1:8283';
 
 export default defineConfig({
-  plugins: [solid()],
+  plugins: [solid(), precompress()],
   server: {
     port: 5173,
     strictPort: true,
@@ -17,6 +18,7 @@ export default defineConfig({
   },
   build: {
     target: 'es2022',
+    // The bundle check reads the sourcemaps to prove no server code went in.
     sourcemap: true,
   },
 });

@@ -17,6 +17,7 @@ test('sign up: a new account gets its own agent and an empty, live chat', async 
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
   await expect(page.getByLabel('Username')).toBeFocused();
+  await expect(page).toHaveTitle('Log in · scopekit chat');
   await screenshot(page, 'login');
 
   await page.getByRole('button', { name: 'Sign up' }).click();
@@ -125,11 +126,22 @@ test('an admin revokes the token and the chat keeps working after a silent refre
   await admin.getByRole('link', { name: 'Tokens' }).click();
   await expect(admin.getByRole('heading', { name: 'Live tokens' })).toBeVisible();
   await admin.getByLabel('Agent').selectOption(aliceAgent);
+  // The unfiltered list stays on screen until the filtered one has loaded.
+  await expect(admin.locator('table')).toHaveAttribute('aria-busy', 'false');
   const rows = admin.locator('tbody tr[data-token-id]');
   await expect(rows.first()).toBeVisible();
   await expect(rows.first()).toContainText('read_messages');
   await expect(rows.first()).toContainText('http://127.0.0.1');
+  // At 1280 px every column fits: the action is not pushed behind a sideways scroll.
+  await expect(rows.first().getByRole('button', { name: /^Revoke/ })).toBeInViewport();
   await screenshot(admin, 'admin');
+  await admin.setViewportSize({ width: 390, height: 844 });
+  await expect(rows.first().getByRole('button', { name: /^Revoke/ })).toBeInViewport();
+  await screenshot(admin, 'admin-phone');
+  await admin.emulateMedia({ colorScheme: 'dark' });
+  await screenshot(admin, 'admin-phone-dark');
+  await admin.emulateMedia({ colorScheme: 'light' });
+  await admin.setViewportSize({ width: 1280, height: 720 });
   // Every token alice's agent had, including the one her open chat is using. Her client may
   // mint a fresh one the moment it notices (that is the silent refresh), so the revoked ones
   // are followed by id rather than by counting rows.
@@ -204,6 +216,34 @@ test("log-out ends access, and one user's token is refused on another's agent", 
     });
     expect(foreign.status).toBe(403);
   }
+  const foreignSend = await callFromPage(alice, {
+    path: 'messages.send',
+    method: 'POST',
+    input: { agentId: bobAgent, content: 'Reading your mail' },
+    bearer: token,
+  });
+  expect(foreignSend.status).toBe(403);
+  // The live stream, opened as the app opens it: the refusal arrives as the stream's error.
+  const foreignStream = await alice.evaluate(
+    ({ agentId, token }) =>
+      new Promise<unknown>((resolve) => {
+        const query = new URLSearchParams({
+          input: JSON.stringify({ agentId }),
+          connectionParams: JSON.stringify({ authorization: `Bearer ${token}` }),
+        });
+        const source = new EventSource(`/trpc/messages.events?${query}`);
+        source.addEventListener('serialized-error', (event) => {
+          source.close();
+          resolve(JSON.parse((event as MessageEvent<string>).data));
+        });
+        source.addEventListener('message', () => {
+          source.close();
+          resolve('a message from the other agent arrived');
+        });
+      }),
+    { agentId: bobAgent, token },
+  );
+  expect(foreignStream).toMatchObject({ data: { code: 'FORBIDDEN', httpStatus: 403 } });
 
   await alice.getByRole('button', { name: 'Log out' }).click();
   await expect(alice).toHaveURL(/\/login$/);
@@ -221,5 +261,48 @@ test("log-out ends access, and one user's token is refused on another's agent", 
   await alice.goto('/');
   await expect(alice).toHaveURL(/\/login$/);
   await alice.context().close();
+  await bob.context().close();
+});
+
+test('logging out in one tab ends the session in the other tabs of that browser', async ({
+  browser,
+}) => {
+  const alice = await loggedInPage(browser, 'alice');
+  const aliceElsewhere = await alice.context().newPage();
+  await aliceElsewhere.goto('/');
+  await expect(connection(aliceElsewhere)).toHaveText('Live');
+
+  const admin = await loggedInPage(browser, 'admin');
+  await admin.goto('/admin');
+  await expect(admin).toHaveTitle('Live tokens · scopekit chat');
+  const adminElsewhere = await admin.context().newPage();
+  await adminElsewhere.goto('/');
+
+  await alice.getByRole('button', { name: 'Log out' }).click();
+  await expect(alice).toHaveURL(/\/login$/);
+  // The other tab's live stream loses its (revoked) token, finds the session gone, and
+  // returns to the log-in page by itself.
+  await expect(aliceElsewhere).toHaveURL(/\/login$/, { timeout: 30_000 });
+  await expect(aliceElsewhere.getByRole('status')).toHaveText(
+    'Your session has ended. Log in again.',
+  );
+
+  // The admin page's next call is refused, and it too returns to log-in.
+  await adminElsewhere.getByRole('button', { name: 'Log out' }).click();
+  await expect(adminElsewhere).toHaveURL(/\/login$/);
+  await admin.getByRole('button', { name: 'Refresh' }).click();
+  await expect(admin).toHaveURL(/\/login$/);
+  await expect(admin.getByRole('status')).toHaveText('Your session has ended. Log in again.');
+  await expect(admin).toHaveTitle('Log in · scopekit chat');
+  await alice.context().close();
+  await admin.context().close();
+});
+
+test('the admin page is for admins: anyone else lands on the chat', async ({ browser }) => {
+  const bob = await loggedInPage(browser, 'bob');
+  await bob.goto('/admin');
+  await expect(bob).toHaveURL(/\/$/);
+  await expect(bob).toHaveTitle('Chat · scopekit chat');
+  await expect(bob.getByRole('link', { name: 'Tokens' })).toHaveCount(0);
   await bob.context().close();
 });

@@ -67,3 +67,63 @@ export function callFromPage(
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }, args);
 }
+
+/**
+ * Records every label the connection badge shows from now on, so a test can tell whether the
+ * stream ever dropped (the badge may flip and flip back between two looks at it).
+ */
+export async function recordConnectionStates(page: Page) {
+  await page.evaluate(() => {
+    const badge = document.querySelector('[data-testid="connection"]');
+    if (!badge) throw new Error('no connection badge');
+    const seen = new Set([badge.textContent ?? '']);
+    (window as unknown as { connectionStates: Set<string> }).connectionStates = seen;
+    new MutationObserver(() => seen.add(badge.textContent ?? '')).observe(badge, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+    });
+  });
+  return () =>
+    page.evaluate(() => [
+      ...(window as unknown as { connectionStates: Set<string> }).connectionStates,
+    ]);
+}
+
+/** How many agent tokens `page` mints from now on. */
+export function countTokenMints(page: Page) {
+  let mints = 0;
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname === '/trpc/session.token') mints++;
+  });
+  return () => mints;
+}
+
+/** How many live message streams `page` holds open right now. */
+export function countOpenStreams(page: Page) {
+  const open = new Set<unknown>();
+  const isStream = (url: string) => new URL(url).pathname === '/trpc/messages.events';
+  page.on('request', (request) => {
+    if (isStream(request.url())) open.add(request);
+  });
+  page.on('requestfinished', (request) => open.delete(request));
+  page.on('requestfailed', (request) => open.delete(request));
+  return () => open.size;
+}
+
+/** A fresh browser signed up as a new user with an empty conversation. */
+export async function signedUpPage(browser: Browser, prefix: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto('/login');
+  const username = `${prefix}${Date.now().toString(36)}`;
+  const signedUp = await callFromPage(page, {
+    path: 'session.signUp',
+    method: 'POST',
+    input: { username, password: `${username} password` },
+  });
+  expect(signedUp.status).toBe(200);
+  await page.goto('/');
+  await expect(page.getByRole('textbox', { name: 'Message' })).toBeVisible();
+  return page;
+}

@@ -1,4 +1,14 @@
-import { createEffect, createResource, createSignal, Match, Switch } from 'solid-js';
+import {
+  createEffect,
+  createMemo,
+  createResource,
+  createSignal,
+  Match,
+  on,
+  onCleanup,
+  Switch,
+} from 'solid-js';
+import { AgentTokenStore } from './lib/agent-token';
 import { describeError, sessionApi, type User } from './lib/api';
 import { currentPage, navigate } from './lib/router';
 import { AdminPage } from './pages/Admin';
@@ -21,12 +31,29 @@ export function App() {
     navigate('login', { replace: true });
   };
 
-  // The path follows the session: the log-in page without one, never with one.
+  // One agent token per signed-in user, outliving page changes: going from the chat to the
+  // admin page and back reuses the live token rather than minting (and leaking) another.
+  const tokens = createMemo(
+    on(
+      () => (me.state === 'ready' ? me()?.id : undefined),
+      (userId) => {
+        if (!userId) return undefined;
+        const store = new AgentTokenStore(() => loggedOut('Your session has ended. Log in again.'));
+        onCleanup(() => store.close());
+        return store;
+      },
+    ),
+  );
+
+  // The path follows the session: the log-in page without one, never with one, and the
+  // admin page only for admins.
   createEffect(() => {
     const user = me();
     if (user === undefined) return;
     if (user === null && currentPage() !== 'login') navigate('login', { replace: true });
     if (user && currentPage() === 'login') navigate('chat', { replace: true });
+    if (user && user.role !== 'admin' && currentPage() === 'admin')
+      navigate('chat', { replace: true });
   });
 
   return (
@@ -55,8 +82,8 @@ export function App() {
             <Match when={currentPage() === 'admin' && user().role === 'admin'}>
               <AdminPage user={user()} onLoggedOut={loggedOut} />
             </Match>
-            <Match when={true}>
-              <ChatPage user={user()} onLoggedOut={loggedOut} />
+            <Match when={tokens()}>
+              {(store) => <ChatPage user={user()} tokens={store()} onLoggedOut={loggedOut} />}
             </Match>
           </Switch>
         )}

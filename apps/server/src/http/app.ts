@@ -96,10 +96,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const webDist = options.webDist;
   const servesWeb = webDist !== undefined && existsSync(join(webDist, 'index.html'));
   if (servesWeb) {
-    // Hashed asset names change with their content, so they may be cached for good.
+    // Hashed asset names change with their content, so they may be cached for good. The web
+    // build writes .br and .gz copies; they are sent to clients that accept them.
     await app.register(fastifyStatic, {
       root: webDist,
       wildcard: false,
+      preCompressed: true,
       setHeaders: (reply, path) => {
         reply.header(
           'cache-control',

@@ -7,16 +7,20 @@ export interface AgentToken {
 }
 
 /**
- * Holds the browser's `ck-let-` token. It is minted from the session, refreshed before it
- * expires (timed from the server's `expiresIn`, never from this machine's clock), and
- * re-minted at once when a call is refused with 401 (after an admin revoked it, say).
- * When the session itself is gone, `onSessionEnded` fires and nothing is minted again.
+ * Holds the browser's `ck-let-` token, one store for the whole signed-in app so that moving
+ * between pages reuses the live token instead of minting another. It is minted from the
+ * session, refreshed before it expires (timed from the server's `expiresIn`, never from this
+ * machine's clock), and re-minted at once when a call is refused with 401 (after an admin
+ * revoked it, say). Every mint is single-flight, so a 401 on one path cannot discard a token
+ * another path has just obtained. When the session itself is gone, `onSessionEnded` fires and
+ * nothing is minted again.
  */
 export class AgentTokenStore {
   #current: AgentToken | undefined;
   #pending: Promise<AgentToken> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  readonly #listeners = new Set<(token: AgentToken) => void>();
 
   constructor(private readonly onSessionEnded: () => void) {}
 
@@ -41,9 +45,33 @@ export class AgentTokenStore {
     return this.get();
   }
 
+  /**
+   * A call made with the current token; when it is refused with 401, the token is replaced
+   * and the call is made once more with the new one.
+   */
+  async call<T>(call: (token: string) => Promise<T>): Promise<T> {
+    const { token } = await this.get();
+    try {
+      return await call(token);
+    } catch (error) {
+      if (!isUnauthorized(error)) throw error;
+      return call((await this.rejected(token)).token);
+    }
+  }
+
+  /**
+   * `listener` hears of every newly minted token, so a long-lived stream can move to it
+   * before the token it opened with expires. Returns the way to stop listening.
+   */
+  onToken(listener: (token: AgentToken) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   close() {
     this.#closed = true;
     this.#current = undefined;
+    this.#listeners.clear();
     clearTimeout(this.#timer);
   }
 
@@ -51,12 +79,14 @@ export class AgentTokenStore {
     try {
       const minted = await sessionApi.session.token.mutate();
       if (this.#closed) throw new Error('Logged out');
-      this.#current = { token: minted.token, agentId: minted.agentId };
+      const current = { token: minted.token, agentId: minted.agentId };
+      this.#current = current;
       clearTimeout(this.#timer);
       this.#timer = setTimeout(() => {
         this.refresh().catch(() => {});
       }, refreshDelayMs(minted.expiresIn));
-      return this.#current;
+      for (const listener of this.#listeners) listener(current);
+      return current;
     } catch (error) {
       if (isUnauthorized(error)) {
         this.close();

@@ -31,30 +31,27 @@ export const sessionApi = createTRPCClient<AppRouter>({
 });
 
 /**
- * Calls to the agent itself, with the short-lived `ck-let-` token as the only credential:
- * no cookie is sent, exactly as if the agent lived on another server.
+ * Calls to the agent itself, with one short-lived `ck-let-` token as the only credential: no
+ * cookie is sent, exactly as if the agent lived on another server. A client is bound to one
+ * token so that whoever made a call knows which token a 401 refused.
  */
-export function createAgentApi(bearer: () => Promise<string>) {
+export function createAgentApi(token: string) {
+  const authorization = `Bearer ${token}`;
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
         condition: (op) => op.type === 'subscription',
         // EventSource cannot set headers; tRPC passes these as the stream's connection params.
-        true: httpSubscriptionLink({
-          url,
-          connectionParams: async () => ({ authorization: `Bearer ${await bearer()}` }),
-        }),
+        true: httpSubscriptionLink({ url, connectionParams: { authorization } }),
         false: httpLink({
           url,
-          headers: async () => ({ authorization: `Bearer ${await bearer()}` }),
+          headers: { authorization },
           fetch: (input, init) => fetch(input, { ...init, credentials: 'omit' }),
         }),
       }),
     ],
   });
 }
-
-export type AgentApi = ReturnType<typeof createAgentApi>;
 
 export function httpStatusOf(error: unknown): number | undefined {
   if (!(error instanceof TRPCClientError)) return undefined;

@@ -10,6 +10,8 @@ export interface ChatMessage {
   otid?: string | null;
   date?: string;
   state: 'stored' | 'sending' | 'failed' | 'streaming';
+  /** For a reply streaming in: the index of the next piece expected. */
+  nextPiece?: number;
 }
 
 const roleOf = (type: LettaMessage['message_type']): ChatMessage['role'] =>
@@ -50,20 +52,34 @@ export function createConversation() {
     return isNew;
   }
 
-  /** The next piece of a reply being produced; ignored once the reply is stored. */
-  function appendDelta(messageId: string, text: string) {
+  /**
+   * The next piece of a reply being produced; ignored once the reply is stored. While a stream
+   * hands over to a new token, two streams deliver the same pieces: their index keeps each once.
+   */
+  function appendDelta(messageId: string, index: number, text: string) {
     setMessages((list) => {
-      const index = list.findIndex((m) => m.id === messageId);
-      const existing = list[index];
+      const at = list.findIndex((m) => m.id === messageId);
+      const existing = list[at];
       if (existing?.state === 'stored') return list;
       if (!existing) {
-        return [...list, { id: messageId, role: 'assistant', content: text, state: 'streaming' }];
+        const piece: ChatMessage = {
+          id: messageId,
+          role: 'assistant',
+          content: text,
+          state: 'streaming',
+          nextPiece: index + 1,
+        };
+        return [...list, piece];
       }
+      if (index < (existing.nextPiece ?? 0)) return list;
       const next = [...list];
-      next[index] = { ...existing, content: existing.content + text };
+      next[at] = { ...existing, content: existing.content + text, nextPiece: index + 1 };
       return next;
     });
   }
+
+  /** The earliest stored message, where a page of older history ends. */
+  const oldest = () => messages().find((m) => m.state === 'stored' && m.seq !== undefined);
 
   function addLocal(otid: string, content: string) {
     setMessages((list) => [
@@ -83,7 +99,7 @@ export function createConversation() {
     setMessages((list) => list.filter((m) => m.state !== 'streaming'));
   }
 
-  return { messages, store, appendDelta, addLocal, setLocalState, endStreaming };
+  return { messages, store, appendDelta, oldest, addLocal, setLocalState, endStreaming };
 }
 
 /** An id for a message this tab sends; works outside secure contexts too. */

@@ -1,5 +1,6 @@
-import { createResource, createSignal, For, onMount, Show } from 'solid-js';
+import { createEffect, createResource, createSignal, For, onMount, Show } from 'solid-js';
 import { type AdminToken, describeError, isUnauthorized, sessionApi, type User } from '../lib/api';
+import { usePageTitle } from '../lib/title';
 import { Header } from './Header';
 
 const PAGE_SIZE = 20;
@@ -19,10 +20,20 @@ export function AdminPage(props: { user: User; onLoggedOut: (message?: string) =
     () => ({ agentId: agentId() || undefined, offset: offset() }),
     (query) => sessionApi.admin.tokens.list.query({ ...query, limit: PAGE_SIZE }),
   );
+  // Reading a failed resource throws, which would stop the page from reacting to the failure.
+  const shown = () => (page.error ? undefined : page.latest);
+  const userList = () => (users.error ? undefined : users());
   const ownerOf = (id: string | undefined) =>
-    users()?.find((u) => u.agentId === id)?.username ?? id ?? '—';
+    userList()?.find((u) => u.agentId === id)?.username ?? id ?? '—';
 
   onMount(() => heading.focus());
+  usePageTitle(() => 'Live tokens');
+
+  // The session ended (logged out in another tab, expired): back to log-in, as revoke does.
+  const sessionEnded = () => props.onLoggedOut('Your session has ended. Log in again.');
+  createEffect(() => {
+    if (isUnauthorized(page.error) || isUnauthorized(users.error)) sessionEnded();
+  });
 
   async function revoke(token: AdminToken) {
     setError(undefined);
@@ -31,7 +42,7 @@ export function AdminPage(props: { user: User; onLoggedOut: (message?: string) =
       setStatus(`Revoked ${token.hint}.`);
       await refetch();
     } catch (caught) {
-      if (isUnauthorized(caught)) props.onLoggedOut('Your session has ended. Log in again.');
+      if (isUnauthorized(caught)) sessionEnded();
       else setError(`Could not revoke ${token.hint}: ${describeError(caught)}`);
     }
   }
@@ -62,7 +73,7 @@ export function AdminPage(props: { user: User; onLoggedOut: (message?: string) =
             }}
           >
             <option value="">All agents</option>
-            <For each={users()}>
+            <For each={userList()}>
               {(user) => <option value={user.agentId}>{user.username}'s agent</option>}
             </For>
           </select>
@@ -100,23 +111,33 @@ export function AdminPage(props: { user: User; onLoggedOut: (message?: string) =
             </thead>
             <tbody>
               <For
-                each={page.latest?.tokens}
+                each={shown()?.tokens}
                 fallback={
                   <tr>
-                    <td colSpan={7}>{page.loading ? 'Loading…' : 'No live tokens.'}</td>
+                    <td colSpan={7}>
+                      {page.loading
+                        ? 'Loading…'
+                        : page.error
+                          ? 'Could not load the tokens.'
+                          : 'No live tokens.'}
+                    </td>
                   </tr>
                 }
               >
                 {(token) => (
                   <tr data-token-id={token.id}>
-                    <td>
+                    <td data-label="Token">
                       <code>{token.hint}</code>
                     </td>
-                    <td>{token.policy.data.map((entry) => ownerOf(entry.id)).join(', ')}</td>
-                    <td>{token.hostname}</td>
-                    <td>{[...new Set(token.policy.data.flatMap((e) => e.access))].join(', ')}</td>
-                    <td>{when(token.expiresAt)}</td>
-                    <td>{when(token.lastUsedAt)}</td>
+                    <td data-label="Agent">
+                      {token.policy.data.map((entry) => ownerOf(entry.id)).join(', ')}
+                    </td>
+                    <td data-label="Hostname">{token.hostname}</td>
+                    <td data-label="Access">
+                      {[...new Set(token.policy.data.flatMap((e) => e.access))].join(', ')}
+                    </td>
+                    <td data-label="Expires">{when(token.expiresAt)}</td>
+                    <td data-label="Last used">{when(token.lastUsedAt)}</td>
                     <td>
                       <button
                         type="button"
@@ -145,7 +166,7 @@ export function AdminPage(props: { user: User; onLoggedOut: (message?: string) =
           <button
             type="button"
             class="secondary"
-            disabled={!page.latest?.hasNextPage}
+            disabled={!shown()?.hasNextPage}
             onClick={() => setOffset(offset() + PAGE_SIZE)}
           >
             Older

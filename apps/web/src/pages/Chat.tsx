@@ -1,5 +1,5 @@
 import { createEffect, createSignal, For, on, onCleanup, onMount, Show } from 'solid-js';
-import { AgentTokenStore } from '../lib/agent-token';
+import type { AgentTokenStore } from '../lib/agent-token';
 import {
   createAgentApi,
   describeError,
@@ -9,6 +9,7 @@ import {
   type User,
 } from '../lib/api';
 import { createConversation, newOtid } from '../lib/conversation';
+import { usePageTitle } from '../lib/title';
 import { Header } from './Header';
 
 type Connection = 'connecting' | 'live' | 'reconnecting';
@@ -19,33 +20,31 @@ const CONNECTION_LABEL: Record<Connection, string> = {
   reconnecting: 'Reconnecting…',
 };
 
-export function ChatPage(props: { user: User; onLoggedOut: (message?: string) => void }) {
-  const tokens = new AgentTokenStore(() =>
-    props.onLoggedOut('Your session has ended. Log in again.'),
-  );
-  /** The token each call was made with, so a 401 drops that one and not a newer one. */
-  let lastBearer = '';
-  const api = createAgentApi(async () => {
-    lastBearer = (await tokens.get()).token;
-    return lastBearer;
-  });
-  const agentId = props.user.agentId;
+/** How long an old stream stays open after its replacement has connected (see `handOver`). */
+const HANDOVER_OVERLAP_MS = 2000;
+const PAGE_SIZE = 100;
 
-  /** A call to the agent; on 401 (revoked or expired token) it re-mints once and retries. */
-  async function withToken<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (!isUnauthorized(error)) throw error;
-      await tokens.rejected(lastBearer);
-      return call();
-    }
-  }
+interface Stream {
+  token: string;
+  started: boolean;
+  handle?: { unsubscribe(): void };
+}
+
+export function ChatPage(props: {
+  user: User;
+  tokens: AgentTokenStore;
+  onLoggedOut: (message?: string) => void;
+}) {
+  const tokens = props.tokens;
+  const agentId = props.user.agentId;
+  usePageTitle(() => 'Chat');
 
   const conversation = createConversation();
   const [connection, setConnection] = createSignal<Connection>('connecting');
   const [error, setError] = createSignal<string>();
   const [historyLoaded, setHistoryLoaded] = createSignal(false);
+  const [hasOlder, setHasOlder] = createSignal(false);
+  const [loadingOlder, setLoadingOlder] = createSignal(false);
   const [announcement, setAnnouncement] = createSignal('');
   const [sending, setSending] = createSignal(false);
   const ownOtids = new Set<string>();
@@ -66,41 +65,90 @@ export function ChatPage(props: { user: User; onLoggedOut: (message?: string) =>
   }
 
   // ---- live stream ---------------------------------------------------------------------
+  /** The stream whose position and state count; `retiring` is the one it is replacing. */
+  let current: Stream | undefined;
+  let retiring: Stream | undefined;
   let lastEventId: string | undefined;
-  let subscription: { unsubscribe(): void } | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let retireTimer: ReturnType<typeof setTimeout> | undefined;
   let attempts = 0;
   let stopped = false;
 
-  function subscribe() {
-    if (stopped) return;
-    subscription?.unsubscribe();
-    subscription = api.messages.events.subscribe(
+  function closeRetiring() {
+    clearTimeout(retireTimer);
+    retiring?.handle?.unsubscribe();
+    retiring = undefined;
+  }
+
+  /** Opens the stream with `token` from the last event seen; it becomes the current one. */
+  function open(token: string) {
+    const stream: Stream = { token, started: false };
+    const isCurrent = () => current === stream;
+    current = stream;
+    stream.handle = createAgentApi(token).messages.events.subscribe(
       { agentId, lastEventId },
       {
         onStarted: () => {
+          stream.started = true;
+          if (!isCurrent()) return;
           attempts = 0;
           setConnection('live');
+          // The server starts listening just after it reports the stream connected: the old
+          // stream stays a moment longer so no piece of a reply falls in between.
+          if (retiring) retireTimer = setTimeout(closeRetiring, HANDOVER_OVERLAP_MS);
         },
         onData: ({ id, data: event }) => {
-          lastEventId = id;
+          // Both streams of a handover deliver the same events; ids and piece indexes dedupe.
+          if (isCurrent()) lastEventId = id;
           if (event.type === 'message') {
             receive(event.message);
           } else if (event.type === 'delta') {
-            conversation.appendDelta(event.messageId, event.text);
-          } else if (event.type === 'stop' && event.error) {
+            conversation.appendDelta(event.messageId, event.index, event.text);
+          } else if (event.type === 'stop' && event.error && isCurrent()) {
             conversation.endStreaming();
             setError(`The agent could not answer: ${event.error}`);
           }
         },
         onConnectionStateChange: (state) => {
+          if (!isCurrent()) return;
           if (state.state === 'pending') setConnection('live');
           else if (state.state === 'connecting' && state.error) reconnect(state.error);
         },
-        onError: (cause) => reconnect(cause),
-        onComplete: () => reconnect(undefined),
+        onError: (cause) => {
+          if (isCurrent()) reconnect(cause);
+        },
+        onComplete: () => {
+          if (isCurrent()) reconnect(undefined);
+        },
       },
     );
+  }
+
+  async function connect() {
+    if (stopped) return;
+    let token: string;
+    try {
+      token = (await tokens.get()).token;
+    } catch (cause) {
+      // A session that is gone is handled by the token store; anything else is retried.
+      if (!isUnauthorized(cause)) reconnect(cause);
+      return;
+    }
+    if (!stopped) open(token);
+  }
+
+  /**
+   * The server ends a stream when its token expires, so when the store mints the next token
+   * the stream moves to it while the old one is still good: a routine refresh never shows as
+   * a dropped connection. (A stream that is already reconnecting picks the new token up by
+   * itself.)
+   */
+  function handOver(token: string) {
+    if (stopped || !current || current.token === token) return;
+    closeRetiring();
+    if (current.started) retiring = current;
+    else current.handle?.unsubscribe();
+    open(token);
   }
 
   /**
@@ -109,39 +157,78 @@ export function ChatPage(props: { user: User; onLoggedOut: (message?: string) =>
    */
   function reconnect(cause: unknown) {
     if (stopped) return;
-    subscription?.unsubscribe();
-    subscription = undefined;
+    const failed = current;
+    current = undefined;
+    failed?.handle?.unsubscribe();
+    closeRetiring();
     setConnection('reconnecting');
     clearTimeout(retryTimer);
     const delay = Math.min(30_000, 500 * 2 ** attempts++);
     retryTimer = setTimeout(async () => {
-      if (isUnauthorized(cause)) {
+      if (isUnauthorized(cause) && failed) {
         try {
-          await tokens.rejected(lastBearer);
+          await tokens.rejected(failed.token);
         } catch {
           // The session is gone (handled by the token store) or the server is unreachable.
         }
       }
-      subscribe();
+      void connect();
     }, delay);
   }
 
   // ---- history -------------------------------------------------------------------------
   async function loadHistory() {
     try {
-      const page = await withToken(() =>
-        api.messages.list.query({ agentId, limit: 100, order: 'desc' }),
+      const page = await tokens.call((token) =>
+        createAgentApi(token).messages.list.query({ agentId, limit: PAGE_SIZE, order: 'desc' }),
       );
       for (const message of [...page].reverse()) conversation.store(message);
+      // A stored message's event id is its seq. Until the stream has delivered something, the
+      // newest message read (or the start, 0) is where a resubscription resumes, so nothing
+      // stored while the stream is down or changing tokens is missed.
+      lastEventId ??= String(page[0]?.seq_id ?? 0);
+      setHasOlder(page.length === PAGE_SIZE);
       setHistoryLoaded(true);
     } catch (caught) {
       if (!stopped) setError(`Could not load the conversation: ${describeError(caught)}`);
     }
   }
 
+  /** The page before the earliest message shown, keeping what is on screen where it was. */
+  async function loadOlder() {
+    const before = conversation.oldest()?.id;
+    if (!before) return;
+    setLoadingOlder(true);
+    setError(undefined);
+    try {
+      const page = await tokens.call((token) =>
+        createAgentApi(token).messages.list.query({
+          agentId,
+          before,
+          limit: PAGE_SIZE,
+          // Oldest first, `before` is the page just earlier than what is shown.
+          order: 'asc',
+        }),
+      );
+      const fromBottom = list.scrollHeight - list.scrollTop;
+      for (const message of page) conversation.store(message);
+      list.scrollTop = list.scrollHeight - fromBottom;
+      setHasOlder(page.length === PAGE_SIZE);
+      setAnnouncement(
+        page.length === 1 ? 'Loaded 1 older message.' : `Loaded ${page.length} older messages.`,
+      );
+    } catch (caught) {
+      setError(`Could not load older messages: ${describeError(caught)}`);
+    } finally {
+      setLoadingOlder(false);
+    }
+  }
+
   onMount(() => {
     // Listen first, then read history: nothing stored in between is missed (ids dedupe).
-    subscribe();
+    const stopListening = tokens.onToken(({ token }) => handOver(token));
+    onCleanup(stopListening);
+    void connect();
     void loadHistory();
     input.focus();
   });
@@ -149,14 +236,22 @@ export function ChatPage(props: { user: User; onLoggedOut: (message?: string) =>
   onCleanup(() => {
     stopped = true;
     clearTimeout(retryTimer);
-    subscription?.unsubscribe();
-    tokens.close();
+    current?.handle?.unsubscribe();
+    closeRetiring();
   });
 
-  // Keep the newest message in view as messages arrive and replies grow.
+  // Follow the conversation as messages arrive and replies grow, but only while the reader is
+  // at the bottom: someone who scrolled up to read is not pulled away.
+  let following = true;
+  const onScroll = () => {
+    following = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+  };
   createEffect(
     on(conversation.messages, () => {
-      queueMicrotask(() => list.lastElementChild?.scrollIntoView({ block: 'end' }));
+      if (!following) return;
+      queueMicrotask(() => {
+        list.scrollTop = list.scrollHeight;
+      });
     }),
   );
 
@@ -174,9 +269,12 @@ export function ChatPage(props: { user: User; onLoggedOut: (message?: string) =>
     ownOtids.add(otid);
     conversation.addLocal(otid, content);
     input.value = '';
+    following = true;
     setSending(true);
     try {
-      const response = await withToken(() => api.messages.send.mutate({ agentId, content, otid }));
+      const response = await tokens.call((token) =>
+        createAgentApi(token).messages.send.mutate({ agentId, content, otid }),
+      );
       conversation.setLocalState(otid, 'stored');
       for (const message of response.messages) receive(message);
       if (response.stop_reason.stop_reason !== 'end_turn')
@@ -201,7 +299,8 @@ export function ChatPage(props: { user: User; onLoggedOut: (message?: string) =>
 
   async function logOut() {
     stopped = true;
-    subscription?.unsubscribe();
+    current?.handle?.unsubscribe();
+    closeRetiring();
     tokens.close();
     try {
       await sessionApi.session.logOut.mutate();
@@ -221,7 +320,25 @@ export function ChatPage(props: { user: User; onLoggedOut: (message?: string) =>
         <h1 id="chat-title" class="sr-only">
           Chat with your agent
         </h1>
-        <ol class="messages" ref={list} aria-label="Conversation" aria-busy={!historyLoaded()}>
+        <ol
+          class="messages"
+          ref={list}
+          aria-label="Conversation"
+          aria-busy={!historyLoaded()}
+          onScroll={onScroll}
+        >
+          <Show when={hasOlder()}>
+            <li class="older">
+              <button
+                type="button"
+                class="secondary"
+                disabled={loadingOlder()}
+                onClick={() => loadOlder()}
+              >
+                {loadingOlder() ? 'Loading…' : 'Load older messages'}
+              </button>
+            </li>
+          </Show>
           <Show when={historyLoaded() && conversation.messages().length === 0}>
             <li class="empty">No messages yet. Say hello to your agent.</li>
           </Show>

@@ -1,5 +1,6 @@
 import { createSignal, onMount, Show } from 'solid-js';
 import { describeError, sessionApi, type User } from '../lib/api';
+import { usePageTitle } from '../lib/title';
 
 export function LoginPage(props: {
   onLoggedIn: (user: User) => void;
@@ -12,6 +13,7 @@ export function LoginPage(props: {
   let password!: HTMLInputElement;
 
   onMount(() => username.focus());
+  usePageTitle(() => (mode() === 'logIn' ? 'Log in' : 'Create an account'));
 
   async function submit(event: SubmitEvent) {
     event.preventDefault();
