@@ -35,7 +35,11 @@ export const tokensRouter = router({
         .default({ limit: 10, offset: 0 }),
     )
     .query(({ ctx, input }) =>
-      listClientTokens(ctx.deps, { organizationId: ctx.principal.organizationId, ...input }),
+      listClientTokens(ctx.deps, {
+        organizationId: ctx.principal.organizationId,
+        ...input,
+        log: ctx.log,
+      }),
     ),
 
   revoke: apiKeyProcedure
