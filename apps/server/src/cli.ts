@@ -192,6 +192,7 @@ try {
         hostname,
         policy,
         ttlMs: expiresIn ? Number(expiresIn) * 1000 : undefined,
+        expiryField: '--expires-in',
       });
       console.log(JSON.stringify(token, null, 2));
       break;

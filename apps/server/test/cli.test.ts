@@ -166,6 +166,21 @@ describe('pnpm cli', { timeout: 180_000 }, () => {
     );
     expect(badHost.code).toBe(1);
     expect(badHost.stderr).toMatch(/^hostname: /);
+    // Named as the CLI's flag, not as REST's body field (`expires_at`).
+    const tooLong = await cli(
+      'tokens',
+      'mint',
+      '--org',
+      'typo-org',
+      '--agent',
+      agent.stdout.trim(),
+      '--hostname',
+      'http://localhost:5173',
+      '--expires-in',
+      '999999999',
+    );
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toMatch(/^--expires-in: /);
     expect((await cli('keys', 'list', '--org', 'typo-org')).code).toBe(0);
   });
 });

@@ -54,6 +54,11 @@ export interface MintClientTokenArgs {
    * as `expiresIn`, so a caller asking for 600 s is told 600, not 599.
    */
   ttlMs?: number | undefined;
+  /**
+   * What the caller's edge calls the expiry, for error messages: REST's body says
+   * `expires_at` (the default), tRPC's input `expiresAt`, the CLI `--expires-in`.
+   */
+  expiryField?: string;
 }
 
 export async function mintClientToken(
@@ -71,7 +76,7 @@ export async function mintClientToken(
     now,
     maxTtlMs: deps.limits.tokenMaxTtlMs,
   });
-  if (!expiry.ok) throw badRequest(expiry.error, 'expires_at');
+  if (!expiry.ok) throw badRequest(expiry.error, args.expiryField ?? 'expires_at');
   const agentIds = agentIdsOf(policy);
   if (agentIds.length === 0) throw badRequest('must name at least one agent', 'policy');
   const id = newId('tok');

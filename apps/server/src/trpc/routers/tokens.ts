@@ -21,6 +21,7 @@ export const tokensRouter = router({
         organizationId: ctx.principal.organizationId,
         apiKeyId: ctx.principal.apiKeyId,
         ...input,
+        expiryField: 'expiresAt',
       }),
     ),
 
