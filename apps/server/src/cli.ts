@@ -1,11 +1,16 @@
 import { parseArgs } from 'node:util';
 import { ACCESS_KINDS, type Access } from '@scopekit/policy';
 import { loadConfig } from './config.js';
+import type { Database } from './db/client.js';
 import { openRuntime } from './runtime.js';
 import { createAgent } from './services/agents.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './services/api-keys.js';
 import { mintClientToken } from './services/client-tokens.js';
-import { ensureOrganization } from './services/organizations.js';
+import {
+  ensureOrganization,
+  findOrganization,
+  type Organization,
+} from './services/organizations.js';
 import { setPassword, signUp } from './services/users.js';
 
 const USAGE = `Usage: pnpm cli <command> [options]
@@ -24,29 +29,49 @@ Commands:
                                               (users: the password is read from --password,
                                               or else from the first line of standard input)
 
---org defaults to "default" (web users always belong to SCOPEKIT_ORGANIZATION). The CLI opens the same database as the server (DATABASE_URL,
+--org defaults to "default"; keys create and agents create create the organization if it is new,
+the other commands refuse one that does not exist (web users always belong to SCOPEKIT_ORGANIZATION). The CLI opens the same database as the server (DATABASE_URL,
 or the embedded one under DATA_DIR, which only one process may open at a time).`;
-
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: {
-    org: { type: 'string', default: 'default' },
-    name: { type: 'string' },
-    id: { type: 'string' },
-    agent: { type: 'string' },
-    hostname: { type: 'string' },
-    access: { type: 'string', default: 'read_messages,write_messages,read_agent' },
-    'expires-in': { type: 'string' },
-    username: { type: 'string' },
-    password: { type: 'string' },
-    admin: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
   process.exit(2);
+}
+
+const options = {
+  org: { type: 'string', default: 'default' },
+  name: { type: 'string' },
+  id: { type: 'string' },
+  agent: { type: 'string' },
+  hostname: { type: 'string' },
+  access: { type: 'string', default: 'read_messages,write_messages,read_agent' },
+  'expires-in': { type: 'string' },
+  username: { type: 'string' },
+  password: { type: 'string' },
+  admin: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parseCommandLine() {
+  try {
+    return parseArgs({ allowPositionals: true, options });
+  } catch (error) {
+    // An unknown flag or a flag without its value: say so in a line, not a stack trace.
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+      fail((error as Error).message);
+    }
+    throw error;
+  }
+}
+
+const { positionals, values } = parseCommandLine();
+
+/** Same bounds as SCOPEKIT_ORGANIZATION, checked before anything is opened or created. */
+function organizationName(): string {
+  const name = values.org.trim();
+  if (!name || name.length > 100) fail('--org must be 1 to 100 characters');
+  return name;
 }
 
 function required(name: 'name' | 'id' | 'agent' | 'hostname' | 'username'): string {
@@ -93,19 +118,38 @@ async function readPassword(): Promise<string> {
 }
 if (!commands[command]) fail(`Unknown command "${command}"`);
 
+const orgName = organizationName();
 const runtime = await openRuntime(loadConfig(), { serve: false });
 try {
   const { deps } = runtime;
-  const org = await ensureOrganization(deps, values.org);
+  // Only the commands that put something in an organization may create it, and only together
+  // with that thing: a typo elsewhere, or a refused name, must change nothing.
+  const inNewOrExisting = <T>(create: (db: Database, org: Organization) => Promise<T>) =>
+    deps.db.transaction(async (tx) => {
+      const org = await ensureOrganization({ db: tx }, orgName);
+      return { org, created: await create(tx, org) };
+    });
+  const existing = async (): Promise<Organization> => {
+    const found = await findOrganization(deps, orgName);
+    if (!found) {
+      throw new Error(
+        `No organization "${orgName}": \`keys create\` or \`agents create\` with --org creates one`,
+      );
+    }
+    return found;
+  };
   switch (command) {
     case 'keys create': {
-      const key = await createApiKey(deps, { organizationId: org.id, name: values.name ?? 'cli' });
+      const { org, created: key } = await inNewOrExisting((db, org) =>
+        createApiKey({ db }, { organizationId: org.id, name: values.name ?? 'cli' }),
+      );
       console.log(`Created API key ${key.id} (${key.name}) for organization "${org.name}".`);
       console.log('It is shown only this once; store it as a secret:');
       console.log(key.key);
       break;
     }
     case 'keys list': {
+      const org = await existing();
       const keys = await listApiKeys(deps, { organizationId: org.id });
       console.table(
         keys.map((k) => ({
@@ -120,12 +164,17 @@ try {
       break;
     }
     case 'keys revoke': {
-      const key = await revokeApiKey(deps, { organizationId: org.id, id: required('id') });
+      const id = required('id');
+      const org = await existing();
+      const key = await revokeApiKey(deps, { organizationId: org.id, id });
       console.log(`Revoked API key ${key.id} (${key.name}).`);
       break;
     }
     case 'agents create': {
-      const agent = await createAgent(deps, { organizationId: org.id, name: required('name') });
+      const name = required('name');
+      const { created: agent } = await inNewOrExisting((db, org) =>
+        createAgent({ db }, { organizationId: org.id, name }),
+      );
       console.log(agent.id);
       break;
     }
@@ -133,11 +182,17 @@ try {
       const expiresIn = values['expires-in'];
       if (expiresIn !== undefined && !/^\d+$/.test(expiresIn))
         fail('--expires-in must be whole seconds');
+      const hostname = required('hostname');
+      const policy = [
+        { type: 'agent' as const, id: required('agent'), access: parseAccess(values.access) },
+      ];
+      const org = await existing();
       const token = await mintClientToken(deps, {
         organizationId: org.id,
-        hostname: required('hostname'),
-        policy: [{ type: 'agent', id: required('agent'), access: parseAccess(values.access) }],
+        hostname,
+        policy,
         ttlMs: expiresIn ? Number(expiresIn) * 1000 : undefined,
+        expiryField: '--expires-in',
       });
       console.log(JSON.stringify(token, null, 2));
       break;

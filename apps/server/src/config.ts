@@ -15,6 +15,8 @@ const envSchema = z.object({
   DATA_DIR: z.string().optional(),
   /** 32 bytes, base64 or hex: encrypts token values that the list call must show again. */
   SCOPEKIT_ENCRYPTION_KEY: z.string().optional(),
+  /** Keys replaced by SCOPEKIT_ENCRYPTION_KEY (comma-separated): they only decrypt. */
+  SCOPEKIT_ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
   SCOPEKIT_TOKEN_MAX_TTL_SECONDS: z.coerce
     .number()
     .int()
@@ -96,6 +98,8 @@ export interface Config {
   databasePoolSize: number;
   dataDir: string;
   encryptionKey: string | undefined;
+  /** Comma-separated keys tried after `encryptionKey` to decrypt, never to encrypt. */
+  previousEncryptionKeys: string | undefined;
   tokenMaxTtlMs: number;
   clientTokenPerMinute: number;
   apiKeyPerMinute: number;
@@ -178,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: e.SCOPEKIT_DB_POOL_SIZE,
     dataDir: e.DATA_DIR ?? new URL('../.data', import.meta.url).pathname,
     encryptionKey: e.SCOPEKIT_ENCRYPTION_KEY,
+    previousEncryptionKeys: e.SCOPEKIT_ENCRYPTION_KEY_PREVIOUS,
     tokenMaxTtlMs: e.SCOPEKIT_TOKEN_MAX_TTL_SECONDS * 1000,
     clientTokenPerMinute: e.SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE,
     apiKeyPerMinute: e.SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE,

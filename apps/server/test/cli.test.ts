@@ -127,19 +127,80 @@ describe('pnpm cli', { timeout: 180_000 }, () => {
     expect(badAccess.code).toBe(2);
     expect(badAccess.stderr).toContain('--access: "own_everything" is not one of');
 
+    const unknown = await cli('keys', 'rotate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Unknown command "keys rotate"');
+
+    for (const args of [
+      ['keys', 'create', '--bogus'],
+      ['keys', 'list', '--org'],
+    ]) {
+      const refused = await cli(...args);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr.split('\n')[0]).toMatch(/^(Unknown option '--bogus'|Option '--org)/);
+      expect(refused.stderr).toContain('Usage: pnpm cli');
+      expect(refused.stderr).not.toContain('ERR_PARSE_ARGS');
+      expect(refused.stderr).not.toMatch(/^\s+at /m);
+    }
+  });
+
+  it('creates an organization only along with a key or an agent in it', async () => {
+    const notFound = 'No organization "typo-org"';
+    const listed = await cli('keys', 'list', '--org', 'typo-org');
+    expect(listed.code).toBe(1);
+    expect(listed.stderr).toContain(notFound);
+
+    const revoked = await cli('keys', 'revoke', '--org', 'typo-org', '--id', 'key-x');
+    expect(revoked.code).toBe(1);
+    expect(revoked.stderr).toContain(notFound);
+
+    // A key whose name is refused takes its would-be organization with it.
+    const badName = await cli('keys', 'create', '--org', 'typo-org', '--name', ' ');
+    expect(badName.code).toBe(1);
+    expect(badName.stderr).toMatch(/^name: must be 1 to 100 characters/);
+
+    const minted = await cli(
+      'tokens',
+      'mint',
+      '--org',
+      'typo-org',
+      '--agent',
+      'agent-x',
+      '--hostname',
+      'http://localhost:5173',
+    );
+    expect(minted.code).toBe(1);
+    expect(minted.stderr).toContain(notFound);
+
+    const agent = await cli('agents', 'create', '--org', 'typo-org', '--name', 'Bot');
+    expect(agent.code).toBe(0);
     const badHost = await cli(
       'tokens',
       'mint',
+      '--org',
+      'typo-org',
       '--agent',
-      'agent-x',
+      agent.stdout.trim(),
       '--hostname',
       'localhost:5173',
     );
     expect(badHost.code).toBe(1);
     expect(badHost.stderr).toMatch(/^hostname: /);
-
-    const unknown = await cli('keys', 'rotate');
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('Unknown command "keys rotate"');
+    // Named as the CLI's flag, not as REST's body field (`expires_at`).
+    const tooLong = await cli(
+      'tokens',
+      'mint',
+      '--org',
+      'typo-org',
+      '--agent',
+      agent.stdout.trim(),
+      '--hostname',
+      'http://localhost:5173',
+      '--expires-in',
+      '999999999',
+    );
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toMatch(/^--expires-in: /);
+    expect((await cli('keys', 'list', '--org', 'typo-org')).code).toBe(0);
   });
 });

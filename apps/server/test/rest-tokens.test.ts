@@ -1,8 +1,9 @@
 import type { TokenRecord } from '@scopekit/policy';
-import { count } from 'drizzle-orm';
+import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clientTokens } from '../src/db/schema.js';
 import type { ErrorBody } from '../src/http/errors.js';
+import { createApiKey, revokeApiKey } from '../src/services/api-keys.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import {
@@ -101,6 +102,44 @@ describe('REST /v1/client-side-access-tokens', () => {
       key: acme.apiKey,
     });
     expect(again.status).toBe(404);
+  });
+
+  it('revoking an API key revokes the tokens it minted, even ones already cached', async () => {
+    const other = await createApiKey(deps, {
+      organizationId: acme.organizationId,
+      name: 'other backend',
+    });
+    const mintWith = async (key: string) => {
+      const created = await call('/v1/client-side-access-tokens', {
+        method: 'POST',
+        key,
+        body: createBody(acme.agentId),
+      });
+      expect(created.status).toBe(201);
+      return (await tokenOf(created)).token;
+    };
+    const minted = await mintWith(acme.apiKey);
+    const kept = await mintWith(other.key);
+    const retrieve = (token: string) =>
+      call(`/v1/agents/${acme.agentId}`, { key: token, origin: APP_ORIGIN });
+    // Used once first, so the next check is answered from the credential cache.
+    expect((await retrieve(minted)).status).toBe(200);
+    expect((await retrieve(kept)).status).toBe(200);
+
+    await revokeApiKey(deps, { organizationId: acme.organizationId, id: acme.apiKeyId });
+
+    const refused = await retrieve(minted);
+    expect(refused.status).toBe(401);
+    expect(await errorOf(refused)).toEqual({
+      error: 'Unauthorized',
+      message: 'Invalid API Key: this token has been revoked',
+    });
+    expect((await retrieve(kept)).status).toBe(200);
+    const rows = await deps.db
+      .select({ ciphertext: clientTokens.tokenCiphertext, revokedAt: clientTokens.revokedAt })
+      .from(clientTokens)
+      .where(eq(clientTokens.apiKeyId, acme.apiKeyId));
+    expect(rows).toEqual([{ ciphertext: null, revokedAt: expect.any(Date) }]);
   });
 
   it('answers 401 and 403 with Letta error bodies', async () => {

@@ -70,10 +70,11 @@ async function retrieveAgent(instance: Instance, token: string) {
 async function mint(
   instance: Instance,
   access: string[] = ['read_agent'],
+  apiKey = acme.apiKey,
 ): Promise<{ id: string; token: string }> {
   const response = await fetch(`${instance.url}/trpc/tokens.create`, {
     method: 'POST',
-    headers: trpcHeaders(acme.apiKey),
+    headers: trpcHeaders(apiKey),
     body: JSON.stringify({
       hostname: APP_ORIGIN,
       policy: [{ type: 'agent', id: acme.agentId, access }],
@@ -115,7 +116,7 @@ describe('two instances on one PostgreSQL', () => {
     expect(elapsed).toBeLessThanOrEqual(PROPAGATION_DEADLINE_MS);
   });
 
-  it('an API key revoked through one instance stops working on the other', async () => {
+  it('an API key revoked through one instance stops working on the other, with its tokens', async () => {
     const key = await createApiKey(a.runtime.deps, {
       organizationId: acme.organizationId,
       name: 'second backend',
@@ -127,14 +128,20 @@ describe('two instances on one PostgreSQL', () => {
         await r.body?.cancel();
         return r.status;
       });
+    const minted = await mint(a, ['read_agent'], key.key);
     expect([await list(a), await list(b)]).toEqual([200, 200]);
+    expect(await retrieveAgent(a, minted.token)).toBe(200);
     await revokeApiKey(b.runtime.deps, { organizationId: acme.organizationId, id: key.id });
     const revokedAt = performance.now();
     expect(await list(b)).toBe(401);
+    expect(await retrieveAgent(b, minted.token)).toBe(401);
     let status = await list(a);
     while (status === 200 && performance.now() - revokedAt < 5_000) status = await list(a);
     expect(status).toBe(401);
     expect(performance.now() - revokedAt).toBeLessThanOrEqual(PROPAGATION_DEADLINE_MS);
+    // The token the key minted was cached on A too: the same announcement evicts it there.
+    const elapsed = await refusedWithin(a, minted.token, revokedAt, 5_000);
+    expect(elapsed).toBeLessThanOrEqual(PROPAGATION_DEADLINE_MS);
   });
 });
 

@@ -134,6 +134,17 @@ describe('tokens router', () => {
       /^policy\[0\]\.id: agent .* does not exist in your organization/,
     );
 
+    // Named as tRPC's input names it, not as REST's body does (`expires_at`).
+    const past = await trpcError(
+      api.tokens.create({
+        hostname: APP_ORIGIN,
+        policy: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+        expiresAt: new Date(Date.now() - 60_000).toISOString(),
+      }),
+    );
+    expect(past.code).toBe('BAD_REQUEST');
+    expect(past.message).toMatch(/^expiresAt: /);
+
     expect((await trpcError(api.tokens.list({ limit: 500 }))).message).toMatch(/^limit: /);
     expect((await trpcError(api.tokens.revoke({ id: 'tok-missing' }))).code).toBe('NOT_FOUND');
     expect((await api.tokens.list()).tokens).toEqual([]);

@@ -120,6 +120,26 @@ describe('verifyBearer', () => {
     ]);
   });
 
+  it('refuses a token whose minting key is revoked, even if the revocation missed it', async () => {
+    const minted = await mintClientToken(deps, {
+      organizationId: acme.organizationId,
+      apiKeyId: acme.apiKeyId,
+      hostname: APP_ORIGIN,
+      policy: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+    });
+    // What a mint committing just after revokeApiKey looked for the key's tokens leaves:
+    // the key revoked, the token not.
+    await deps.db
+      .update(apiKeys)
+      .set({ revokedAt: clock.now() })
+      .where(eq(apiKeys.id, acme.apiKeyId));
+    const error = await refusal(bearer(minted.token), APP_ORIGIN);
+    expect([error.code, error.message]).toEqual([
+      'UNAUTHORIZED',
+      'Invalid API Key: this token has been revoked',
+    ]);
+  });
+
   it('refuses a client token without an Origin, saying why', async () => {
     const error = await refusal(bearer(token.token), undefined);
     expect(error.code).toBe('FORBIDDEN');

@@ -77,11 +77,17 @@ async function readCredential(
         hostname: clientTokens.hostname,
         expiresAt: clientTokens.expiresAt,
         revokedAt: clientTokens.revokedAt,
+        keyRevokedAt: apiKeys.revokedAt,
       })
       .from(clientTokens)
+      // Revoking a key revokes its tokens; this also refuses one whose mint committed just
+      // after that revocation had looked for them.
+      .leftJoin(apiKeys, eq(apiKeys.id, clientTokens.apiKeyId))
       .where(eq(clientTokens.tokenHash, hash));
     if (!row) throw unauthorized('Invalid API Key');
-    if (row.revokedAt) throw unauthorized('Invalid API Key: this token has been revoked');
+    if (row.revokedAt || row.keyRevokedAt) {
+      throw unauthorized('Invalid API Key: this token has been revoked');
+    }
     if (row.expiresAt <= now) {
       throw unauthorized(`Invalid API Key: this token expired at ${row.expiresAt.toISOString()}`);
     }

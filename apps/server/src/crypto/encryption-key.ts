@@ -8,16 +8,18 @@ import { SecretBox } from './secret-box.js';
  * the data folder beside (never inside) the database, so restarts can still decrypt.
  */
 export function loadSecretBox(config: Config): SecretBox {
-  if (config.encryptionKey) return SecretBox.fromString(config.encryptionKey);
+  const previous = config.previousEncryptionKeys;
+  if (config.encryptionKey) return SecretBox.fromString(config.encryptionKey, previous);
   if (config.env === 'production') {
     throw new Error('SCOPEKIT_ENCRYPTION_KEY is required in production (32 bytes, base64 or hex)');
   }
-  if (config.databaseUrl === 'memory://') return SecretBox.fromString(SecretBox.generateKey());
+  if (config.databaseUrl === 'memory://')
+    return SecretBox.fromString(SecretBox.generateKey(), previous);
   const file = join(config.dataDir, 'encryption.key');
   if (!existsSync(file)) {
     mkdirSync(config.dataDir, { recursive: true });
     writeFileSync(file, `${SecretBox.generateKey()}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
   }
-  return SecretBox.fromString(readFileSync(file, 'utf8'));
+  return SecretBox.fromString(readFileSync(file, 'utf8'), previous);
 }

@@ -4,28 +4,42 @@ const VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
+/** No configured key opens this ciphertext: the key was changed or lost without rotation. */
+export class UnreadableSecretError extends Error {
+  constructor(message = 'No configured encryption key opens this sealed secret') {
+    super(message);
+  }
+}
+
 /**
  * AES-256-GCM for the few secrets that must be shown again (a token's value in the list
- * call). The key lives outside the database, so a dump alone decrypts nothing.
+ * call). The key lives outside the database, so a dump alone decrypts nothing. Previous keys
+ * only open what they sealed, so a key can be rotated without losing the tokens it sealed.
  */
 export class SecretBox {
   readonly #key: Buffer;
+  /** The current key first, then the previous ones, in the order they are tried. */
+  readonly #openers: Buffer[];
 
-  constructor(key: Buffer) {
-    if (key.length !== 32) throw new Error('The encryption key must be exactly 32 bytes');
+  constructor(key: Buffer, previous: Buffer[] = []) {
+    for (const k of [key, ...previous]) {
+      if (k.length !== 32) throw new Error('The encryption key must be exactly 32 bytes');
+    }
     this.#key = key;
+    this.#openers = [key, ...previous];
   }
 
-  /** Accepts 64 hex characters or base64 of 32 bytes, as SCOPEKIT_ENCRYPTION_KEY does. */
-  static fromString(encoded: string): SecretBox {
-    const trimmed = encoded.trim();
-    const key = /^[0-9a-f]{64}$/i.test(trimmed)
-      ? Buffer.from(trimmed, 'hex')
-      : Buffer.from(trimmed, 'base64');
-    if (key.length !== 32) {
-      throw new Error('SCOPEKIT_ENCRYPTION_KEY must be 32 bytes, as 64 hex characters or base64');
-    }
-    return new SecretBox(key);
+  /**
+   * Accepts 64 hex characters or base64 of 32 bytes, as SCOPEKIT_ENCRYPTION_KEY does, and
+   * SCOPEKIT_ENCRYPTION_KEY_PREVIOUS's comma-separated list of the same.
+   */
+  static fromString(encoded: string, previous = ''): SecretBox {
+    const old = previous
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => decodeKey(s, 'SCOPEKIT_ENCRYPTION_KEY_PREVIOUS'));
+    return new SecretBox(decodeKey(encoded, 'SCOPEKIT_ENCRYPTION_KEY'), old);
   }
 
   static generateKey(): string {
@@ -45,16 +59,36 @@ export class SecretBox {
     return `${VERSION}.${iv.toString('base64url')}.${body.toString('base64url')}`;
   }
 
+  /** Throws UnreadableSecretError when no configured key opens it (or it is malformed). */
   open(sealed: string, aad: string): string {
     const [version, iv, body] = sealed.split('.');
-    if (version !== VERSION || !iv || !body) throw new Error('Unrecognised sealed secret');
+    if (version !== VERSION || !iv || !body)
+      throw new UnreadableSecretError('Unrecognised sealed secret');
     const bytes = Buffer.from(body, 'base64url');
-    const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64url'));
-    decipher.setAAD(Buffer.from(aad));
-    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-    return Buffer.concat([
-      decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES)),
-      decipher.final(),
-    ]).toString('utf8');
+    for (const key of this.#openers) {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(aad));
+      decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+      try {
+        return Buffer.concat([
+          decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES)),
+          decipher.final(),
+        ]).toString('utf8');
+      } catch {
+        // GCM's tag check failed: sealed with another key (or tampered with); try the next.
+      }
+    }
+    throw new UnreadableSecretError();
   }
+}
+
+function decodeKey(encoded: string, variable: string): Buffer {
+  const trimmed = encoded.trim();
+  const key = /^[0-9a-f]{64}$/i.test(trimmed)
+    ? Buffer.from(trimmed, 'hex')
+    : Buffer.from(trimmed, 'base64');
+  if (key.length !== 32) {
+    throw new Error(`${variable} must be 32 bytes, as 64 hex characters or base64`);
+  }
+  return key;
 }

@@ -31,5 +31,6 @@ export function sessionTransport(
     sessionId: request.cookies[name],
     clientAddress: request.ip,
     sessionCookie,
+    log: request.log,
   };
 }

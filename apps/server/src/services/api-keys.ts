@@ -1,8 +1,8 @@
 import { generateToken, redactToken } from '@scopekit/policy';
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull } from 'drizzle-orm';
 import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
-import { apiKeys } from '../db/schema.js';
+import { apiKeys, clientTokens } from '../db/schema.js';
 import { badRequest, notFound } from '../errors.js';
 import type { ServiceDeps } from './deps.js';
 import { newId } from './ids.js';
@@ -50,16 +50,22 @@ export async function listApiKeys(
   return rows.map(toView);
 }
 
-/** The key stops working at once on this instance, and on every other within milliseconds. */
+/**
+ * The key and every live client token it minted stop working together, in one transaction: at
+ * once on this instance, and on every other within milliseconds. A leaked key's tokens would
+ * otherwise outlive it by up to the maximum TTL. The tokens' ciphertexts are erased, as
+ * revoking a token does, so the list call cannot show them again.
+ */
 export async function revokeApiKey(
   deps: Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'bus'>,
   args: { organizationId: string; id: string },
 ): Promise<ApiKeyView> {
-  const { now } = deps;
-  const [row] = await revokeAndAnnounce(deps, (db) =>
-    db
+  const now = deps.now();
+  let revoked: typeof apiKeys.$inferSelect | undefined;
+  await revokeAndAnnounce(deps, async (db) => {
+    const [key] = await db
       .update(apiKeys)
-      .set({ revokedAt: now() })
+      .set({ revokedAt: now })
       .where(
         and(
           eq(apiKeys.id, args.id),
@@ -67,10 +73,26 @@ export async function revokeApiKey(
           isNull(apiKeys.revokedAt),
         ),
       )
-      .returning(),
-  );
-  if (!row) throw notFound(`No live API key ${args.id} in this organization`);
-  return toView(row);
+      .returning();
+    if (!key) return [];
+    revoked = key;
+    // The organization narrows the search to its live-token index: api_key_id has none.
+    const tokens = await db
+      .update(clientTokens)
+      .set({ revokedAt: now, tokenCiphertext: null })
+      .where(
+        and(
+          eq(clientTokens.organizationId, key.organizationId),
+          eq(clientTokens.apiKeyId, key.id),
+          isNull(clientTokens.revokedAt),
+          gt(clientTokens.expiresAt, now),
+        ),
+      )
+      .returning({ tokenHash: clientTokens.tokenHash });
+    return [key, ...tokens];
+  });
+  if (!revoked) throw notFound(`No live API key ${args.id} in this organization`);
+  return toView(revoked);
 }
 
 function toView(row: typeof apiKeys.$inferSelect): ApiKeyView {

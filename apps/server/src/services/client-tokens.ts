@@ -13,6 +13,7 @@ import {
 import { and, desc, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
 import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
+import { UnreadableSecretError } from '../crypto/secret-box.js';
 import type { Database } from '../db/client.js';
 import { agents, clientTokenAgents, clientTokens } from '../db/schema.js';
 import { badRequest, notFound } from '../errors.js';
@@ -53,6 +54,11 @@ export interface MintClientTokenArgs {
    * as `expiresIn`, so a caller asking for 600 s is told 600, not 599.
    */
   ttlMs?: number | undefined;
+  /**
+   * What the caller's edge calls the expiry, for error messages: REST's body says
+   * `expires_at` (the default), tRPC's input `expiresAt`, the CLI `--expires-in`.
+   */
+  expiryField?: string;
 }
 
 export async function mintClientToken(
@@ -70,7 +76,7 @@ export async function mintClientToken(
     now,
     maxTtlMs: deps.limits.tokenMaxTtlMs,
   });
-  if (!expiry.ok) throw badRequest(expiry.error, 'expires_at');
+  if (!expiry.ok) throw badRequest(expiry.error, args.expiryField ?? 'expires_at');
   const agentIds = agentIdsOf(policy);
   if (agentIds.length === 0) throw badRequest('must name at least one agent', 'policy');
   const id = newId('tok');
@@ -134,11 +140,18 @@ async function refuseUnknownAgent(
 const rowsOf = (result: unknown): unknown[] =>
   Array.isArray(result) ? result : (result as { rows: unknown[] }).rows;
 
+/** The request's logger, as Fastify's (pino) has it. */
+export interface WarningLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
 export interface ListClientTokensArgs {
   organizationId: string;
   agentId?: string | undefined;
   limit: number;
   offset: number;
+  /** Told of each token whose value no configured key decrypts (by id, never the ciphertext). */
+  log?: WarningLog | undefined;
 }
 
 export interface ClientTokenPage {
@@ -213,9 +226,23 @@ export async function listClientTokens(
     args.agentId === undefined
       ? await queries.all.execute(params)
       : (await queries.byAgent.execute({ ...params, agentId: args.agentId })).map((r) => r.token);
+  // A changed or lost SCOPEKIT_ENCRYPTION_KEY costs the listing those tokens' values, not the
+  // listing itself: the tokens still work (they are checked by hash) and can be revoked by id.
+  const open = (sealed: string, tokenId: string) => {
+    try {
+      return secrets.open(sealed, tokenId);
+    } catch (error) {
+      if (!(error instanceof UnreadableSecretError)) throw error;
+      args.log?.warn(
+        { tokenId },
+        'client token value cannot be decrypted with SCOPEKIT_ENCRYPTION_KEY or any of SCOPEKIT_ENCRYPTION_KEY_PREVIOUS; listed without it',
+      );
+      return null;
+    }
+  };
   return {
     hasNextPage: rows.length > args.limit,
-    tokens: rows.slice(0, args.limit).map((row) => toView(row, secrets.open.bind(secrets))),
+    tokens: rows.slice(0, args.limit).map((row) => toView(row, open)),
   };
 }
 

@@ -22,3 +22,12 @@ export async function ensureOrganization(
   if (!org) throw new Error(`Organization ${name} vanished while being created`);
   return org;
 }
+
+/** Looks an organization up without creating it, for callers that must not invent one. */
+export async function findOrganization(
+  { db }: Pick<ServiceDeps, 'db'>,
+  name: string,
+): Promise<Organization | undefined> {
+  const [org] = await db.select().from(organizations).where(eq(organizations.name, name));
+  return org;
+}

@@ -1,4 +1,5 @@
 import { firstHeader, requestOrigin, type ServerAddress } from '../auth/request-origin.js';
+import type { WarningLog } from '../services/client-tokens.js';
 import type { ServiceDeps } from '../services/deps.js';
 
 /**
@@ -20,6 +21,8 @@ export interface Context {
   /** The peer's address: failed log-ins are limited per address. */
   clientAddress: string | undefined;
   sessionCookie: SessionCookieWriter;
+  /** The request's logger over HTTP; silent for tests that build a context without one. */
+  log: WarningLog;
 }
 
 type HeaderBag = Record<string, string | string[] | undefined>;
@@ -30,9 +33,11 @@ export interface SessionTransport {
   sessionId?: string | undefined;
   clientAddress?: string | undefined;
   sessionCookie?: SessionCookieWriter;
+  log?: WarningLog;
 }
 
 const NO_COOKIES: SessionCookieWriter = { set() {}, clear() {} };
+const NO_LOG: WarningLog = { warn() {} };
 
 /**
  * `connectionParams` carry the credential for SSE subscriptions, since a browser's
@@ -51,5 +56,6 @@ export function createContextFromHeaders(
     sessionId: session.sessionId,
     clientAddress: session.clientAddress,
     sessionCookie: session.sessionCookie ?? NO_COOKIES,
+    log: session.log ?? NO_LOG,
   };
 }

@@ -48,6 +48,7 @@ export function registerClientTokenRoutes(app: FastifyInstance, deps: ServiceDep
     const page = await listClientTokens(deps, {
       organizationId: principal.organizationId,
       ...query,
+      log: request.log,
     });
     return { hasNextPage: page.hasNextPage, tokens: page.tokens.map(toLetta) };
   });

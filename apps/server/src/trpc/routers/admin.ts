@@ -33,6 +33,7 @@ export const adminRouter = router({
         const page = await listClientTokens(ctx.deps, {
           organizationId: ctx.session.user.organizationId,
           ...input,
+          log: ctx.log,
         });
         return {
           hasNextPage: page.hasNextPage,

@@ -21,6 +21,7 @@ export const tokensRouter = router({
         organizationId: ctx.principal.organizationId,
         apiKeyId: ctx.principal.apiKeyId,
         ...input,
+        expiryField: 'expiresAt',
       }),
     ),
 
@@ -35,7 +36,11 @@ export const tokensRouter = router({
         .default({ limit: 10, offset: 0 }),
     )
     .query(({ ctx, input }) =>
-      listClientTokens(ctx.deps, { organizationId: ctx.principal.organizationId, ...input }),
+      listClientTokens(ctx.deps, {
+        organizationId: ctx.principal.organizationId,
+        ...input,
+        log: ctx.log,
+      }),
     ),
 
   revoke: apiKeyProcedure

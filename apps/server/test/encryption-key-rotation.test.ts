@@ -1,0 +1,129 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { loadSecretBox } from '../src/crypto/encryption-key.js';
+import { SecretBox, UnreadableSecretError } from '../src/crypto/secret-box.js';
+import { clientTokens } from '../src/db/schema.js';
+import { mintClientToken } from '../src/services/client-tokens.js';
+import { APP_ORIGIN } from './support/fixtures.js';
+import { startTestServer, type TestServer } from './support/server.js';
+import { useSuite } from './support/suite.js';
+import { browserTrpcClient } from './support/trpc-client.js';
+
+const suite = useSuite();
+let server: TestServer;
+const lines: string[] = [];
+const oldKey = SecretBox.generateKey();
+const newKey = SecretBox.generateKey();
+const otherKey = SecretBox.generateKey();
+
+beforeAll(async () => {
+  server = await startTestServer(suite.deps, {
+    level: 'warn',
+    stream: { write: (line) => lines.push(line) },
+  });
+});
+afterAll(() => server.close());
+beforeEach(() => {
+  lines.length = 0;
+  suite.deps.secrets = SecretBox.fromString(oldKey);
+});
+
+const mint = () =>
+  mintClientToken(suite.deps, {
+    organizationId: suite.acme.organizationId,
+    hostname: APP_ORIGIN,
+    policy: [{ type: 'agent', id: suite.acme.agentId, access: ['read_agent'] }],
+  });
+
+/** Token values as the REST list call shows them, sorted (nulls last). */
+async function restListed(): Promise<(string | null)[]> {
+  const response = await fetch(`${server.baseUrl}/v1/client-side-access-tokens?limit=100`, {
+    headers: { authorization: `Bearer ${suite.acme.apiKey}` },
+  });
+  expect(response.status).toBe(200);
+  const { tokens } = (await response.json()) as { tokens: { token: string | null }[] };
+  return sortedValues(tokens);
+}
+
+async function trpcListed(): Promise<(string | null)[]> {
+  const page = await browserTrpcClient(server.baseUrl, suite.acme.apiKey).tokens.list.query({
+    limit: 100,
+  });
+  return sortedValues(page.tokens);
+}
+
+const sortedValues = (tokens: { token: string | null }[]) =>
+  tokens.map((t) => t.token).sort((a, b) => (a === null ? 1 : b === null ? -1 : a < b ? -1 : 1));
+
+async function sealedOf(id: string): Promise<string> {
+  const [row] = await suite.deps.db
+    .select({ sealed: clientTokens.tokenCiphertext })
+    .from(clientTokens)
+    .where(eq(clientTokens.id, id));
+  return row?.sealed ?? '';
+}
+
+describe('SCOPEKIT_ENCRYPTION_KEY rotation', () => {
+  it('lists tokens sealed with a previous key, and seals new ones with the current key', async () => {
+    const before = await mint();
+    suite.deps.secrets = SecretBox.fromString(newKey, ` ${otherKey} , ${oldKey} `);
+    const after = await mint();
+
+    const both = [before.token, after.token].sort();
+    expect(await restListed()).toEqual(both);
+    expect(await trpcListed()).toEqual(both);
+    expect(SecretBox.fromString(newKey).open(await sealedOf(after.id), after.id)).toBe(after.token);
+    const sealedAfter = await sealedOf(after.id);
+    expect(() => SecretBox.fromString(oldKey).open(sealedAfter, after.id)).toThrow(
+      UnreadableSecretError,
+    );
+    expect(lines).toEqual([]);
+  });
+
+  it('lists a token no key decrypts with a null value and a warning naming only its id', async () => {
+    const lost = await mint();
+    suite.deps.secrets = SecretBox.fromString(newKey, otherKey);
+    const kept = await mint();
+
+    expect(await restListed()).toEqual([kept.token, null]);
+    expect(await trpcListed()).toEqual([kept.token, null]);
+    const warnings = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(warnings).toHaveLength(2);
+    for (const warning of warnings) {
+      expect(warning).toMatchObject({ level: 40, tokenId: lost.id });
+      expect(warning.msg).toContain('cannot be decrypted');
+    }
+    const sealed = await sealedOf(lost.id);
+    for (const line of lines) {
+      expect(line).not.toContain(lost.token);
+      expect(line).not.toContain(sealed);
+    }
+  });
+});
+
+describe('loading the keys', () => {
+  it('reads SCOPEKIT_ENCRYPTION_KEY_PREVIOUS as a comma-separated list, hex or base64', () => {
+    const sealed = SecretBox.fromString(oldKey).seal('secret', 'aad');
+    const hexOldKey = Buffer.from(oldKey, 'base64').toString('hex');
+    const rotated = loadSecretBox(
+      loadConfig({
+        SCOPEKIT_ENCRYPTION_KEY: newKey,
+        SCOPEKIT_ENCRYPTION_KEY_PREVIOUS: `${otherKey},${hexOldKey}`,
+      }),
+    );
+    expect(rotated.open(sealed, 'aad')).toBe('secret');
+    const current = loadSecretBox(loadConfig({ SCOPEKIT_ENCRYPTION_KEY: newKey }));
+    expect(() => current.open(sealed, 'aad')).toThrow(UnreadableSecretError);
+  });
+
+  it('names SCOPEKIT_ENCRYPTION_KEY_PREVIOUS when one of its keys is malformed', () => {
+    const config = loadConfig({
+      SCOPEKIT_ENCRYPTION_KEY: newKey,
+      SCOPEKIT_ENCRYPTION_KEY_PREVIOUS: `${oldKey},short`,
+    });
+    expect(() => loadSecretBox(config)).toThrow(
+      'SCOPEKIT_ENCRYPTION_KEY_PREVIOUS must be 32 bytes',
+    );
+  });
+});
