@@ -136,7 +136,7 @@ const trpcQuery = (
 
 const agentPath =
   (suffix = '') =>
-  (w: World, id: string) =>
+  (_w: World, id: string) =>
     `/v1/agents/${encodeURIComponent(id)}${suffix}`;
 
 const tokenBody = (w: World) => ({
