@@ -2,8 +2,10 @@
  * A bounded soak: one server process on a throwaway PostgreSQL database, driven over
  * loopback for SOAK_SECONDS (default 60) by concurrent chats, token mints and revocations.
  * It reports requests served, 5xx responses (target 0), requests accepted with a token
- * after its revocation was acknowledged (target 0), and the server's memory over the run
- * (target: flat). Exits non-zero when a correctness target is missed.
+ * after its revocation was acknowledged (target 0), requests unanswered within
+ * REQUEST_TIMEOUT_MS (target 0), and the server's memory over the run (target: flat, see
+ * MEMORY_TOLERANCE). Exits non-zero when a target is missed, and stops by itself even if the
+ * server wedges: a watchdog kills it and exits 2 at SOAK_SECONDS + 30 s of load.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test pnpm soak
  */
@@ -22,6 +24,19 @@ const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const CHATS = 8;
 const MINTERS = 2;
 const ORIGIN = 'http://localhost:5173';
+/** A request the server has not answered by then counts as a failure, not a wait. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/** Load plus this, and the watchdog ends the soak whatever the server is doing. */
+const WATCHDOG_GRACE_MS = 30_000;
+/**
+ * "Flat" memory: the median RSS of the last quarter of samples (after warm-up) at most this
+ * fraction above the first quarter's. Garbage collection alone moves one process's RSS by
+ * tens of MB within a minute (one run here: min 169, max 258 MB), and medians of quarters
+ * smooth that, so a tighter bound would flag GC timing. What it catches in 60 s is a fast
+ * leak: at ~300 req/s, 2 KB kept per request is ~36 MB/min, about a fifth of the heap here.
+ * Slower leaks need a longer SOAK_SECONDS; the regression slope is printed for that.
+ */
+const MEMORY_TOLERANCE = 0.2;
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 async function freePort(): Promise<number> {
@@ -30,6 +45,29 @@ async function freePort(): Promise<number> {
   const address = server.address();
   await new Promise((resolve) => server.close(resolve));
   return typeof address === 'object' && address ? address.port : 0;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/** Least-squares slope of RSS over time, in MB per minute. */
+function slopeMbPerMinute(samples: { atMs: number; mb: number }[]): number {
+  const n = samples.length;
+  if (n < 2) return 0;
+  const meanT = samples.reduce((sum, s) => sum + s.atMs, 0) / n;
+  const meanM = samples.reduce((sum, s) => sum + s.mb, 0) / n;
+  let covariance = 0;
+  let variance = 0;
+  for (const s of samples) {
+    covariance += (s.atMs - meanT) * (s.mb - meanM);
+    variance += (s.atMs - meanT) ** 2;
+  }
+  return variance === 0 ? 0 : (covariance / variance) * 60_000;
 }
 
 /** Resident memory of a process, in MB, from Linux's /proc. */
@@ -41,6 +79,7 @@ function rssMb(pid: number): number {
 
 const stats = {
   served: 0,
+  timeouts: [] as string[],
   byStatus: new Map<number, number>(),
   fiveHundreds: [] as string[],
   acceptedAfterRevocation: 0,
@@ -59,16 +98,25 @@ async function call(
   body?: unknown,
 ): Promise<{ status: number; json: unknown }> {
   const started = performance.now();
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${credential}`,
-      origin: ORIGIN,
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await response.text();
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${credential}`,
+        origin: ORIGIN,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    text = await response.text();
+  } catch (error) {
+    if (!(error instanceof DOMException && error.name === 'TimeoutError')) throw error;
+    stats.timeouts.push(`${method} ${path.slice(0, 40)} unanswered after ${REQUEST_TIMEOUT_MS} ms`);
+    return { status: 0, json: null };
+  }
   stats.served++;
   stats.byStatus.set(response.status, (stats.byStatus.get(response.status) ?? 0) + 1);
   if (response.status >= 500)
@@ -88,6 +136,7 @@ async function main() {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   let server: ChildProcess | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
   try {
     // Seed with the services, then hand the database to the server process.
     const database = await openDatabase({ url: url.toString(), dataDir: '' });
@@ -119,7 +168,7 @@ async function main() {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     for (let i = 0; ; i++) {
-      const up = await fetch(`${base}/healthz`).then(
+      const up = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(
         (r) => r.ok,
         () => false,
       );
@@ -133,21 +182,38 @@ async function main() {
         hostname: ORIGIN,
         policy: [{ type: 'agent', id: agentId, access: ['read_messages', 'write_messages'] }],
       });
+      if (status === 0) return undefined;
       if (status !== 201) throw new Error(`mint answered ${status}`);
       stats.mints++;
       return (json as { token: string }).token;
     };
 
-    const memory: number[] = [];
+    const memory: { atMs: number; mb: number }[] = [];
     const deadline = Date.now() + SECONDS * 1000;
+    const child = server;
+    // Armed until the database is dropped, so a server wedged in shutdown is covered too.
+    watchdog = setTimeout(
+      () => {
+        console.error(
+          `soak: still running ${WATCHDOG_GRACE_MS / 1000} s past its ${SECONDS} s; killing the server`,
+        );
+        child.kill('SIGKILL');
+        // Best effort: the database is a throwaway one either way.
+        const dropped = admin.unsafe(`drop database if exists "${name}" with (force)`);
+        const bounded = new Promise((r) => setTimeout(r, 5_000).unref());
+        void Promise.race([dropped, bounded]).finally(() => process.exit(2));
+      },
+      SECONDS * 1000 + WATCHDOG_GRACE_MS,
+    );
+    watchdog.unref();
     const running = () => Date.now() < deadline;
     const current = new Map<number, string>();
 
     const chat = async (i: number) => {
       const agentId = agentIds[i] ?? '';
       let token = await mint(agentId);
-      current.set(i, token);
-      for (let n = 0; running(); n++) {
+      if (token) current.set(i, token);
+      for (let n = 0; running() && token; n++) {
         const sent = await call(base, 'POST', `/v1/agents/${agentId}/messages`, token, {
           messages: [
             {
@@ -160,7 +226,7 @@ async function main() {
         if (n % 5 === 0) await call(base, 'GET', `/v1/agents/${agentId}/messages?limit=20`, token);
         if (sent.status === 401) {
           token = await mint(agentId);
-          current.set(i, token);
+          if (token) current.set(i, token);
         }
       }
     };
@@ -201,11 +267,12 @@ async function main() {
     };
     const sampler = async () => {
       await new Promise((r) => setTimeout(r, 5_000)); // after warm-up
+      const sample = () => memory.push({ atMs: Date.now(), mb: rssMb(pid) });
       while (running()) {
-        memory.push(rssMb(pid));
+        sample();
         await new Promise((r) => setTimeout(r, 2_000));
       }
-      memory.push(rssMb(pid));
+      sample();
     };
 
     const started = Date.now();
@@ -217,8 +284,12 @@ async function main() {
     ]);
     const elapsed = (Date.now() - started) / 1000;
 
-    const first = memory[0] ?? 0;
-    const last = memory.at(-1) ?? 0;
+    const mb = memory.map((s) => s.mb);
+    const quarter = Math.max(1, Math.floor(mb.length / 4));
+    const firstQuarter = median(mb.slice(0, quarter));
+    const lastQuarter = median(mb.slice(-quarter));
+    const growth = firstQuarter === 0 ? 0 : lastQuarter / firstQuarter - 1;
+    const memoryFlat = mb.length >= 8 && growth <= MEMORY_TOLERANCE;
     const rows: [string, string, string][] = [
       ['duration', `${elapsed.toFixed(1)} s`, ''],
       [
@@ -240,9 +311,14 @@ async function main() {
         stats.acceptedAfterRevocation === 0 ? 'met (0)' : 'MISSED',
       ],
       [
-        'server RSS after warm-up → end',
-        `${first} → ${last} MB`,
-        `min ${Math.min(...memory)}, max ${Math.max(...memory)} MB over ${memory.length} samples`,
+        'requests unanswered within 10 s',
+        String(stats.timeouts.length),
+        stats.timeouts.length === 0 ? 'met (0)' : 'MISSED',
+      ],
+      [
+        'server RSS, median of first → last quarter after warm-up',
+        `${firstQuarter.toFixed(1)} → ${lastQuarter.toFixed(1)} MB (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(0)} %)`,
+        `${memoryFlat ? 'flat: met' : 'MISSED'} (at most +${MEMORY_TOLERANCE * 100} %, at least 8 samples); slope ${slopeMbPerMinute(memory).toFixed(1)} MB/min; min ${Math.min(...mb)}, max ${Math.max(...mb)} MB over ${mb.length} samples`,
       ],
       [
         'statuses',
@@ -255,9 +331,14 @@ async function main() {
     ];
     console.log('\n| soak figure | value | note |\n| --- | --- | --- |');
     for (const [figure, value, note] of rows) console.log(`| ${figure} | ${value} | ${note} |`);
-    for (const line of stats.fiveHundreds.slice(0, 10)) console.error(line);
+    for (const line of [...stats.fiveHundreds, ...stats.timeouts].slice(0, 10)) console.error(line);
     process.exitCode =
-      stats.fiveHundreds.length === 0 && stats.acceptedAfterRevocation === 0 ? 0 : 1;
+      stats.fiveHundreds.length === 0 &&
+      stats.acceptedAfterRevocation === 0 &&
+      stats.timeouts.length === 0 &&
+      memoryFlat
+        ? 0
+        : 1;
   } finally {
     if (server && server.exitCode === null) {
       const exited = new Promise((r) => server?.once('exit', r));
@@ -266,6 +347,7 @@ async function main() {
     }
     await admin.unsafe(`drop database if exists "${name}" with (force)`);
     await admin.end();
+    clearTimeout(watchdog);
   }
 }
 

@@ -53,6 +53,11 @@ const envSchema = z.object({
   /** Connections in this instance's PostgreSQL pool (one more is opened for LISTEN). */
   SCOPEKIT_DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   SCOPEKIT_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().positive().default(600),
+  /**
+   * How long a stopping server waits for requests in flight (a long model turn) before it
+   * exits anyway; under the 30 s an orchestrator usually allows before SIGKILL.
+   */
+  SCOPEKIT_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().max(3_600).default(25),
   /** How long expired and revoked tokens are kept, so a request with one is told why it fails. */
   SCOPEKIT_TOKEN_RETAIN_SECONDS: z.coerce.number().int().min(0).default(86_400),
   /** `builtin` needs nothing; `openai` is any OpenAI-compatible Chat Completions endpoint. */
@@ -105,6 +110,7 @@ export interface Config {
   apiKeyPerMinute: number;
   sweepIntervalMs: number;
   tokenRetainMs: number;
+  shutdownTimeoutMs: number;
   logLevel: string;
   trustProxy: boolean | string[];
   accounts: AccountsConfig;
@@ -188,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeyPerMinute: e.SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE,
     sweepIntervalMs: e.SCOPEKIT_SWEEP_INTERVAL_SECONDS * 1000,
     tokenRetainMs: e.SCOPEKIT_TOKEN_RETAIN_SECONDS * 1000,
+    shutdownTimeoutMs: e.SCOPEKIT_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     logLevel: e.SCOPEKIT_LOG_LEVEL,
     trustProxy: e.SCOPEKIT_TRUST_PROXY,
     accounts: {

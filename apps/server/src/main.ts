@@ -30,17 +30,41 @@ const app = await buildApp({
   trustProxy: config.trustProxy,
 });
 
-// Stop accepting, let in-flight requests finish, then release the database.
+// Stop accepting, let in-flight requests finish, then release the database; within a deadline,
+// so a turn waiting on a slow model cannot hold the process until the orchestrator's SIGKILL.
 let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, async () => {
+  process.once(signal, () => {
     if (closing) return;
     closing = true;
-    app.log.info({ signal }, 'shutting down');
-    await app.close();
-    await runtime.close();
-    process.exit(0);
+    void shutDown(signal);
   });
+}
+
+async function shutDown(signal: NodeJS.Signals) {
+  const timeoutSeconds = config.shutdownTimeoutMs / 1000;
+  app.log.info({ signal, timeoutSeconds }, 'shutting down');
+  setTimeout(() => {
+    app.log.error(
+      { timeoutSeconds },
+      'shutdown deadline passed with requests still in flight; exiting without them',
+    );
+    process.exit(1);
+  }, config.shutdownTimeoutMs);
+  let failed = false;
+  // Each step is tried even if the one before failed: the database is released either way.
+  for (const [step, close] of [
+    ['HTTP server', () => app.close()],
+    ['runtime', () => runtime.close()],
+  ] as const) {
+    try {
+      await close();
+    } catch (error) {
+      failed = true;
+      app.log.error({ err: error, step }, 'shutdown step failed');
+    }
+  }
+  process.exit(failed ? 1 : 0);
 }
 
 await app.listen({ port: config.port, host: config.host });

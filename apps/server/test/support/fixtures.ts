@@ -15,7 +15,12 @@ import type { TestDatabase } from './database.js';
 /** A clock tests can move, so expiry is tested without waiting. */
 export class TestClock {
   #offsetMs = 0;
-  now = () => new Date(Date.now() + this.#offsetMs);
+  #frozenAt: number | undefined;
+  now = () => new Date(this.#frozenAt ?? Date.now() + this.#offsetMs);
+  /** Stops time where it is until `reset`, so writing "now" twice writes the same instant. */
+  freeze() {
+    this.#frozenAt = this.now().getTime();
+  }
   advance(ms: number) {
     this.#offsetMs += ms;
   }
@@ -29,6 +34,7 @@ export class TestClock {
   }
   reset() {
     this.#offsetMs = 0;
+    this.#frozenAt = undefined;
   }
 }
 

@@ -35,15 +35,18 @@ export const agentsRouter = router({
       ),
     ),
 
-  retrieve: agentProcedure('read_agent').query(async ({ ctx, input }) =>
-    toAgentState(
-      ctx.deps,
-      await getAgent(ctx.deps, {
-        organizationId: ctx.principal.organizationId,
-        agentId: input.agentId,
-      }),
+  // agentProcedure's own input lets other keys through for the procedures that extend it.
+  retrieve: agentProcedure('read_agent')
+    .input(z.strictObject({ agentId: agentIdSchema }))
+    .query(async ({ ctx, input }) =>
+      toAgentState(
+        ctx.deps,
+        await getAgent(ctx.deps, {
+          organizationId: ctx.principal.organizationId,
+          agentId: input.agentId,
+        }),
+      ),
     ),
-  ),
 
   update: agentProcedure('write_agent')
     .input(agentUpdateSchema.extend({ agentId: agentIdSchema }))

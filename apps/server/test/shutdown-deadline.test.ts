@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SecretBox } from '../src/crypto/secret-box.js';
+import { openTestDatabase, type TestDatabase } from './support/database.js';
+
+const serverDir = new URL('..', import.meta.url).pathname;
+const ORIGIN = 'http://127.0.0.1:5173';
+
+// The deadline lives in main.ts's signal handler, so the server runs as its own process, on
+// the test PostgreSQL database or on an in-memory PGlite of its own.
+let database: TestDatabase | undefined;
+beforeAll(async () => {
+  if (process.env.TEST_DATABASE === 'postgres') database = await openTestDatabase();
+});
+afterAll(async () => {
+  await database?.close();
+});
+
+it('exits non-zero with a log line when a turn outlasts the shutdown deadline', {
+  timeout: 90_000,
+}, async () => {
+  const child = spawn(join(serverDir, 'node_modules/.bin/tsx'), ['src/main.ts'], {
+    cwd: serverDir,
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      DATABASE_URL: database?.url ?? 'memory://',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SCOPEKIT_LOG_LEVEL: 'info',
+      SCOPEKIT_ENCRYPTION_KEY: SecretBox.generateKey(),
+      SCOPEKIT_WEB_ORIGINS: ORIGIN,
+      // Five seconds a word: the reply's turn is still running when the signal comes.
+      SCOPEKIT_BUILTIN_DELAY_MS: '5000',
+      SCOPEKIT_SHUTDOWN_TIMEOUT_SECONDS: '1',
+    },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    let base: string | undefined;
+    for (let i = 0; i < 600 && !base && child.exitCode === null; i++) {
+      base = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      if (!base) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(base, output).toBeDefined();
+
+    // A user of the web app, its token, and a message whose reply takes many seconds.
+    const web = { 'content-type': 'application/json', origin: ORIGIN };
+    const signedUp = await fetch(`${base}/trpc/session.signUp`, {
+      method: 'POST',
+      headers: web,
+      body: JSON.stringify({ username: 'patient', password: 'a long password' }),
+    });
+    const cookie = /scopekit_session=[^;]+/.exec(signedUp.headers.get('set-cookie') ?? '')?.[0];
+    const minted = await fetch(`${base}/trpc/session.token`, {
+      method: 'POST',
+      headers: { ...web, cookie: cookie ?? '' },
+    });
+    const { token, agentId } = (
+      (await minted.json()) as { result: { data: { token: string; agentId: string } } }
+    ).result.data;
+    const auth = { ...web, authorization: `Bearer ${token}` };
+    const send = fetch(`${base}/v1/agents/${agentId}/messages`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'take your time' }] }),
+    }).catch((error: unknown) => error);
+    // The turn has started once the user's message is stored.
+    for (let i = 0; i < 100; i++) {
+      const listed = await fetch(`${base}/v1/agents/${agentId}/messages`, { headers: auth });
+      if (((await listed.json()) as unknown[]).length > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    child.kill('SIGTERM');
+    const code = await exited;
+    expect(code, output).toBe(1);
+    expect(output).toContain('shutdown deadline passed');
+    // The turn was cut, not finished: its request never got an answer.
+    expect(await send).toBeInstanceOf(Error);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+  }
+});
