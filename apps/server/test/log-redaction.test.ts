@@ -17,7 +17,7 @@ const BREAK = 'break the runtime';
 class BreakableRuntime implements AgentRuntime {
   readonly name = 'breakable';
   readonly #inner = new BuiltinRuntime(0);
-  llmConfig = (model: string | null) => this.#inner.llmConfig(model);
+  llmConfig = () => this.#inner.llmConfig();
   respond(agent: AgentContext, history: HistoryMessage[], options: { signal: AbortSignal }) {
     if (history.at(-1)?.content === BREAK) throw new TypeError('the runtime broke');
     return this.#inner.respond(agent, history, options);
