@@ -3,49 +3,25 @@ import Letta, {
   BadRequestError,
   PermissionDeniedError,
 } from '@letta-ai/letta-client';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ServiceDeps } from '../src/services/deps.js';
-import { openTestDatabase, type TestDatabase } from './support/database.js';
-import {
-  APP_ORIGIN,
-  makeDeps,
-  type SeededOrganization,
-  seedOrganization,
-} from './support/fixtures.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { describe, expect, it } from 'vitest';
+import { APP_ORIGIN } from './support/fixtures.js';
+import { useSuite } from './support/suite.js';
 
-let database: TestDatabase;
-let deps: ServiceDeps;
-let server: TestServer;
-let acme: SeededOrganization;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  deps = makeDeps(database);
-  server = await startTestServer(deps);
-});
-afterAll(async () => {
-  await server.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await database.reset();
-  acme = await seedOrganization(deps, 'acme');
-});
+const s = useSuite({ server: true });
 
 const sdk = (apiKey: string, origin?: string) =>
   new Letta({
     apiKey,
-    baseURL: server.baseUrl,
+    baseURL: s.server.baseUrl,
     maxRetries: 0,
     defaultHeaders: origin ? { Origin: origin } : undefined,
   });
 
 describe('the official Letta SDK against scopekit', () => {
   it('creates, lists with a filter and paging, and deletes client-side tokens', async () => {
-    const client = sdk(acme.apiKey);
+    const client = sdk(s.acme.apiKey);
     const created = [];
-    for (const agentId of [acme.agentId, acme.agentId, acme.otherAgentId]) {
+    for (const agentId of [s.acme.agentId, s.acme.agentId, s.acme.otherAgentId]) {
       created.push(
         await client.accessTokens.create({
           hostname: APP_ORIGIN,
@@ -56,11 +32,11 @@ describe('the official Letta SDK against scopekit', () => {
     expect(created[0]?.token).toMatch(/^ck-let-/);
     expect(created[0]?.policy.version).toBe('1');
 
-    const firstPage = await client.accessTokens.list({ agentId: acme.agentId, limit: 1 });
+    const firstPage = await client.accessTokens.list({ agentId: s.acme.agentId, limit: 1 });
     expect(firstPage.hasNextPage).toBe(true);
     expect(firstPage.tokens).toHaveLength(1);
     const secondPage = await client.accessTokens.list({
-      agentId: acme.agentId,
+      agentId: s.acme.agentId,
       limit: 1,
       offset: 1,
     });
@@ -81,17 +57,17 @@ describe('the official Letta SDK against scopekit', () => {
       AuthenticationError,
     );
 
-    const { token } = await sdk(acme.apiKey).accessTokens.create({
+    const { token } = await sdk(s.acme.apiKey).accessTokens.create({
       hostname: APP_ORIGIN,
-      policy: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+      policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
     });
     await expect(sdk(token, APP_ORIGIN).accessTokens.list()).rejects.toBeInstanceOf(
       PermissionDeniedError,
     );
 
-    const bad = sdk(acme.apiKey).accessTokens.create({
+    const bad = sdk(s.acme.apiKey).accessTokens.create({
       hostname: 'chat.example.com',
-      policy: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+      policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
     });
     await expect(bad).rejects.toBeInstanceOf(BadRequestError);
     await expect(bad).rejects.toThrow(/hostname/);

@@ -1,37 +1,13 @@
 import type { TokenRecord } from '@scopekit/policy';
 import { count, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clientTokens } from '../src/db/schema.js';
 import type { ErrorBody } from '../src/http/errors.js';
 import { createApiKey, revokeApiKey } from '../src/services/api-keys.js';
-import type { ServiceDeps } from '../src/services/deps.js';
-import { openTestDatabase, type TestDatabase } from './support/database.js';
-import {
-  APP_ORIGIN,
-  makeDeps,
-  type SeededOrganization,
-  seedOrganization,
-} from './support/fixtures.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { APP_ORIGIN } from './support/fixtures.js';
+import { useSuite } from './support/suite.js';
 
-let database: TestDatabase;
-let deps: ServiceDeps;
-let server: TestServer;
-let acme: SeededOrganization;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  deps = makeDeps(database);
-  server = await startTestServer(deps);
-});
-afterAll(async () => {
-  await server.close();
-  await database.close();
-});
-beforeEach(async () => {
-  await database.reset();
-  acme = await seedOrganization(deps, 'acme');
-});
+const s = useSuite({ server: true });
 
 function call(path: string, init: RequestInit & { key?: string; origin?: string } = {}) {
   const headers = new Headers(init.headers);
@@ -39,7 +15,7 @@ function call(path: string, init: RequestInit & { key?: string; origin?: string 
   if (init.origin) headers.set('origin', init.origin);
   if (typeof init.body === 'string' && !headers.has('content-type'))
     headers.set('content-type', 'application/json');
-  return fetch(`${server.baseUrl}${path}`, { ...init, headers });
+  return fetch(`${s.server.baseUrl}${path}`, { ...init, headers });
 }
 
 const createBody = (agentId: string, extra: object = {}) =>
@@ -52,30 +28,30 @@ const createBody = (agentId: string, extra: object = {}) =>
 const tokenOf = async (response: Response) => (await response.json()) as TokenRecord;
 const errorOf = async (response: Response) => (await response.json()) as ErrorBody;
 
-const tokenCount = async () => (await deps.db.select({ n: count() }).from(clientTokens))[0]?.n;
+const tokenCount = async () => (await s.deps.db.select({ n: count() }).from(clientTokens))[0]?.n;
 
 describe('REST /v1/client-side-access-tokens', () => {
   it('creates (201), lists and deletes (204) in Letta shapes', async () => {
     const created = await call('/v1/client-side-access-tokens', {
       method: 'POST',
-      key: acme.apiKey,
-      body: createBody(acme.agentId),
+      key: s.acme.apiKey,
+      body: createBody(s.acme.agentId),
     });
     expect(created.status).toBe(201);
     const token = await tokenOf(created);
     expect(Object.keys(token).sort()).toEqual(['expiresAt', 'hostname', 'policy', 'token']);
     expect(token.policy).toEqual({
       version: '1',
-      data: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+      data: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
     });
 
-    const listed = await call(`/v1/client-side-access-tokens?agentId=${acme.agentId}&limit=1`, {
-      key: acme.apiKey,
+    const listed = await call(`/v1/client-side-access-tokens?agentId=${s.acme.agentId}&limit=1`, {
+      key: s.acme.apiKey,
     });
     expect(listed.status).toBe(200);
     expect(await listed.json()).toEqual({ hasNextPage: false, tokens: [token] });
 
-    const agent = await call(`/v1/agents/${acme.agentId}`, {
+    const agent = await call(`/v1/agents/${s.acme.agentId}`, {
       key: token.token,
       origin: APP_ORIGIN,
     });
@@ -83,11 +59,11 @@ describe('REST /v1/client-side-access-tokens', () => {
 
     const deleted = await call(`/v1/client-side-access-tokens/${token.token}`, {
       method: 'DELETE',
-      key: acme.apiKey,
+      key: s.acme.apiKey,
     });
     expect(deleted.status).toBe(204);
 
-    const refused = await call(`/v1/agents/${acme.agentId}`, {
+    const refused = await call(`/v1/agents/${s.acme.agentId}`, {
       key: token.token,
       origin: APP_ORIGIN,
     });
@@ -99,34 +75,34 @@ describe('REST /v1/client-side-access-tokens', () => {
 
     const again = await call(`/v1/client-side-access-tokens/${token.token}`, {
       method: 'DELETE',
-      key: acme.apiKey,
+      key: s.acme.apiKey,
     });
     expect(again.status).toBe(404);
   });
 
   it('revoking an API key revokes the tokens it minted, even ones already cached', async () => {
-    const other = await createApiKey(deps, {
-      organizationId: acme.organizationId,
+    const other = await createApiKey(s.deps, {
+      organizationId: s.acme.organizationId,
       name: 'other backend',
     });
     const mintWith = async (key: string) => {
       const created = await call('/v1/client-side-access-tokens', {
         method: 'POST',
         key,
-        body: createBody(acme.agentId),
+        body: createBody(s.acme.agentId),
       });
       expect(created.status).toBe(201);
       return (await tokenOf(created)).token;
     };
-    const minted = await mintWith(acme.apiKey);
+    const minted = await mintWith(s.acme.apiKey);
     const kept = await mintWith(other.key);
     const retrieve = (token: string) =>
-      call(`/v1/agents/${acme.agentId}`, { key: token, origin: APP_ORIGIN });
+      call(`/v1/agents/${s.acme.agentId}`, { key: token, origin: APP_ORIGIN });
     // Used once first, so the next check is answered from the credential cache.
     expect((await retrieve(minted)).status).toBe(200);
     expect((await retrieve(kept)).status).toBe(200);
 
-    await revokeApiKey(deps, { organizationId: acme.organizationId, id: acme.apiKeyId });
+    await revokeApiKey(s.deps, { organizationId: s.acme.organizationId, id: s.acme.apiKeyId });
 
     const refused = await retrieve(minted);
     expect(refused.status).toBe(401);
@@ -135,10 +111,10 @@ describe('REST /v1/client-side-access-tokens', () => {
       message: 'Invalid API Key: this token has been revoked',
     });
     expect((await retrieve(kept)).status).toBe(200);
-    const rows = await deps.db
+    const rows = await s.deps.db
       .select({ ciphertext: clientTokens.tokenCiphertext, revokedAt: clientTokens.revokedAt })
       .from(clientTokens)
-      .where(eq(clientTokens.apiKeyId, acme.apiKeyId));
+      .where(eq(clientTokens.apiKeyId, s.acme.apiKeyId));
     expect(rows).toEqual([{ ciphertext: null, revokedAt: expect.any(Date) }]);
   });
 
@@ -153,8 +129,8 @@ describe('REST /v1/client-side-access-tokens', () => {
     const created = await tokenOf(
       await call('/v1/client-side-access-tokens', {
         method: 'POST',
-        key: acme.apiKey,
-        body: createBody(acme.agentId),
+        key: s.acme.apiKey,
+        body: createBody(s.acme.agentId),
       }),
     );
     const forbidden = await call('/v1/client-side-access-tokens', {
@@ -167,11 +143,11 @@ describe('REST /v1/client-side-access-tokens', () => {
       message: expect.stringMatching(/server-side API key/),
     });
 
-    const noOrigin = await call(`/v1/agents/${acme.agentId}`, { key: created.token });
+    const noOrigin = await call(`/v1/agents/${s.acme.agentId}`, { key: created.token });
     expect(noOrigin.status).toBe(403);
     expect((await errorOf(noOrigin)).message).toMatch(/no Origin header/);
 
-    const otherAgent = await call(`/v1/agents/${acme.otherAgentId}`, {
+    const otherAgent = await call(`/v1/agents/${s.acme.otherAgentId}`, {
       key: created.token,
       origin: APP_ORIGIN,
     });
@@ -204,7 +180,7 @@ describe('REST /v1/client-side-access-tokens', () => {
   ])('answers 400 for %s, naming it, and stores nothing', async (_name, body, pattern) => {
     const response = await call('/v1/client-side-access-tokens', {
       method: 'POST',
-      key: acme.apiKey,
+      key: s.acme.apiKey,
       body,
     });
     expect(response.status).toBe(400);
@@ -217,7 +193,7 @@ describe('REST /v1/client-side-access-tokens', () => {
   it.each(['limit=0', 'limit=101', 'limit=ten', 'offset=-1', 'colour=blue'])(
     'answers 400 for list query %s',
     async (query) => {
-      const response = await call(`/v1/client-side-access-tokens?${query}`, { key: acme.apiKey });
+      const response = await call(`/v1/client-side-access-tokens?${query}`, { key: s.acme.apiKey });
       expect(response.status).toBe(400);
       expect((await errorOf(response)).message).toMatch(
         new RegExp(`^${query.split('=')[0]}|${query.split('=')[0]}`),

@@ -127,7 +127,8 @@ const unsupportedAgentFields = {
   tool_rules: emptyList,
 };
 
-export const agentCreateSchema = z.strictObject({
+/** What an agent is made of, the same whether it is being created or updated. */
+const agentFields = {
   name: name.optional(),
   system: system.optional(),
   description: description.optional(),
@@ -136,6 +137,10 @@ export const agentCreateSchema = z.strictObject({
   memory_blocks: memoryBlocks.optional(),
   metadata: metadata.optional(),
   ...ignoredAgentFields,
+};
+
+export const agentCreateSchema = z.strictObject({
+  ...agentFields,
   agent_type: z.string().optional(),
   embedding_chunk_size: z.number().int().nullable().optional(),
   enable_reasoner: z.boolean().nullable().optional(),
@@ -155,14 +160,7 @@ export type AgentCreateInput = z.input<typeof agentCreateSchema>;
 
 /** An update names only what changes. */
 export const agentUpdateSchema = z.strictObject({
-  name: name.optional(),
-  system: system.optional(),
-  description: description.optional(),
-  model: model.optional(),
-  tags: tags.optional(),
-  memory_blocks: memoryBlocks.optional(),
-  metadata: metadata.optional(),
-  ...ignoredAgentFields,
+  ...agentFields,
   // Run bookkeeping that Letta's own workers write back; this server keeps none.
   last_run_completion: z.string().nullable().optional(),
   last_run_duration_ms: z.number().nullable().optional(),
