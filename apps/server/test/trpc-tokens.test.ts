@@ -146,6 +146,8 @@ describe('tokens router', () => {
     expect(past.message).toMatch(/^expiresAt: /);
 
     expect((await trpcError(api.tokens.list({ limit: 500 }))).message).toMatch(/^limit: /);
+    // The same deepest page as REST allows.
+    expect((await trpcError(api.tokens.list({ offset: 1_000_001 }))).message).toMatch(/^offset: /);
     expect((await trpcError(api.tokens.revoke({ id: 'tok-missing' }))).code).toBe('NOT_FOUND');
     expect((await api.tokens.list()).tokens).toEqual([]);
   });

@@ -145,6 +145,9 @@ export interface WarningLog {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
+/** The deepest page a listing may ask for: offset paging walks every row before it. */
+export const MAX_LIST_OFFSET = 1_000_000;
+
 export interface ListClientTokensArgs {
   organizationId: string;
   agentId?: string | undefined;

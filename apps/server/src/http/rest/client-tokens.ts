@@ -6,6 +6,7 @@ import { badRequest } from '../../errors.js';
 import {
   type ClientTokenView,
   listClientTokens,
+  MAX_LIST_OFFSET,
   mintClientToken,
   revokeClientTokenByValue,
 } from '../../services/client-tokens.js';
@@ -15,7 +16,7 @@ import { authenticate, parseOrThrow, queryInteger } from './authenticate.js';
 const listQuery = z.strictObject({
   agentId: z.string().min(1).max(200).optional(),
   limit: queryInteger({ min: 1, max: 100 }).default(10),
-  offset: queryInteger({ min: 0, max: 1_000_000 }).default(0),
+  offset: queryInteger({ min: 0, max: MAX_LIST_OFFSET }).default(0),
 });
 
 /** Letta's response shape: camelCase, and only what the SDK types. */

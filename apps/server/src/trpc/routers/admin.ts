@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { listClientTokens, revokeClientTokenById } from '../../services/client-tokens.js';
+import {
+  listClientTokens,
+  MAX_LIST_OFFSET,
+  revokeClientTokenById,
+} from '../../services/client-tokens.js';
 import { listUsers } from '../../services/users.js';
 import { adminProcedure, router } from '../trpc.js';
 
@@ -25,7 +29,7 @@ export const adminRouter = router({
           .strictObject({
             agentId: z.string().min(1).max(200).optional(),
             limit: z.number().int().min(1).max(100).default(20),
-            offset: z.number().int().min(0).default(0),
+            offset: z.number().int().min(0).max(MAX_LIST_OFFSET).default(0),
           })
           .default({ limit: 20, offset: 0 }),
       )

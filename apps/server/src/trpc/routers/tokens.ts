@@ -2,6 +2,7 @@ import { hostnameSchema, policyEntrySchema } from '@scopekit/policy';
 import { z } from 'zod';
 import {
   listClientTokens,
+  MAX_LIST_OFFSET,
   mintClientToken,
   revokeClientTokenById,
 } from '../../services/client-tokens.js';
@@ -31,7 +32,7 @@ export const tokensRouter = router({
         .strictObject({
           agentId: z.string().min(1).max(200).optional(),
           limit: z.number().int().min(1).max(100).default(10),
-          offset: z.number().int().min(0).default(0),
+          offset: z.number().int().min(0).max(MAX_LIST_OFFSET).default(0),
         })
         .default({ limit: 10, offset: 0 }),
     )
