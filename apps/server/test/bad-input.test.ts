@@ -110,6 +110,8 @@ interface Endpoint {
   requiredKeys?: string[];
   /** Body keys whose valid values may run to 32 KB. */
   roomy?: string[];
+  /** Body keys that may be emptied (`''`) or left unchanged (`null`): neither is bad input. */
+  clearable?: string[];
   /** A tRPC query: its procedure and a valid input, spoiled like bodies but sent in the URL. */
   trpcQuery?: {
     procedure: string;
@@ -252,9 +254,10 @@ const ENDPOINTS: Endpoint[] = [
     path: (w) => `/v1/agents/${w.acme.agentId}/core-memory/blocks/human`,
     pathWith: agentPath('/core-memory/blocks/human'),
     accepts: 'both',
-    // Not `value`: an empty block is a valid block, so an empty value is no bad input.
-    body: () => ({ limit: 5000 }),
+    body: () => ({ value: 'x' }),
     requiredKeys: [],
+    roomy: ['value'],
+    clearable: ['value'],
     agentIn: 'path',
   },
   {
@@ -262,8 +265,10 @@ const ENDPOINTS: Endpoint[] = [
     method: 'POST',
     path: () => '/trpc/agents.updateBlock',
     accepts: 'both',
-    body: (w) => ({ agentId: w.acme.agentId, label: 'human', limit: 5000 }),
+    body: (w) => ({ agentId: w.acme.agentId, label: 'human', value: 'x' }),
     requiredKeys: ['agentId', 'label'],
+    roomy: ['value'],
+    clearable: ['value'],
     agentIn: 'body',
   },
   {
@@ -535,11 +540,16 @@ const spoiled = (fault: string, text: string, field?: string): Spoiled => ({ fau
 /** Bodies (or query inputs) between 8 and 32 KB: past any field's limit, under the body's. */
 const midSize = fc.integer({ min: 8 * 1024, max: 32 * 1024 });
 
+const jsonType = (value: unknown) =>
+  value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+
 function spoilBody(
   valid: Record<string, unknown>,
-  options: { required?: string[]; roomy?: string[]; inUrl?: boolean } = {},
+  options: { required?: string[]; roomy?: string[]; clearable?: string[]; inUrl?: boolean } = {},
 ): fc.Arbitrary<Spoiled> {
   const keys = Object.keys(valid);
+  const clearable = options.clearable ?? [];
+  const emptiable = keys.filter((k) => !clearable.includes(k));
   const required = options.required ?? keys;
   // Fields whose valid values may be this long (a message's text) are not oversized at 32 KB.
   const tight = keys.filter((k) => !options.roomy?.includes(k));
@@ -556,21 +566,29 @@ function spoilBody(
         }
       })
       .map((s) => spoiled('malformed JSON', s)),
-    fc
-      .tuple(fc.constantFrom(...keys), wrongTypes)
-      .map(([k, v]) => spoiled(`wrong type for ${k}`, JSON.stringify({ ...valid, [k]: v }), k)),
+    fc.constantFrom(...keys).chain((k) =>
+      wrongTypes
+        // A number is no wrong type for a number field, whatever its value.
+        .filter((v) => jsonType(v) !== jsonType(valid[k]))
+        .filter((v) => v !== null || !clearable.includes(k))
+        .map((v) => spoiled(`wrong type for ${k}`, JSON.stringify({ ...valid, [k]: v }), k)),
+    ),
     fc
       .string({ minLength: 1, maxLength: 12 })
       .filter((k) => !keys.includes(k) && k !== '__proto__')
       .map((k) => spoiled(`unknown field ${k}`, JSON.stringify({ ...valid, [k]: 1 }), k)),
-    fc
-      .constantFrom(...keys)
-      .map((k) => spoiled(`empty ${k}`, JSON.stringify({ ...valid, [k]: '' }), k)),
     wrongTypes.map((v) => spoiled('not an object', JSON.stringify(v))),
     midSize.map((n) =>
       spoiled('padded to 8-32 KB', JSON.stringify({ ...valid, padding: 'x'.repeat(n) }), 'padding'),
     ),
   ];
+  if (emptiable.length) {
+    spoilers.push(
+      fc
+        .constantFrom(...emptiable)
+        .map((k) => spoiled(`empty ${k}`, JSON.stringify({ ...valid, [k]: '' }), k)),
+    );
+  }
   if (required.length) {
     spoilers.push(
       fc.constantFrom(...required).map((k) => {
@@ -691,7 +709,11 @@ function casesFor(endpoint: Endpoint): fc.WeightedArbitrary<Case> {
         fc
           .constant(null)
           .chain(() =>
-            spoilBody(body(world), { required: endpoint.requiredKeys, roomy: endpoint.roomy }),
+            spoilBody(body(world), {
+              required: endpoint.requiredKeys,
+              roomy: endpoint.roomy,
+              clearable: endpoint.clearable,
+            }),
           )
           .map(({ fault, text, field }) => ({
             endpoint,
