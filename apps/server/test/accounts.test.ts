@@ -1,4 +1,3 @@
-import { TRPCError } from '@trpc/server';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { withLoginLimits } from '../src/auth/rate-limit.js';
@@ -13,6 +12,7 @@ import { createCallerFactory } from '../src/trpc/trpc.js';
 import { SessionJar } from './support/cookie-jar.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { APP_ORIGIN, makeDeps, TestClock } from './support/fixtures.js';
+import { trpcError } from './support/trpc-error.js';
 
 let database: TestDatabase;
 let deps: ServiceDeps;
@@ -45,15 +45,6 @@ function browser(options: { origin?: string; address?: string } = {}) {
 
 const bearer = (token: string, origin = APP_ORIGIN) =>
   createCaller(createContextFromHeaders(deps, { authorization: `Bearer ${token}`, origin }));
-
-async function trpcError(promise: Promise<unknown>) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return error as TRPCError;
-}
 
 describe('sign-up and log-in', () => {
   it('signs up a user with their own agent, sets a session, and answers me', async () => {

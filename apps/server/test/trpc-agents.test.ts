@@ -1,4 +1,3 @@
-import { TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import { mintClientToken } from '../src/services/client-tokens.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';
@@ -6,21 +5,13 @@ import { appRouter } from '../src/trpc/router.js';
 import { createCallerFactory } from '../src/trpc/trpc.js';
 import { APP_ORIGIN } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
+import { trpcError } from './support/trpc-error.js';
 
 const s = useSuite();
 
 const createCaller = createCallerFactory(appRouter);
 const callerFor = (credential: string, origin?: string) =>
   createCaller(createContextFromHeaders(s.deps, { authorization: `Bearer ${credential}`, origin }));
-
-async function trpcError(promise: Promise<unknown>) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return error as TRPCError;
-}
 
 describe('agents router with an API key', () => {
   it('creates, lists, retrieves, updates and deletes an agent', async () => {

@@ -1,4 +1,3 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';
@@ -11,6 +10,7 @@ import {
   type SeededOrganization,
   seedOrganization,
 } from './support/fixtures.js';
+import { trpcError } from './support/trpc-error.js';
 
 let database: TestDatabase;
 let deps: ServiceDeps;
@@ -36,15 +36,6 @@ beforeEach(async () => {
   acme = await seedOrganization(deps, 'acme');
   globex = await seedOrganization(deps, 'globex');
 });
-
-async function trpcError(promise: Promise<unknown>) {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return error as TRPCError;
-}
 
 describe('tokens router', () => {
   it('creates, lists and revokes tokens with an API key', async () => {
