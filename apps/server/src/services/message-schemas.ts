@@ -48,6 +48,7 @@ export const LETTA_MESSAGE_TYPES = [
   'summary_message',
   'event_message',
 ] as const;
+export type LettaMessageType = (typeof LETTA_MESSAGE_TYPES)[number];
 export const messageTypesSchema = z.array(z.enum(LETTA_MESSAGE_TYPES)).max(20);
 
 export const messageListSchema = z.strictObject({

@@ -4,6 +4,7 @@ import { requireAgentAccess } from '../../auth/authorize.js';
 import type { ConversationEvent } from '../../services/conversation-events.js';
 import type { ServiceDeps } from '../../services/deps.js';
 import {
+  type LettaMessageType,
   messageContent,
   messageCreateSchema,
   messageTypesSchema,
@@ -109,9 +110,8 @@ export function registerMessageRoutes(
       requireAgentAccess(principal, agentId, 'write_messages');
       const body = parseOrThrow(sendBody, request.body);
       const args = { organizationId: principal.organizationId, agentId, messages: body.messages };
-      const wanted = (type: string) =>
-        !body.include_return_message_types ||
-        (body.include_return_message_types as string[]).includes(type);
+      const wanted = (type: LettaMessageType) =>
+        !body.include_return_message_types || body.include_return_message_types.includes(type);
       if (alwaysStream || body.streaming) {
         return streamTurn(deps, reply, args, {
           streamTokens: body.stream_tokens,
