@@ -58,6 +58,8 @@ export default defineConfig({
       NODE_ENV: 'development',
       HOST: '127.0.0.1',
       PORT: String(port),
+      // A fresh database each run, whatever DATABASE_URL says: the tests expect the seeded
+      // accounts with empty conversations.
       DATABASE_URL: 'memory://',
       // Only the development encryption key lands here; the database is in memory.
       DATA_DIR: join(tmpdir(), 'scopekit-e2e'),
