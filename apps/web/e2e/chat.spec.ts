@@ -306,3 +306,31 @@ test('the admin page is for admins: anyone else lands on the chat', async ({ bro
   await expect(bob.getByRole('link', { name: 'Tokens' })).toHaveCount(0);
   await bob.context().close();
 });
+
+test('a log-out the server did not confirm keeps the session, says so, and can be retried', async ({
+  browser,
+}) => {
+  const alice = await loggedInPage(browser, 'alice');
+  await expect(connection(alice)).toHaveText('Live');
+  const isLogOut = (url: URL) => url.pathname === '/trpc/session.logOut';
+  await alice.route(isLogOut, (route) => route.abort('connectionfailed'));
+  await alice.getByRole('button', { name: 'Log out' }).click();
+  await expect(alice.getByRole('alert')).toContainText(
+    'Could not log out, so you are still logged in',
+  );
+  await expect(alice).toHaveURL(/\/$/);
+  // The session and its token are still good, and the chat goes on with them.
+  await send(alice, 'Still here after a failed log-out');
+  await expect(messages(alice).locator('.message.user').last()).toHaveAttribute(
+    'data-state',
+    'stored',
+  );
+
+  await alice.unroute(isLogOut);
+  await alice.getByRole('button', { name: 'Try again' }).click();
+  await expect(alice).toHaveURL(/\/login$/);
+  await expect(alice.getByRole('status')).toHaveText('You have logged out.');
+  const me = await callFromPage(alice, { path: 'session.me', method: 'GET' });
+  expect((me.body.result as { data: unknown }).data).toBeNull();
+  await alice.context().close();
+});

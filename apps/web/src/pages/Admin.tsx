@@ -47,17 +47,9 @@ export function AdminPage(props: { user: User; onLoggedOut: (message?: string) =
     }
   }
 
-  async function logOut() {
-    try {
-      await sessionApi.session.logOut.mutate();
-    } finally {
-      props.onLoggedOut('You have logged out.');
-    }
-  }
-
   return (
     <div class="app">
-      <Header user={props.user} page="admin" onLogOut={logOut} />
+      <Header user={props.user} page="admin" onLoggedOut={props.onLoggedOut} />
       <main class="admin" aria-labelledby="admin-title">
         <h1 id="admin-title" tabIndex={-1} ref={heading}>
           Live tokens

@@ -5,7 +5,6 @@ import {
   describeError,
   isUnauthorized,
   type LettaMessage,
-  sessionApi,
   type User,
 } from '../lib/api';
 import { createConversation, newOtid } from '../lib/conversation';
@@ -297,21 +296,9 @@ export function ChatPage(props: {
     }
   }
 
-  async function logOut() {
-    stopped = true;
-    current?.handle?.unsubscribe();
-    closeRetiring();
-    tokens.close();
-    try {
-      await sessionApi.session.logOut.mutate();
-    } finally {
-      props.onLoggedOut('You have logged out.');
-    }
-  }
-
   return (
     <div class="app">
-      <Header user={props.user} page="chat" onLogOut={logOut}>
+      <Header user={props.user} page="chat" onLoggedOut={props.onLoggedOut}>
         <span class={`connection ${connection()}`} role="status" data-testid="connection">
           {CONNECTION_LABEL[connection()]}
         </span>

@@ -2,11 +2,12 @@ import type { JSX } from 'solid-js';
 import { Show } from 'solid-js';
 import type { User } from '../lib/api';
 import { navigate } from '../lib/router';
+import { LogOut } from './LogOut';
 
 export function Header(props: {
   user: User;
   page: 'chat' | 'admin';
-  onLogOut: () => void;
+  onLoggedOut: (message?: string) => void;
   children?: JSX.Element;
 }) {
   const go = (page: 'chat' | 'admin') => (event: MouseEvent) => {
@@ -31,9 +32,7 @@ export function Header(props: {
       </nav>
       {props.children}
       <span class="who">{props.user.username}</span>
-      <button type="button" class="secondary" onClick={() => props.onLogOut()}>
-        Log out
-      </button>
+      <LogOut onLoggedOut={props.onLoggedOut} />
     </header>
   );
 }
