@@ -334,3 +334,21 @@ test('a log-out the server did not confirm keeps the session, says so, and can b
   expect((me.body.result as { data: unknown }).data).toBeNull();
   await alice.context().close();
 });
+
+test('a server unreachable at the first load is said, with a retry, and nothing throws', async ({
+  page,
+}) => {
+  const uncaught: Error[] = [];
+  page.on('pageerror', (error) => uncaught.push(error));
+  const isMe = (url: URL) => url.pathname === '/trpc/session.me';
+  await page.route(isMe, (route) => route.abort('connectionrefused'));
+  await page.goto('/');
+  await expect(page.getByRole('alert')).toHaveText(
+    'Cannot reach the server. Check your connection and try again.',
+  );
+  await page.unroute(isMe);
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  expect(uncaught).toEqual([]);
+});

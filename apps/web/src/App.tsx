@@ -16,7 +16,7 @@ import { ChatPage } from './pages/Chat';
 import { LoginPage } from './pages/Login';
 
 export function App() {
-  const [me, { mutate }] = createResource(() => sessionApi.session.me.query());
+  const [me, { mutate, refetch }] = createResource(() => sessionApi.session.me.query());
   const [notice, setNotice] = createSignal<string>();
 
   const loggedIn = (user: User) => {
@@ -48,6 +48,9 @@ export function App() {
   // The path follows the session: the log-in page without one, never with one, and the
   // admin page only for admins.
   createEffect(() => {
+    // Reading a failed resource throws; until a retry succeeds there is no user to route by,
+    // and the page says why (below).
+    if (me.error) return;
     const user = me();
     if (user === undefined) return;
     if (user === null && currentPage() !== 'login') navigate('login', { replace: true });
@@ -63,7 +66,7 @@ export function App() {
           <p role="alert" class="error">
             {describeError(me.error)}
           </p>
-          <button type="button" onClick={() => location.reload()}>
+          <button type="button" disabled={me.loading} onClick={() => refetch()}>
             Try again
           </button>
         </main>
