@@ -8,6 +8,7 @@ import {
   messages,
   screenshot,
   send,
+  signedUpPage,
 } from './support';
 
 test.describe.configure({ mode: 'serial' });
@@ -351,4 +352,21 @@ test('a server unreachable at the first load is said, with a retry, and nothing 
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
   expect(uncaught).toEqual([]);
+});
+
+test('Enter while a message is still on its way sends nothing more', async ({ browser }) => {
+  const page = await signedUpPage(browser, 'erin');
+  await expect(connection(page)).toHaveText('Live');
+  const box = page.getByRole('textbox', { name: 'Message' });
+  const sendButton = page.getByRole('button', { name: 'Send' });
+  await box.fill('The first message');
+  await box.press('Enter');
+  await expect(sendButton).toBeDisabled();
+  await box.fill('The second message');
+  await box.press('Enter');
+  await expect(sendButton).toBeEnabled();
+  await expect(messages(page).locator('.message.assistant[data-state="stored"]')).toHaveCount(1);
+  await expect(messages(page).locator('.message.user')).toHaveText(['The first message']);
+  await expect(box).toHaveValue('The second message');
+  await page.context().close();
 });

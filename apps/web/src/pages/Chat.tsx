@@ -257,6 +257,9 @@ export function ChatPage(props: {
   // ---- sending -------------------------------------------------------------------------
   async function send(event: SubmitEvent) {
     event.preventDefault();
+    // One send at a time, however the form was submitted: Enter's requestSubmit() does not
+    // care that the button is disabled.
+    if (sending()) return;
     const content = input.value.trim();
     if (!content) {
       setError('Type a message first.');
