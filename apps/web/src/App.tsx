@@ -38,7 +38,10 @@ export function App() {
       () => (me.state === 'ready' ? me()?.id : undefined),
       (userId) => {
         if (!userId) return undefined;
-        const store = new AgentTokenStore(() => loggedOut('Your session has ended. Log in again.'));
+        const store = new AgentTokenStore(
+          () => sessionApi.session.token.mutate(),
+          () => loggedOut('Your session has ended. Log in again.'),
+        );
         onCleanup(() => store.close());
         return store;
       },

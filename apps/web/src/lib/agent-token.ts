@@ -1,10 +1,15 @@
 import { refreshDelayMs } from '@scopekit/policy';
-import { isUnauthorized, sessionApi } from './api';
+import { isUnauthorized } from './api';
 
-export interface AgentToken {
+/** What the session hands out: a `ck-let-` token and its lifetime by the server's clock. */
+export interface MintedToken {
   token: string;
-  agentId: string;
+  expiresIn: number;
 }
+
+/** A failed scheduled refresh is tried again after 1 s, 2 s, 4 s… at most this far apart. */
+const RETRY_MAX_MS = 30_000;
+const RETRY_FIRST_MS = 1000;
 
 /**
  * Holds the browser's `ck-let-` token, one store for the whole signed-in app so that moving
@@ -16,22 +21,27 @@ export interface AgentToken {
  * nothing is minted again.
  */
 export class AgentTokenStore {
-  #current: AgentToken | undefined;
-  #pending: Promise<AgentToken> | undefined;
+  #current: string | undefined;
+  /** When the current token expires, by this machine's clock (measured from `expiresIn`). */
+  #expiresAt = 0;
+  #pending: Promise<string> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
-  readonly #listeners = new Set<(token: AgentToken) => void>();
+  readonly #listeners = new Set<(token: string) => void>();
 
-  constructor(private readonly onSessionEnded: () => void) {}
+  constructor(
+    private readonly mint: () => Promise<MintedToken>,
+    private readonly onSessionEnded: () => void,
+  ) {}
 
   /** The current token, minting one first if there is none. */
-  get(): Promise<AgentToken> {
+  get(): Promise<string> {
     if (this.#current) return Promise.resolve(this.#current);
     return this.refresh();
   }
 
   /** Mints a new token; concurrent callers share one request. */
-  refresh(): Promise<AgentToken> {
+  refresh(): Promise<string> {
     if (this.#closed) return Promise.reject(new Error('Logged out'));
     this.#pending ??= this.#mint().finally(() => {
       this.#pending = undefined;
@@ -40,8 +50,8 @@ export class AgentTokenStore {
   }
 
   /** Called when a call with `token` was refused: drop it (unless already replaced) and re-mint. */
-  rejected(token: string): Promise<AgentToken> {
-    if (this.#current?.token === token) this.#current = undefined;
+  rejected(token: string): Promise<string> {
+    if (this.#current === token) this.#current = undefined;
     return this.get();
   }
 
@@ -50,12 +60,12 @@ export class AgentTokenStore {
    * and the call is made once more with the new one.
    */
   async call<T>(call: (token: string) => Promise<T>): Promise<T> {
-    const { token } = await this.get();
+    const token = await this.get();
     try {
       return await call(token);
     } catch (error) {
       if (!isUnauthorized(error)) throw error;
-      return call((await this.rejected(token)).token);
+      return call(await this.rejected(token));
     }
   }
 
@@ -63,7 +73,7 @@ export class AgentTokenStore {
    * `listener` hears of every newly minted token, so a long-lived stream can move to it
    * before the token it opened with expires. Returns the way to stop listening.
    */
-  onToken(listener: (token: AgentToken) => void): () => void {
+  onToken(listener: (token: string) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -75,18 +85,15 @@ export class AgentTokenStore {
     clearTimeout(this.#timer);
   }
 
-  async #mint(): Promise<AgentToken> {
+  async #mint(): Promise<string> {
     try {
-      const minted = await sessionApi.session.token.mutate();
+      const minted = await this.mint();
       if (this.#closed) throw new Error('Logged out');
-      const current = { token: minted.token, agentId: minted.agentId };
-      this.#current = current;
-      clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => {
-        this.refresh().catch(() => {});
-      }, refreshDelayMs(minted.expiresIn));
-      for (const listener of this.#listeners) listener(current);
-      return current;
+      this.#current = minted.token;
+      this.#expiresAt = Date.now() + Math.max(0, minted.expiresIn) * 1000;
+      this.#scheduleRefresh(refreshDelayMs(minted.expiresIn), 0);
+      for (const listener of this.#listeners) listener(minted.token);
+      return minted.token;
     } catch (error) {
       if (isUnauthorized(error)) {
         this.close();
@@ -94,5 +101,22 @@ export class AgentTokenStore {
       }
       throw error;
     }
+  }
+
+  /**
+   * The refresh ahead of expiry. When it fails for any reason but the session's end (the
+   * server unreachable for a moment, mints rate-limited), it is tried again, backing off,
+   * for as long as the token in hand is still good; after that, the next call's 401 mints.
+   */
+  #scheduleRefresh(delayMs: number, failures: number) {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.refresh().catch(() => {
+        const left = this.#expiresAt - Date.now();
+        if (this.#closed || left <= 0) return;
+        const backoff = Math.min(RETRY_FIRST_MS * 2 ** failures, RETRY_MAX_MS);
+        this.#scheduleRefresh(Math.min(backoff, left), failures + 1);
+      });
+    }, delayMs);
   }
 }

@@ -127,7 +127,7 @@ export function ChatPage(props: {
     if (stopped) return;
     let token: string;
     try {
-      token = (await tokens.get()).token;
+      token = await tokens.get();
     } catch (cause) {
       // A session that is gone is handled by the token store; anything else is retried.
       if (!isUnauthorized(cause)) reconnect(cause);
@@ -225,7 +225,7 @@ export function ChatPage(props: {
 
   onMount(() => {
     // Listen first, then read history: nothing stored in between is missed (ids dedupe).
-    const stopListening = tokens.onToken(({ token }) => handOver(token));
+    const stopListening = tokens.onToken(handOver);
     onCleanup(stopListening);
     void connect();
     void loadHistory();

@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit tests of the client's plain modules, in Node: the pages are covered by the browser
+// tests (e2e/, Playwright).
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+  },
+});
