@@ -48,13 +48,14 @@ test('log in, chat with a streamed reply, reload and see the history', async ({ 
   await logIn(page, 'alice', DEV_PASSWORDS.alice);
   await expect(connection(page)).toHaveText('Live');
 
-  // Record whether any reply was ever seen half-written, i.e. streamed rather than arriving whole.
+  // Record every element a reply was seen half-written in: it streamed rather than arriving
+  // whole, and (one element) it grew in place rather than being rebuilt for each piece.
   await page.evaluate(() => {
-    const flags = window as unknown as { sawStreaming: boolean };
-    flags.sawStreaming = false;
+    const flags = window as unknown as { streamedIn: Set<Element> };
+    flags.streamedIn = new Set();
     new MutationObserver(() => {
-      if (document.querySelector('.message.assistant[data-state="streaming"]'))
-        flags.sawStreaming = true;
+      const streaming = document.querySelector('.message.assistant[data-state="streaming"]');
+      if (streaming) flags.streamedIn.add(streaming);
     }).observe(document.body, {
       subtree: true,
       childList: true,
@@ -70,8 +71,16 @@ test('log in, chat with a streamed reply, reload and see the history', async ({ 
   await expect(reply).toHaveCount(1);
   await expect(reply.first()).not.toBeEmpty();
   expect(
-    await page.evaluate(() => (window as unknown as { sawStreaming: boolean }).sawStreaming),
-  ).toBe(true);
+    await page.evaluate(() => {
+      const [element, ...others] = (window as unknown as { streamedIn: Set<HTMLElement> })
+        .streamedIn;
+      return {
+        others: others.length,
+        connected: element?.isConnected,
+        state: element?.dataset.state,
+      };
+    }),
+  ).toEqual({ others: 0, connected: true, state: 'stored' });
   await expect(page.getByTestId('announcer')).not.toBeEmpty();
   await expect(page.getByRole('textbox', { name: 'Message' })).toBeFocused();
   await screenshot(page, 'chat');
@@ -185,6 +194,84 @@ test('an admin revokes the token and the chat keeps working after a silent refre
   await expect(rows.first()).toBeVisible();
   await admin.context().close();
   await alice.context().close();
+});
+
+test('a reply half-streamed when the stream drops comes back whole, never with a gap', async ({
+  browser,
+}) => {
+  const page = await signedUpPage(browser, 'frank');
+  await expect(connection(page)).toHaveText('Live');
+  const me = await callFromPage(page, { path: 'session.me', method: 'GET' });
+  const agentId = (me.body.result as { data: { agentId: string } }).data.agentId;
+  // What the page shows, in order: the badge's labels, every text a reply bubble has had, and
+  // the stored reply's arrival.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { seen: string[] }).seen = seen;
+    const badge = document.querySelector('[data-testid="connection"]');
+    const list = document.querySelector('ol.messages');
+    if (!badge || !list) throw new Error('no connection badge or message list');
+    new MutationObserver(() => {
+      const label = `badge:${badge.textContent}`;
+      if (seen.filter((s) => s.startsWith('badge:')).at(-1) !== label) seen.push(label);
+      const streaming = list.querySelector('.message.assistant[data-state="streaming"] p');
+      if (streaming) seen.push(`text:${streaming.textContent}`);
+      const stored = list.querySelector('.message.assistant[data-state="stored"] p');
+      if (stored && !seen.includes('stored')) seen.push('stored', `final:${stored.textContent}`);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+
+  // A long message (its echo streams for several seconds), sent by another client of the user's.
+  const minted = await callFromPage(page, { path: 'session.token', method: 'POST' });
+  const token = (minted.body.result as { data: { token: string } }).data.token;
+  const content = Array.from({ length: 400 }, (_, i) => `word${i}`).join(' ');
+  const sent = callFromPage(page, {
+    path: 'messages.send',
+    method: 'POST',
+    input: { agentId, content },
+    bearer: token,
+  });
+  await expect(messages(page).locator('.message.assistant[data-state="streaming"]')).toContainText(
+    'word0',
+  );
+
+  // Every token of the user's is revoked mid-reply: the page's stream drops and reconnects on
+  // a new token, missing the pieces sent in between (the send already under way goes on).
+  const admin = await loggedInPage(browser, 'admin');
+  const listed = await callFromPage(admin, {
+    path: 'admin.tokens.list',
+    method: 'GET',
+    input: { agentId, limit: 100 },
+  });
+  const ids = (listed.body.result as { data: { tokens: { id: string }[] } }).data.tokens;
+  for (const { id } of ids) {
+    const revoked = await callFromPage(admin, {
+      path: 'admin.tokens.revoke',
+      method: 'POST',
+      input: { id },
+    });
+    expect(revoked.status).toBe(200);
+  }
+  expect((await sent).status).toBe(200);
+  const reply = messages(page).locator('.message.assistant[data-state="stored"]');
+  await expect(reply).toHaveCount(1);
+  await expect(messages(page).locator('.message.assistant')).toHaveCount(1);
+
+  const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+  // The stream restarted while the reply was still being produced.
+  const dropped = seen.indexOf('badge:Reconnecting…');
+  const back = seen.indexOf('badge:Live', dropped);
+  expect(dropped).toBeGreaterThan(-1);
+  expect(back).toBeGreaterThan(dropped);
+  expect(seen.indexOf('stored')).toBeGreaterThan(back);
+  // Whatever was on screen before was the reply's beginning, never pieces with a hole.
+  const final = seen.find((s) => s.startsWith('final:'))?.slice('final:'.length) ?? '';
+  expect(final).toContain('word399');
+  const shown = seen.filter((s) => s.startsWith('text:')).map((s) => s.slice('text:'.length));
+  expect(shown.length).toBeGreaterThan(0);
+  expect(shown.filter((text) => !final.startsWith(text))).toEqual([]);
+  await admin.context().close();
+  await page.context().close();
 });
 
 test("log-out ends access, and one user's token is refused on another's agent", async ({
@@ -366,7 +453,7 @@ test('Enter while a message is still on its way sends nothing more', async ({ br
   await box.press('Enter');
   await expect(sendButton).toBeEnabled();
   await expect(messages(page).locator('.message.assistant[data-state="stored"]')).toHaveCount(1);
-  await expect(messages(page).locator('.message.user')).toHaveText(['The first message']);
+  await expect(messages(page).locator('.message.user')).toHaveText([/The first message$/]);
   await expect(box).toHaveValue('The second message');
   await page.context().close();
 });

@@ -1,4 +1,4 @@
-import { createSignal } from 'solid-js';
+import { createStore, reconcile, unwrap } from 'solid-js/store';
 import type { LettaMessage } from './api';
 
 export interface ChatMessage {
@@ -8,9 +8,9 @@ export interface ChatMessage {
   /** Position in the conversation; absent while a message is only local or still streaming. */
   seq?: number;
   otid?: string | null;
-  date?: string;
   state: 'stored' | 'sending' | 'failed' | 'streaming';
-  /** For a reply streaming in: the index of the next piece expected. */
+  /** For a reply streaming in: the turn producing it, and the index of the next piece expected. */
+  runId?: string;
   nextPiece?: number;
 }
 
@@ -25,14 +25,20 @@ const order = (a: ChatMessage, b: ChatMessage) =>
  * in flight (a message being sent, a reply streaming in). The same message may arrive from
  * history, from the live stream and from the send response; it is kept once, by id, and a
  * sent message's local copy is matched by the `otid` it was sent with.
+ *
+ * The list is a store reconciled by id, so a message keeps its object, and its element on
+ * screen, while it changes: a reply growing piece by piece, or becoming stored, is the same
+ * element throughout (a selection in it or a screen reader's place stays put).
  */
 export function createConversation() {
-  const [messages, setMessages] = createSignal<ChatMessage[]>([]);
+  const [state, setState] = createStore<{ messages: ChatMessage[] }>({ messages: [] });
+  const update = (change: (list: readonly ChatMessage[]) => ChatMessage[]) =>
+    setState('messages', reconcile(change(unwrap(state.messages)), { key: 'id' }));
 
   /** Adds or replaces a stored message; true when it was not known before. */
   function store(message: LettaMessage): boolean {
     let isNew = true;
-    setMessages((list) => {
+    update((list) => {
       const next = list.filter((m) => {
         const same = m.id === message.id || (message.otid && m.otid === message.otid);
         if (same && m.state === 'stored') isNew = false;
@@ -44,7 +50,6 @@ export function createConversation() {
         content: message.content,
         seq: message.seq_id,
         otid: message.otid,
-        date: message.date,
         state: 'stored',
       });
       return next.sort(order);
@@ -55,51 +60,76 @@ export function createConversation() {
   /**
    * The next piece of a reply being produced; ignored once the reply is stored. While a stream
    * hands over to a new token, two streams deliver the same pieces: their index keeps each once.
+   * A reply whose first piece this tab never saw (it started while the stream was down) is
+   * left out until it is stored whole, rather than shown without its beginning.
    */
-  function appendDelta(messageId: string, index: number, text: string) {
-    setMessages((list) => {
-      const at = list.findIndex((m) => m.id === messageId);
-      const existing = list[at];
-      if (existing?.state === 'stored') return list;
-      if (!existing) {
-        const piece: ChatMessage = {
-          id: messageId,
-          role: 'assistant',
-          content: text,
-          state: 'streaming',
-          nextPiece: index + 1,
-        };
-        return [...list, piece];
-      }
-      if (index < (existing.nextPiece ?? 0)) return list;
-      const next = [...list];
-      next[at] = { ...existing, content: existing.content + text, nextPiece: index + 1 };
-      return next;
+  function appendDelta(delta: { messageId: string; runId: string; index: number; text: string }) {
+    const at = state.messages.findIndex((m) => m.id === delta.messageId);
+    const existing = state.messages[at];
+    if (!existing) {
+      if (delta.index !== 0) return;
+      setState('messages', state.messages.length, {
+        id: delta.messageId,
+        role: 'assistant',
+        content: delta.text,
+        state: 'streaming',
+        runId: delta.runId,
+        nextPiece: 1,
+      });
+      return;
+    }
+    if (existing.state !== 'streaming' || delta.index !== existing.nextPiece) return;
+    setState('messages', at, {
+      content: existing.content + delta.text,
+      nextPiece: delta.index + 1,
     });
   }
 
+  /**
+   * A turn ended. Its reply, if it produced one, was stored just before (and replaced what
+   * streamed in), so whatever of the turn is still streaming is a reply that will never be
+   * stored: it failed, or it was empty.
+   */
+  function endTurn(runId: string) {
+    update((list) => list.filter((m) => !(m.state === 'streaming' && m.runId === runId)));
+  }
+
+  /**
+   * The live stream restarted after a gap: pieces sent meanwhile are not replayed (stored
+   * messages are), and a turn that ended meanwhile will not say so. What was streaming is
+   * dropped; each such reply comes back whole if it was, or will be, stored.
+   */
+  function dropStreaming() {
+    update((list) => list.filter((m) => m.state !== 'streaming'));
+  }
+
   /** The earliest stored message, where a page of older history ends. */
-  const oldest = () => messages().find((m) => m.state === 'stored' && m.seq !== undefined);
+  const oldest = () => state.messages.find((m) => m.state === 'stored' && m.seq !== undefined);
 
   function addLocal(otid: string, content: string) {
-    setMessages((list) => [
-      ...list,
-      { id: `local-${otid}`, otid, role: 'user', content, state: 'sending' },
-    ]);
+    setState('messages', state.messages.length, {
+      id: `local-${otid}`,
+      otid,
+      role: 'user',
+      content,
+      state: 'sending',
+    });
   }
 
-  function setLocalState(otid: string, state: 'failed' | 'stored') {
-    setMessages((list) =>
-      list.map((m) => (m.otid === otid && m.state === 'sending' ? { ...m, state } : m)),
-    );
+  function setLocalState(otid: string, localState: 'failed' | 'stored') {
+    setState('messages', (m) => m.otid === otid && m.state === 'sending', 'state', localState);
   }
 
-  /** A reply that stopped without being stored (an error) must not stay "streaming". */
-  function endStreaming() {
-    setMessages((list) => list.filter((m) => m.state !== 'streaming'));
-  }
-
-  return { messages, store, appendDelta, oldest, addLocal, setLocalState, endStreaming };
+  return {
+    messages: () => state.messages,
+    store,
+    appendDelta,
+    endTurn,
+    dropStreaming,
+    oldest,
+    addLocal,
+    setLocalState,
+  };
 }
 
 /** An id for a message this tab sends; works outside secure contexts too. */

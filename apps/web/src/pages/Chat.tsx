@@ -83,6 +83,11 @@ export function ChatPage(props: {
   function open(token: string) {
     const stream: Stream = { token, started: false };
     const isCurrent = () => current === stream;
+    /** The current stream reconnects; an old one still overlapping stops covering for it. */
+    const lost = (cause: unknown) => {
+      if (isCurrent()) reconnect(cause);
+      else if (retiring === stream) closeRetiring();
+    };
     current = stream;
     stream.handle = createAgentApi(token).messages.events.subscribe(
       { agentId, lastEventId },
@@ -93,8 +98,11 @@ export function ChatPage(props: {
           attempts = 0;
           setConnection('live');
           // The server starts listening just after it reports the stream connected: the old
-          // stream stays a moment longer so no piece of a reply falls in between.
+          // stream stays a moment longer so no piece of a reply falls in between. With no old
+          // stream open, nothing covered the time before this one: a reply half-streamed
+          // before it cannot be completed piece by piece.
           if (retiring) retireTimer = setTimeout(closeRetiring, HANDOVER_OVERLAP_MS);
+          else conversation.dropStreaming();
         },
         onData: ({ id, data: event }) => {
           // Both streams of a handover deliver the same events; ids and piece indexes dedupe.
@@ -102,23 +110,18 @@ export function ChatPage(props: {
           if (event.type === 'message') {
             receive(event.message);
           } else if (event.type === 'delta') {
-            conversation.appendDelta(event.messageId, event.index, event.text);
-          } else if (event.type === 'stop' && event.error && isCurrent()) {
-            conversation.endStreaming();
-            setError(`The agent could not answer: ${event.error}`);
+            conversation.appendDelta(event);
+          } else if (event.type === 'stop') {
+            conversation.endTurn(event.runId);
+            if (event.error && isCurrent()) setError(`The agent could not answer: ${event.error}`);
           }
         },
         onConnectionStateChange: (state) => {
-          if (!isCurrent()) return;
-          if (state.state === 'pending') setConnection('live');
-          else if (state.state === 'connecting' && state.error) reconnect(state.error);
+          if (state.state === 'pending' && isCurrent()) setConnection('live');
+          else if (state.state === 'connecting' && state.error) lost(state.error);
         },
-        onError: (cause) => {
-          if (isCurrent()) reconnect(cause);
-        },
-        onComplete: () => {
-          if (isCurrent()) reconnect(undefined);
-        },
+        onError: (cause) => lost(cause),
+        onComplete: () => lost(undefined),
       },
     );
   }
@@ -246,12 +249,20 @@ export function ChatPage(props: {
     following = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
   };
   createEffect(
-    on(conversation.messages, () => {
-      if (!following) return;
-      queueMicrotask(() => {
-        list.scrollTop = list.scrollHeight;
-      });
-    }),
+    on(
+      () => {
+        // What changes the list's height: a message more or less, or the last one growing.
+        const shown = conversation.messages();
+        const last = shown[shown.length - 1];
+        return [shown.length, last?.content, last?.state];
+      },
+      () => {
+        if (!following) return;
+        queueMicrotask(() => {
+          list.scrollTop = list.scrollHeight;
+        });
+      },
+    ),
   );
 
   // ---- sending -------------------------------------------------------------------------
