@@ -67,7 +67,6 @@ export const isUnauthorized = (error: unknown) =>
 /** A sentence for a person: the server's message when it sent one, or what went wrong. */
 export function describeError(error: unknown): string {
   if (error instanceof TRPCClientError) {
-    if (httpStatusOf(error) === 429) return `${error.message}`;
     if (error.message && !/^(fetch failed|Failed to fetch|Unexpected token)/.test(error.message))
       return error.message;
     return 'Cannot reach the server. Check your connection and try again.';
