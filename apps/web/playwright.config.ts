@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, devices } from '@playwright/test';
+import { TOKEN_TTL_SECONDS } from './e2e/support';
 
 const port = Number(process.env.SCOPEKIT_E2E_PORT ?? 4318);
 const origin = `http://127.0.0.1:${port}`;
@@ -67,7 +68,7 @@ export default defineConfig({
       SCOPEKIT_WEB_DIST: here('dist'),
       SCOPEKIT_LOG_LEVEL: 'warn',
       // The shortest lifetime allowed (refreshed every ~24 s), so the tests see refreshes.
-      SCOPEKIT_WEB_TOKEN_TTL_SECONDS: '30',
+      SCOPEKIT_WEB_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS),
     },
   },
 });

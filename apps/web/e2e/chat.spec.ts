@@ -102,6 +102,8 @@ test('a second tab sees new messages live', async ({ browser }) => {
   const second = await first.context().newPage();
   await second.goto('/');
   await expect(connection(second)).toHaveText('Live');
+  // History is in before anything is sent, so what shows up next came over the live stream.
+  await expect(messages(second)).toHaveAttribute('aria-busy', 'false');
   const before = await messages(second).locator('.message.assistant').count();
 
   await send(first, 'Hello from the first tab');

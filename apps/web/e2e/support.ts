@@ -8,6 +8,9 @@ export const DEV_PASSWORDS = {
   bob: 'bob-dev-password',
 } as const;
 
+/** The agent tokens' lifetime on the server under test (playwright.config.ts). */
+export const TOKEN_TTL_SECONDS = 30;
+
 const screenshotDir = fileURLToPath(new URL('../screenshots/', import.meta.url));
 mkdirSync(screenshotDir, { recursive: true });
 
