@@ -22,6 +22,7 @@ beforeAll(async () => {
   writeFileSync(join(dist, 'assets', 'app-abc123.js'), script);
   writeFileSync(join(dist, 'assets', 'app-abc123.js.br'), brotliCompressSync(script));
   writeFileSync(join(dist, 'assets', 'app-abc123.js.gz'), gzipSync(script));
+  writeFileSync(join(dist, 'assets', 'app-abc123.js.map'), '{"version":3,"sources":[]}');
   database = await openTestDatabase();
   app = await buildApp({
     deps: makeDeps(database, new TestClock()),
@@ -49,4 +50,13 @@ it.each([
   expect(response.headers.get('content-type')).toMatch(/javascript/);
   expect(response.headers.get('cache-control')).toMatch(/immutable/);
   expect(await response.text()).toBe(script);
+});
+
+it("does not serve the build's sourcemaps", async () => {
+  for (const path of ['/assets/app-abc123.js.map', '/assets/app-abc123.JS.MAP']) {
+    const response = await fetch(`${baseUrl}${path}`, { headers: { 'accept-encoding': 'br' } });
+    expect(response.status).toBe(404);
+    expect(await response.text()).not.toContain('"version":3');
+  }
+  expect((await fetch(`${baseUrl}/assets/app-abc123.js`)).status).toBe(200);
 });

@@ -97,11 +97,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const servesWeb = webDist !== undefined && existsSync(join(webDist, 'index.html'));
   if (servesWeb) {
     // Hashed asset names change with their content, so they may be cached for good. The web
-    // build writes .br and .gz copies; they are sent to clients that accept them.
+    // build writes .br and .gz copies; they are sent to clients that accept them. Its
+    // sourcemaps are for the build's own checks, not for the public: they are not served.
     await app.register(fastifyStatic, {
       root: webDist,
       wildcard: false,
       preCompressed: true,
+      allowedPath: (path) => !/\.map$/i.test(path),
       setHeaders: (reply, path) => {
         reply.header(
           'cache-control',
