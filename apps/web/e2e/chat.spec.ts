@@ -28,6 +28,12 @@ test('sign up: a new account gets its own agent and an empty, live chat', async 
   await page.getByLabel('Password').fill('short');
   await page.getByRole('button', { name: 'Sign up', exact: true }).click();
   await expect(page.getByRole('alert')).toContainText('password: must be 8 to 200 characters');
+  // The error belongs to the field it is about, which has the focus back.
+  const password = page.getByLabel('Password');
+  await expect(password).toBeFocused();
+  await expect(password).toHaveAttribute('aria-invalid', 'true');
+  await expect(password).toHaveAccessibleDescription(/must be 8 to 200 characters/);
+  await expect(page.getByLabel('Username')).not.toHaveAttribute('aria-invalid');
   await screenshot(page, 'signup-error');
 
   await page.getByLabel('Password').fill('carol password');
@@ -44,6 +50,12 @@ test('log in, chat with a streamed reply, reload and see the history', async ({ 
   await page.getByLabel('Password').fill('not the password');
   await page.getByRole('button', { name: 'Log in', exact: true }).click();
   await expect(page.getByRole('alert')).toHaveText('Wrong username or password');
+  // Which of the two was wrong is not said, so both are marked; the password is to retype.
+  await expect(page.getByLabel('Password')).toBeFocused();
+  for (const field of ['Username', 'Password']) {
+    await expect(page.getByLabel(field)).toHaveAttribute('aria-invalid', 'true');
+    await expect(page.getByLabel(field)).toHaveAccessibleDescription('Wrong username or password');
+  }
 
   await logIn(page, 'alice', DEV_PASSWORDS.alice);
   await expect(connection(page)).toHaveText('Live');
@@ -94,6 +106,9 @@ test('log in, chat with a streamed reply, reload and see the history', async ({ 
   await page.emulateMedia({ colorScheme: 'dark' });
   await screenshot(page, 'chat-dark');
   await page.setViewportSize({ width: 390, height: 844 });
+  // Laid out without list markers, the conversation is still a list of messages.
+  const items = messages(page).locator('li');
+  await expect(messages(page).getByRole('listitem')).toHaveCount(await items.count());
   await screenshot(page, 'chat-phone');
 });
 
@@ -149,6 +164,9 @@ test('an admin revokes the token and the chat keeps working after a silent refre
   await screenshot(admin, 'admin');
   await admin.setViewportSize({ width: 390, height: 844 });
   await expect(rows.first().getByRole('button', { name: /^Revoke/ })).toBeInViewport();
+  // Laid out as cards, the tokens are still a table's rows and cells, under their headers.
+  await expect(admin.getByRole('table').getByRole('columnheader')).toHaveCount(7);
+  await expect(rows.first().getByRole('cell')).toHaveCount(7);
   await screenshot(admin, 'admin-phone');
   await admin.emulateMedia({ colorScheme: 'dark' });
   await screenshot(admin, 'admin-phone-dark');
@@ -161,10 +179,18 @@ test('an admin revokes the token and the chat keeps working after a silent refre
     trs.map((tr) => tr.getAttribute('data-token-id')),
   );
   expect(revoked.length).toBeGreaterThan(0);
-  for (const id of revoked) {
+  for (const [i, id] of revoked.entries()) {
     const row = admin.locator(`tbody tr[data-token-id="${id}"]`);
     await row.getByRole('button', { name: /^Revoke/ }).click();
     await expect(row).toHaveCount(0);
+    // The focus does not vanish with the row: the next row's Revoke has it, after the last
+    // the heading.
+    const next = revoked[i + 1];
+    await expect(
+      next
+        ? admin.locator(`tbody tr[data-token-id="${next}"]`).getByRole('button')
+        : admin.getByRole('heading', { name: 'Live tokens' }),
+    ).toBeFocused();
   }
 
   const assistantBefore = await messages(alice).locator('.message.assistant').count();

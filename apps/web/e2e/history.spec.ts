@@ -62,6 +62,8 @@ test('older history loads on request, and a reader scrolled up is not pulled dow
   await expect(shown).toHaveCount(128);
   await expect(shown.first()).toHaveText(/Old message 1$/);
   await expect(older).toHaveCount(0);
+  // The button had the focus; the conversation's first message, now in its place, takes it.
+  await expect(shown.first()).toBeFocused();
   // What was at the top before is still in view: the older page went in above it.
   expect((await list(page)).top).toBeGreaterThan(0);
 

@@ -199,7 +199,7 @@ export function ChatPage(props: {
   /** The page before the earliest message shown, keeping what is on screen where it was. */
   async function loadOlder() {
     const before = conversation.oldest()?.id;
-    if (!before) return;
+    if (!before || loadingOlder()) return;
     setLoadingOlder(true);
     setError(undefined);
     try {
@@ -219,6 +219,14 @@ export function ChatPage(props: {
       setAnnouncement(
         page.length === 1 ? 'Loaded 1 older message.' : `Loaded ${page.length} older messages.`,
       );
+      // The button that had focus is gone once there is nothing older: the conversation's
+      // first message, now in its place, takes it (without moving the view).
+      const first = page[0];
+      if (!hasOlder() && first) {
+        const item = list.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(first.id)}"]`);
+        item?.setAttribute('tabindex', '-1');
+        item?.focus({ preventScroll: true });
+      }
     } catch (caught) {
       setError(`Could not load older messages: ${describeError(caught)}`);
     } finally {
@@ -321,7 +329,9 @@ export function ChatPage(props: {
         <h1 id="chat-title" class="sr-only">
           Chat with your agent
         </h1>
+        {/* role="list": Safari drops a list's semantics with its markers (biome.json lets it be). */}
         <ol
+          role="list"
           class="messages"
           ref={list}
           aria-label="Conversation"
@@ -330,10 +340,11 @@ export function ChatPage(props: {
         >
           <Show when={hasOlder()}>
             <li class="older">
+              {/* aria-disabled rather than disabled: a disabled button would drop the focus. */}
               <button
                 type="button"
                 class="secondary"
-                disabled={loadingOlder()}
+                aria-disabled={loadingOlder()}
                 onClick={() => loadOlder()}
               >
                 {loadingOlder() ? 'Loading…' : 'Load older messages'}
@@ -345,7 +356,11 @@ export function ChatPage(props: {
           </Show>
           <For each={conversation.messages()}>
             {(message) => (
-              <li class={`message ${message.role} ${message.state}`} data-state={message.state}>
+              <li
+                class={`message ${message.role} ${message.state}`}
+                data-state={message.state}
+                data-message-id={message.id}
+              >
                 <span class="sr-only">{message.role === 'user' ? 'You:' : 'Agent:'}</span>
                 <p>{message.content}</p>
                 <Show when={message.state === 'sending'}>

@@ -1,6 +1,19 @@
 import { createSignal, onMount, Show } from 'solid-js';
-import { describeError, sessionApi, type User } from '../lib/api';
+import { describeError, httpStatusOf, sessionApi, type User } from '../lib/api';
 import { usePageTitle } from '../lib/title';
+
+type Field = 'username' | 'password';
+
+/**
+ * The fields an error is about: the one the server's message names ("password: must be…"),
+ * both for a wrong username or password (which of them is not said), none for the rest (a
+ * limit reached, sign-up closed, the server unreachable).
+ */
+function fieldsAtFault(error: unknown): Field[] {
+  const named = /^(username|password): /.exec(describeError(error))?.[1];
+  if (named) return [named as Field];
+  return httpStatusOf(error) === 401 ? ['username', 'password'] : [];
+}
 
 export function LoginPage(props: {
   onLoggedIn: (user: User) => void;
@@ -8,6 +21,7 @@ export function LoginPage(props: {
 }) {
   const [mode, setMode] = createSignal<'logIn' | 'signUp'>('logIn');
   const [error, setError] = createSignal<string>();
+  const [invalid, setInvalid] = createSignal<Field[]>([]);
   const [busy, setBusy] = createSignal(false);
   let username!: HTMLInputElement;
   let password!: HTMLInputElement;
@@ -18,6 +32,7 @@ export function LoginPage(props: {
   async function submit(event: SubmitEvent) {
     event.preventDefault();
     setError(undefined);
+    setInvalid([]);
     setBusy(true);
     try {
       const credentials = { username: username.value, password: password.value };
@@ -28,7 +43,13 @@ export function LoginPage(props: {
       props.onLoggedIn(user);
     } catch (caught) {
       setError(describeError(caught));
-      password.select();
+      const fields = fieldsAtFault(caught);
+      setInvalid(fields);
+      // Back to the field to correct (the password, unless only the username is at fault), its
+      // text selected so typing replaces it.
+      const field = fields.length === 1 && fields[0] === 'username' ? username : password;
+      field.focus();
+      field.select();
     } finally {
       setBusy(false);
     }
@@ -37,8 +58,14 @@ export function LoginPage(props: {
   const switchMode = () => {
     setMode(mode() === 'logIn' ? 'signUp' : 'logIn');
     setError(undefined);
+    setInvalid([]);
     username.focus();
   };
+
+  /** The ids that describe a field: the error when it is about that field, and any hint. */
+  const describedBy = (field: Field, hint?: string) =>
+    [invalid().includes(field) ? 'auth-error' : undefined, hint].filter(Boolean).join(' ') ||
+    undefined;
 
   return (
     <main class="center">
@@ -58,6 +85,8 @@ export function LoginPage(props: {
           autocapitalize="none"
           spellcheck={false}
           required
+          aria-invalid={invalid().includes('username') || undefined}
+          aria-describedby={describedBy('username')}
         />
         <label for="password">Password</label>
         <input
@@ -66,8 +95,12 @@ export function LoginPage(props: {
           name="password"
           type="password"
           autocomplete={mode() === 'logIn' ? 'current-password' : 'new-password'}
-          aria-describedby={mode() === 'signUp' ? 'password-hint' : undefined}
           required
+          aria-invalid={invalid().includes('password') || undefined}
+          aria-describedby={describedBy(
+            'password',
+            mode() === 'signUp' ? 'password-hint' : undefined,
+          )}
         />
         <Show when={mode() === 'signUp'}>
           <p id="password-hint" class="hint">
@@ -75,7 +108,7 @@ export function LoginPage(props: {
           </p>
         </Show>
         <Show when={error()}>
-          <p role="alert" class="error">
+          <p id="auth-error" role="alert" class="error">
             {error()}
           </p>
         </Show>
