@@ -81,6 +81,11 @@ export function AdminPage(props: { user: User; onLoggedOut: (message?: string) =
             Refresh
           </button>
         </div>
+        <p class="hint admin-hint">
+          Each open tab holds a token and replaces it shortly before it expires. A replaced token,
+          like that of a tab closed without logging out, stays listed until it expires by itself.
+          Last use is written at most once a minute, so it may lag by that much.
+        </p>
         <p class="sr-only" role="status">
           {status()}
         </p>
