@@ -60,7 +60,8 @@ export function handleFrameworkError(
     return sendError(reply, 400, 'Malformed URL: a percent-encoded sequence does not decode');
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH')
     return sendError(reply, 414, `A path segment is longer than ${MAX_PARAM_LENGTH} characters`);
-  request.log.error({ err: error }, 'routing error');
+  // Only the code: a framework error's message may quote the URL, and so a token in it.
+  request.log.error({ code: error.code }, 'routing error');
   return sendError(reply, 500, 'Internal server error');
 }
 
