@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import { AppError, RateLimitedError } from '../errors.js';
 import type { RateLimiter, RateRule } from '../rate-limit/rate-limiter.js';
 import type { ServiceDeps } from '../services/deps.js';
@@ -6,6 +7,31 @@ import type { Principal } from './principal.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
+
+/**
+ * What a per-address limit counts under. An IPv6 client is one /64: a single host or home
+ * network is usually given a whole /64, and counting each of its 2^64 addresses apart
+ * would let it spend a fresh allowance with every address. An IPv4-mapped IPv6 address
+ * (`::ffff:192.0.2.1`) is its IPv4 address.
+ */
+export function addressKey(address: string | undefined): string {
+  if (address === undefined || address === '') return 'unknown';
+  const plain = address.split('%')[0] ?? address;
+  if (!isIPv6(plain)) return plain;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(plain)?.[1];
+  if (mapped) return mapped;
+  // A dotted IPv4 tail stands for the last two groups.
+  const groupsOf = (part: string) =>
+    part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g]));
+  const [head = '', tail] = plain.split('::');
+  const front = groupsOf(head);
+  const back = tail === undefined ? [] : groupsOf(tail);
+  const groups = [...front, ...Array(8 - front.length - back.length).fill('0'), ...back];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
 
 /** Each credential has its own budget per minute, so one runaway client cannot starve the rest. */
 export function enforceRateLimit(deps: ServiceDeps, principal: Principal): void {
@@ -42,7 +68,7 @@ export async function withLoginLimits<T>(
   attempt: () => Promise<T>,
 ): Promise<T> {
   const rules: [string, RateRule][] = [
-    [`login:${args.clientAddress ?? 'unknown'}`, loginRule(deps.accounts.loginFailuresPerMinute)],
+    [`login:${addressKey(args.clientAddress)}`, loginRule(deps.accounts.loginFailuresPerMinute)],
     [
       // Hashed: the counters are shared through the database, and people sometimes type
       // their password into the username field.
@@ -83,10 +109,10 @@ export async function withLoginLimits<T>(
 
 const loginRule = (limit: number): RateRule => ({ limit, windowMs: MINUTE_MS });
 
-/** Sign-ups per client address: each costs a password hash and a new agent. */
+/** Sign-ups per client address (an IPv6 /64): each costs a password hash and a new agent. */
 export function enforceSignUpLimit(deps: ServiceDeps, clientAddress: string | undefined): void {
   const limit = deps.accounts.signUpsPerAddressPerHour;
-  const decision = deps.rateLimiter.consume(`signup:${clientAddress ?? 'unknown'}`, {
+  const decision = deps.rateLimiter.consume(`signup:${addressKey(clientAddress)}`, {
     limit,
     windowMs: HOUR_MS,
   });

@@ -6,6 +6,7 @@ import fastifyStatic from '@fastify/static';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { TrustProxy } from '../config.js';
 import { RateLimitedError } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { isWebOrigin } from '../services/sessions.js';
@@ -38,10 +39,11 @@ export interface BuildAppOptions {
   /** The built web app to serve at `/` (apps/web/dist), when it exists. */
   webDist?: string;
   /**
-   * Fastify's `trustProxy`: behind a load balancer, which `X-Forwarded-For` hops to believe,
-   * so per-address limits (failed log-ins) see clients rather than the balancer.
+   * Fastify's `trustProxy`: behind a load balancer, the proxies whose `X-Forwarded-For`
+   * entries to believe, so per-address limits (failed log-ins) see clients rather than the
+   * balancer. Never `true`: that believes the entry the client wrote.
    */
-  trustProxy?: boolean | string | string[];
+  trustProxy?: TrustProxy | string;
   /** Keep-alive interval of streamed REST answers; tests shorten it to see a ping. */
   streamPingMs?: number;
 }
