@@ -63,6 +63,7 @@ const env: NodeJS.ProcessEnv = {
   // Limits would cap the load generator, not measure the server; their check still runs.
   SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE: '1000000000',
   SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE: '1000000000',
+  SCOPEKIT_BEARER_FAILURES_PER_MINUTE: '1000000000',
   SCOPEKIT_LOG_LEVEL: 'warn',
 };
 

@@ -187,6 +187,7 @@ async function main() {
         // The soak measures the server, not the limiter.
         SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE: '1000000',
         SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE: '1000000',
+        SCOPEKIT_BEARER_FAILURES_PER_MINUTE: '1000000',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });

@@ -25,6 +25,8 @@ const envSchema = z.object({
     .default(DEFAULT_MAX_TOKEN_TTL_MS / 1000),
   SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().positive().default(600),
   SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE: z.coerce.number().int().positive().default(6000),
+  /** Failed bearer authentications per client address: each unknown token costs a read. */
+  SCOPEKIT_BEARER_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(60),
   /**
    * Origins the web app is served from (comma-separated). Session cookies are accepted only
    * from these, and the tokens a session mints are bound to one of them.
@@ -159,6 +161,7 @@ export interface Config {
   tokenMaxTtlMs: number;
   clientTokenPerMinute: number;
   apiKeyPerMinute: number;
+  bearerFailuresPerMinute: number;
   sweepIntervalMs: number;
   tokenRetainMs: number;
   shutdownTimeoutMs: number;
@@ -243,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenMaxTtlMs: e.SCOPEKIT_TOKEN_MAX_TTL_SECONDS * 1000,
     clientTokenPerMinute: e.SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE,
     apiKeyPerMinute: e.SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE,
+    bearerFailuresPerMinute: e.SCOPEKIT_BEARER_FAILURES_PER_MINUTE,
     sweepIntervalMs: e.SCOPEKIT_SWEEP_INTERVAL_SECONDS * 1000,
     tokenRetainMs: e.SCOPEKIT_TOKEN_RETAIN_SECONDS * 1000,
     shutdownTimeoutMs: e.SCOPEKIT_SHUTDOWN_TIMEOUT_SECONDS * 1000,

@@ -54,6 +54,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       tokenMaxTtlMs: config.tokenMaxTtlMs,
       clientTokenPerMinute: config.clientTokenPerMinute,
       apiKeyPerMinute: config.apiKeyPerMinute,
+      bearerFailuresPerMinute: config.bearerFailuresPerMinute,
       messageMaxBytes: config.messageMaxBytes,
       historyWindow: config.historyWindow,
     },

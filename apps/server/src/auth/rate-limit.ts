@@ -4,6 +4,7 @@ import { AppError, RateLimitedError } from '../errors.js';
 import type { RateLimiter, RateRule } from '../rate-limit/rate-limiter.js';
 import type { ServiceDeps } from '../services/deps.js';
 import type { Principal } from './principal.js';
+import { type BearerRequest, credentialHash, verifyBearer } from './verify-bearer.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -49,9 +50,10 @@ export function enforceRateLimit(deps: ServiceDeps, principal: Principal): void 
 }
 
 /**
- * Log-in attempts in flight on this instance, per limit key. A failure is only known once the
- * password hash is done, so an attempt holds a place under the limit while it runs: otherwise
- * many parallel guesses would all pass the check before the first of them was counted.
+ * Attempts in flight on this instance (log-ins, bearer verifications), per limit key. A
+ * failure is only known once the attempt is done (a password hash, a database read), so an
+ * attempt holds a place under the limit while it runs: otherwise many parallel guesses
+ * would all pass the check before the first of them was counted.
  */
 const attemptsInFlight = new WeakMap<RateLimiter, Map<string, number>>();
 
@@ -76,6 +78,50 @@ export async function withLoginLimits<T>(
       loginRule(deps.accounts.loginFailuresPerUsernamePerMinute),
     ],
   ];
+  return underFailureLimits(
+    deps,
+    rules,
+    (retryAfterSeconds) => `Too many failed log-ins; retry in ${retryAfterSeconds} s`,
+    attempt,
+  );
+}
+
+/**
+ * Verifies a bearer credential under the limit of failed authentications per client address
+ * (an IPv6 /64). The token checksum is public, so anyone can make well-formed tokens that
+ * pass it, and each unknown one costs a database read: over the limit, an address's
+ * credentials that are not in the token cache get a 429 before any read. Those the cache
+ * holds are verified as ever: they cost no read, and a neighbour behind the same NAT who
+ * guesses must not cut off a client whose token works. As for log-ins, each attempt holds
+ * a place while it runs, so a burst of parallel guesses cannot all pass the check first.
+ */
+export function verifyBearerWithinLimits(
+  deps: ServiceDeps,
+  request: BearerRequest,
+  clientAddress: string | undefined,
+): Promise<Principal> {
+  const hash = credentialHash(request.authorization);
+  if (hash !== undefined && deps.tokenCache.get(hash)) return verifyBearer(deps, request);
+  const limit = deps.limits.bearerFailuresPerMinute;
+  return underFailureLimits(
+    deps,
+    [[`bearer:${addressKey(clientAddress)}`, { limit, windowMs: MINUTE_MS }]],
+    (retryAfterSeconds) =>
+      `More than ${limit} failed authentications a minute from this address; retry in ${retryAfterSeconds} s`,
+    () => verifyBearer(deps, request),
+  );
+}
+
+/**
+ * Runs `attempt` if every rule has room, counting it against each only if it fails with 401;
+ * refused with a 429 (the longest wait of the rules over their limit) otherwise.
+ */
+async function underFailureLimits<T>(
+  deps: ServiceDeps,
+  rules: [string, RateRule][],
+  refusal: (retryAfterSeconds: number) => string,
+  attempt: () => Promise<T>,
+): Promise<T> {
   const running = attemptsInFlight.get(deps.rateLimiter) ?? new Map<string, number>();
   attemptsInFlight.set(deps.rateLimiter, running);
   let retryAfterSeconds = 0;
@@ -85,12 +131,8 @@ export async function withLoginLimits<T>(
     if (!decision.allowed)
       retryAfterSeconds = Math.max(retryAfterSeconds, decision.retryAfterSeconds);
   }
-  if (retryAfterSeconds > 0) {
-    throw new RateLimitedError(
-      `Too many failed log-ins; retry in ${retryAfterSeconds} s`,
-      retryAfterSeconds,
-    );
-  }
+  if (retryAfterSeconds > 0)
+    throw new RateLimitedError(refusal(retryAfterSeconds), retryAfterSeconds);
   for (const [key] of rules) running.set(key, (running.get(key) ?? 0) + 1);
   try {
     return await attempt();
