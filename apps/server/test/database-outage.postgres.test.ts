@@ -116,6 +116,13 @@ describe('PostgreSQL outage', () => {
       });
     }
     expect(during[0]?.response.headers.get('retry-after')).toBe('1');
+    // tRPC answers the same status with the same Retry-After.
+    const trpcDuring = await fetch(`${baseUrl}/trpc/tokens.list`, {
+      headers: { authorization: `Bearer ${acme.apiKey}` },
+    });
+    expect(trpcDuring.status).toBe(503);
+    expect(trpcDuring.headers.get('retry-after')).toBe('1');
+    expect(await trpcDuring.text()).toMatch(/database is unavailable/);
     const log = lines.join('');
     expect(log).toContain('"msg":"database unavailable"');
     for (const secret of [acme.apiKey, minted.token]) expect(log).not.toContain(secret);

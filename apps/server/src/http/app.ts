@@ -7,6 +7,7 @@ import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/a
 import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TrustProxy } from '../config.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { RateLimitedError } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { isWebOrigin } from '../services/sessions.js';
@@ -15,6 +16,7 @@ import { type AppRouter, appRouter } from '../trpc/router.js';
 import { bodyLimitFor } from './body-limit.js';
 import { handleClientError } from './client-errors.js';
 import {
+  DATABASE_RETRY_AFTER_SECONDS,
   errorBody,
   handleError,
   handleFrameworkError,
@@ -146,12 +148,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
           info.connectionParams,
           sessionTransport(req, res, secureCookies),
         ),
-      // tRPC answers 429 itself; the Retry-After header it cannot know comes from the error.
+      // tRPC answers 429 and 503 itself; the Retry-After the REST routes send with them
+      // comes from the error: the limit's wait, or a second for an unreachable database.
       responseMeta: ({ errors }) => {
         const limited = errors.find((e) => e.cause instanceof RateLimitedError)?.cause;
-        return limited instanceof RateLimitedError
-          ? { headers: new Headers({ 'retry-after': String(limited.retryAfterSeconds) }) }
-          : {};
+        if (limited instanceof RateLimitedError)
+          return { headers: new Headers({ 'retry-after': String(limited.retryAfterSeconds) }) };
+        if (errors.some((e) => isDatabaseUnavailable(e.cause)))
+          return { headers: new Headers({ 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) }) };
+        return {};
       },
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR')
