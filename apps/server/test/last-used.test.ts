@@ -126,10 +126,10 @@ describe('last_used_at, written behind', () => {
         /Writing last-used times failed \(42P01\); 1 credentials' uses are kept/,
       );
       expect(warnings[0]).not.toContain(minted.id);
-      expect(recorder.pending).toBe(1);
     } finally {
       await database.db.execute(sql`alter table client_tokens_away rename to client_tokens`);
     }
+    // Kept through the failures: written by the first timed flush that works.
     await until(async () => (await lastUsed()).token !== null);
     expect((await lastUsed()).token).toBeInstanceOf(Date);
     await until(() => warnings.length > 1);
