@@ -1,9 +1,11 @@
 /**
  * A bounded soak: one server process on a throwaway PostgreSQL database, driven over
  * loopback for SOAK_SECONDS (default 60) by concurrent chats, token mints and revocations.
- * It reports requests served, 5xx responses (target 0), requests accepted with a token
- * after its revocation was acknowledged (target 0), requests unanswered within
- * REQUEST_TIMEOUT_MS (target 0), and the server's memory over the run (target: flat, see
+ * It reports requests served, 5xx responses (target 0), any other status a request should
+ * not get (target 0), requests accepted with a token after its revocation was acknowledged
+ * and revoked tokens answered otherwise than 401 (target 0 each), requests unanswered within
+ * REQUEST_TIMEOUT_MS (target 0), sends and revocations (target: at least one each, or the
+ * run proved nothing), and the server's memory over the run (target: flat, see
  * MEMORY_TOLERANCE). Exits non-zero when a target is missed, and stops by itself even if the
  * server wedges: a watchdog kills it and exits 2 at SOAK_SECONDS + 30 s of load.
  *
@@ -83,6 +85,10 @@ const stats = {
   byStatus: new Map<number, number>(),
   fiveHundreds: [] as string[],
   acceptedAfterRevocation: 0,
+  /** Answers other than the ones the request can rightly get, described. */
+  unexpected: [] as string[],
+  /** Probes of a revoked token answered with anything but 401. */
+  revokedNotRefused: [] as string[],
   revocations: 0,
   mints: 0,
   sends: 0,
@@ -129,6 +135,23 @@ async function call(
   return { status: response.status, json: text ? JSON.parse(text) : null };
 }
 
+/**
+ * Counts an answer outside `allowed` as a failure (a 5xx is already one; a timeout, status
+ * 0, is counted as unanswered). Says whether the answer was one of `allowed`.
+ */
+function expectStatus(
+  what: string,
+  answer: { status: number; json: unknown },
+  allowed: number[],
+): boolean {
+  if (allowed.includes(answer.status)) return true;
+  if (answer.status !== 0 && answer.status < 500)
+    stats.unexpected.push(
+      `${what} → ${answer.status} ${JSON.stringify(answer.json).slice(0, 120)}`,
+    );
+  return false;
+}
+
 async function main() {
   const name = `scopekit_soak_${randomBytes(4).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -164,6 +187,7 @@ async function main() {
         // The soak measures the server, not the limiter.
         SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE: '1000000',
         SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE: '1000000',
+        SCOPEKIT_BEARER_FAILURES_PER_MINUTE: '1000000',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
@@ -178,14 +202,13 @@ async function main() {
     }
     const pid = server.pid ?? 0;
     const mint = async (agentId: string) => {
-      const { status, json } = await call(base, 'POST', '/v1/client-side-access-tokens', key, {
+      const answer = await call(base, 'POST', '/v1/client-side-access-tokens', key, {
         hostname: ORIGIN,
         policy: [{ type: 'agent', id: agentId, access: ['read_messages', 'write_messages'] }],
       });
-      if (status === 0) return undefined;
-      if (status !== 201) throw new Error(`mint answered ${status}`);
+      if (!expectStatus('mint', answer, [201])) return undefined;
       stats.mints++;
-      return (json as { token: string }).token;
+      return (answer.json as { token: string }).token;
     };
 
     const memory: { atMs: number; mb: number }[] = [];
@@ -222,8 +245,14 @@ async function main() {
             },
           ],
         });
-        if (sent.status === 200) stats.sends++;
-        if (n % 5 === 0) await call(base, 'GET', `/v1/agents/${agentId}/messages?limit=20`, token);
+        // 401: the revoker took this token; the chat mints another.
+        if (expectStatus('send', sent, [200, 401]) && sent.status === 200) stats.sends++;
+        if (n % 5 === 0)
+          expectStatus(
+            'list messages',
+            await call(base, 'GET', `/v1/agents/${agentId}/messages?limit=20`, token),
+            [200, 401],
+          );
         if (sent.status === 401) {
           token = await mint(agentId);
           if (token) current.set(i, token);
@@ -234,11 +263,15 @@ async function main() {
       for (let n = 0; running(); n++) {
         await mint(agentIds[n % CHATS] ?? '');
         if (n % 10 === 0)
-          await call(
-            base,
-            'GET',
-            `/v1/client-side-access-tokens?agentId=${agentIds[n % CHATS]}&limit=10`,
-            key,
+          expectStatus(
+            'list tokens',
+            await call(
+              base,
+              'GET',
+              `/v1/client-side-access-tokens?agentId=${agentIds[n % CHATS]}&limit=10`,
+              key,
+            ),
+            [200],
           );
       }
     };
@@ -247,13 +280,9 @@ async function main() {
         // Alternately a fresh token of its own and a token a chat is using right now.
         const token = n % 2 === 0 ? await mint(agentIds[n % CHATS] ?? '') : current.get(n % CHATS);
         if (!token || revokedAt.has(token)) continue;
-        const { status } = await call(
-          base,
-          'DELETE',
-          `/v1/client-side-access-tokens/${token}`,
-          key,
-        );
-        if (status !== 204) continue;
+        // Only this revoker revokes, and a token lives minutes: its DELETE must succeed.
+        const revoked = await call(base, 'DELETE', `/v1/client-side-access-tokens/${token}`, key);
+        if (!expectStatus('revoke', revoked, [204])) continue;
         revokedAt.set(token, performance.now());
         stats.revocations++;
         const probes = await Promise.all(
@@ -261,7 +290,8 @@ async function main() {
             call(base, 'GET', `/v1/agents/${agentIds[n % CHATS]}/messages?limit=1`, token),
           ),
         );
-        if (probes.some((p) => p.status !== 401)) console.error('a revoked token was not refused');
+        for (const probe of probes.filter((p) => p.status !== 401 && p.status !== 0))
+          stats.revokedNotRefused.push(`probe of a revoked token → ${probe.status}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     };
@@ -297,18 +327,36 @@ async function main() {
         stats.served.toLocaleString('en-US'),
         `${Math.round(stats.served / elapsed)} req/s`,
       ],
-      ['messages sent (turns)', stats.sends.toLocaleString('en-US'), ''],
+      [
+        'messages sent (turns)',
+        stats.sends.toLocaleString('en-US'),
+        stats.sends > 0 ? 'met (at least 1)' : 'MISSED (at least 1)',
+      ],
       ['tokens minted', stats.mints.toLocaleString('en-US'), ''],
-      ['revocations acknowledged', stats.revocations.toLocaleString('en-US'), ''],
+      [
+        'revocations acknowledged',
+        stats.revocations.toLocaleString('en-US'),
+        stats.revocations > 0 ? 'met (at least 1)' : 'MISSED (at least 1)',
+      ],
       [
         '5xx responses',
         String(stats.fiveHundreds.length),
         stats.fiveHundreds.length === 0 ? 'met (0)' : 'MISSED',
       ],
       [
+        'other unexpected statuses',
+        String(stats.unexpected.length),
+        stats.unexpected.length === 0 ? 'met (0)' : 'MISSED',
+      ],
+      [
         'accepted after acknowledged revocation',
         String(stats.acceptedAfterRevocation),
         stats.acceptedAfterRevocation === 0 ? 'met (0)' : 'MISSED',
+      ],
+      [
+        'revoked-token probes not answered 401',
+        String(stats.revokedNotRefused.length),
+        stats.revokedNotRefused.length === 0 ? 'met (0)' : 'MISSED',
       ],
       [
         'requests unanswered within 10 s',
@@ -331,10 +379,20 @@ async function main() {
     ];
     console.log('\n| soak figure | value | note |\n| --- | --- | --- |');
     for (const [figure, value, note] of rows) console.log(`| ${figure} | ${value} | ${note} |`);
-    for (const line of [...stats.fiveHundreds, ...stats.timeouts].slice(0, 10)) console.error(line);
+    for (const line of [
+      ...stats.fiveHundreds,
+      ...stats.unexpected,
+      ...stats.revokedNotRefused,
+      ...stats.timeouts,
+    ].slice(0, 10))
+      console.error(line);
     process.exitCode =
+      stats.sends > 0 &&
+      stats.revocations > 0 &&
       stats.fiveHundreds.length === 0 &&
+      stats.unexpected.length === 0 &&
       stats.acceptedAfterRevocation === 0 &&
+      stats.revokedNotRefused.length === 0 &&
       stats.timeouts.length === 0 &&
       memoryFlat
         ? 0

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { DEFAULT_MAX_TOKEN_TTL_MS, parseHostname } from '@scopekit/policy';
 import { z } from 'zod';
 import { DEFAULT_CONTEXT_WINDOW } from './agent-runtime/runtime.js';
@@ -24,6 +25,8 @@ const envSchema = z.object({
     .default(DEFAULT_MAX_TOKEN_TTL_MS / 1000),
   SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().positive().default(600),
   SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE: z.coerce.number().int().positive().default(6000),
+  /** Failed bearer authentications per client address: each unknown token costs a read. */
+  SCOPEKIT_BEARER_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(60),
   /**
    * Origins the web app is served from (comma-separated). Session cookies are accepted only
    * from these, and the tokens a session mints are bound to one of them.
@@ -79,21 +82,71 @@ const envSchema = z.object({
   /** How many earlier messages the model sees each turn. */
   SCOPEKIT_HISTORY_WINDOW: z.coerce.number().int().min(1).max(1_000).default(20),
   /**
-   * Behind a load balancer: `true` (trust every hop) or comma-separated addresses/CIDRs of
-   * the proxies. Off by default: a direct client could forge the header.
+   * Behind a load balancer: the proxies' comma-separated addresses/CIDRs. Off by default: a
+   * direct client could forge the header.
    */
   SCOPEKIT_TRUST_PROXY: z
     .string()
     .optional()
-    .transform((v) => {
-      if (v === undefined || v === '' || v === 'false') return false;
-      if (v === 'true') return true;
-      return v.split(',').map((a) => a.trim());
+    .transform((value, ctx) => {
+      const parsed = parseTrustProxy(value);
+      if (typeof parsed === 'object' && 'error' in parsed) {
+        ctx.addIssue({ code: 'custom', message: parsed.error });
+        return z.NEVER;
+      }
+      return parsed;
     }),
   SCOPEKIT_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
 });
+
+/** Which proxies' `X-Forwarded-For` entries to believe: none, or those of these addresses. */
+export type TrustProxy = false | string[];
+
+/** proxy-addr's names for address ranges, which Fastify accepts beside addresses and CIDRs. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrCidr(item: string): boolean {
+  if (PROXY_RANGE_NAMES.has(item)) return true;
+  const [address = '', bits, ...rest] = item.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Only the proxies' addresses are taken: the client's address is then the right-most
+ * `X-Forwarded-For` entry that no trusted proxy wrote. `true` is refused: it makes the
+ * left-most entry the client's address, and a client writes that entry itself, so every
+ * per-address limit would be the client's to choose. A hop count is refused too: Fastify
+ * trusts no hop by count, since a client that reaches the server directly could send as
+ * many hops as it likes.
+ */
+export function parseTrustProxy(value: string | undefined): TrustProxy | { error: string } {
+  const text = value?.trim() ?? '';
+  if (text === '' || text === 'false') return false;
+  if (text === 'true') {
+    return {
+      error:
+        '"true" would believe the left-most X-Forwarded-For address, which the client writes; give the number of proxies in front of the server (e.g. 1) or their addresses/CIDRs',
+    };
+  }
+  if (/^\d+$/.test(text)) {
+    return {
+      error: `a hop count (${text}) is not taken, as a client reaching the server directly could forge that many hops; give the proxies' addresses/CIDRs (e.g. 10.0.0.0/8)`,
+    };
+  }
+  const items = text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  const bad = items.find((item) => !isAddressOrCidr(item));
+  if (bad !== undefined)
+    return { error: `"${bad}" is not an IP address or a CIDR (e.g. 10.0.0.0/8)` };
+  return items;
+}
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -108,11 +161,12 @@ export interface Config {
   tokenMaxTtlMs: number;
   clientTokenPerMinute: number;
   apiKeyPerMinute: number;
+  bearerFailuresPerMinute: number;
   sweepIntervalMs: number;
   tokenRetainMs: number;
   shutdownTimeoutMs: number;
   logLevel: string;
-  trustProxy: boolean | string[];
+  trustProxy: TrustProxy;
   accounts: AccountsConfig;
   webDist: string;
   agent: {
@@ -192,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenMaxTtlMs: e.SCOPEKIT_TOKEN_MAX_TTL_SECONDS * 1000,
     clientTokenPerMinute: e.SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE,
     apiKeyPerMinute: e.SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE,
+    bearerFailuresPerMinute: e.SCOPEKIT_BEARER_FAILURES_PER_MINUTE,
     sweepIntervalMs: e.SCOPEKIT_SWEEP_INTERVAL_SECONDS * 1000,
     tokenRetainMs: e.SCOPEKIT_TOKEN_RETAIN_SECONDS * 1000,
     shutdownTimeoutMs: e.SCOPEKIT_SHUTDOWN_TIMEOUT_SECONDS * 1000,

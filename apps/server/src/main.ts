@@ -1,4 +1,5 @@
 import { loadConfig, missingProductionSettings } from './config.js';
+import { errorCode } from './db/error-code.js';
 import { accountsWithDevPasswords, describeDevAccounts, seedDevAccounts } from './dev-seed.js';
 import { buildApp } from './http/app.js';
 import { openRuntime } from './runtime.js';
@@ -41,14 +42,41 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/** How long the deadline path waits for the last write of credentials' last use. */
+const FINAL_FLUSH_MS = 3_000;
+
+/**
+ * Writes the uses recorded since the last flush (up to a minute of them) when the deadline
+ * leaves no time for the runtime's orderly close; bounded, as the database may be the
+ * reason requests are stuck.
+ */
+async function flushLastUsed() {
+  const bound = new Promise<'late'>((resolve) => setTimeout(resolve, FINAL_FLUSH_MS, 'late'));
+  try {
+    const written = await Promise.race([runtime.deps.lastUsed.flush(), bound]);
+    if (written === 'late') {
+      app.log.error(
+        { pending: runtime.deps.lastUsed.pending, waitedMs: FINAL_FLUSH_MS },
+        'last-used times not written in time; exiting without them',
+      );
+    } else app.log.info({ written }, 'last-used times written');
+  } catch (error) {
+    app.log.error(
+      { code: errorCode(error), pending: runtime.deps.lastUsed.pending },
+      'last-used times not written',
+    );
+  }
+}
+
 async function shutDown(signal: NodeJS.Signals) {
   const timeoutSeconds = config.shutdownTimeoutMs / 1000;
   app.log.info({ signal, timeoutSeconds }, 'shutting down');
-  setTimeout(() => {
+  setTimeout(async () => {
     app.log.error(
       { timeoutSeconds },
       'shutdown deadline passed with requests still in flight; exiting without them',
     );
+    await flushLastUsed();
     process.exit(1);
   }, config.shutdownTimeoutMs);
   let failed = false;

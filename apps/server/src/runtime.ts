@@ -4,6 +4,7 @@ import { TokenCache } from './auth/token-cache.js';
 import type { Config } from './config.js';
 import { loadSecretBox } from './crypto/encryption-key.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
+import { errorCode } from './db/error-code.js';
 import { openBus } from './events/open-bus.js';
 import { RateLimiter } from './rate-limit/rate-limiter.js';
 import type { ServiceDeps } from './services/deps.js';
@@ -54,6 +55,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       tokenMaxTtlMs: config.tokenMaxTtlMs,
       clientTokenPerMinute: config.clientTokenPerMinute,
       apiKeyPerMinute: config.apiKeyPerMinute,
+      bearerFailuresPerMinute: config.bearerFailuresPerMinute,
       messageMaxBytes: config.messageMaxBytes,
       historyWindow: config.historyWindow,
     },
@@ -72,7 +74,14 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     database,
     close: async () => {
       await sweeper?.stop();
-      await lastUsed.close().catch(() => {});
+      // The last write of credentials' last use; the database is closed whether it worked.
+      await lastUsed
+        .close()
+        .catch((error: unknown) =>
+          process.emitWarning(
+            `Last-used times not written at close (${errorCode(error)}): ${lastUsed.pending} credentials' latest uses are lost`,
+          ),
+        );
       await rateLimiter.close();
       await stopListening();
       await bus.close();

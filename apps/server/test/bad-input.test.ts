@@ -1,10 +1,12 @@
 import { generateToken } from '@scopekit/policy';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey, revokeApiKey } from '../src/services/api-keys.js';
 import { mintClientToken, revokeClientTokenById } from '../src/services/client-tokens.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { createSession } from '../src/services/sessions.js';
 import { signUp } from '../src/services/users.js';
+import { appRouter } from '../src/trpc/router.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import {
   APP_ORIGIN,
@@ -363,14 +365,14 @@ const ENDPOINTS: Endpoint[] = [
     name: 'tRPC session.signUp',
     method: 'POST',
     path: () => '/trpc/session.signUp',
-    accepts: 'public',
+    accepts: 'web',
     body: () => ({ username: 'newcomer', password: 'a long password' }),
   },
   {
     name: 'tRPC session.logIn',
     method: 'POST',
     path: () => '/trpc/session.logIn',
-    accepts: 'public',
+    accepts: 'web',
     body: () => ({ username: 'battery-user', password: 'not the password' }),
   },
   {
@@ -389,6 +391,12 @@ const ENDPOINTS: Endpoint[] = [
     name: 'health',
     method: 'GET',
     path: () => '/healthz',
+    accepts: 'public',
+  },
+  {
+    name: 'tRPC health',
+    method: 'GET',
+    path: () => '/trpc/health',
     accepts: 'public',
   },
   {
@@ -512,6 +520,10 @@ const badCredential: fc.Arbitrary<[string, (w: World) => string | undefined]> = 
     string,
     (w: World) => string | undefined,
   ]),
+  fc.constant(['revoked key', () => `Bearer ${late.revokedKey}`] as [
+    string,
+    (w: World) => string | undefined,
+  ]),
   fc.constant(['oversized header', () => `Bearer ${'a'.repeat(20_000)}`] as [
     string,
     (w: World) => string | undefined,
@@ -629,6 +641,8 @@ function credentialCases(endpoint: Endpoint): fc.Arbitrary<Case>[] {
   const bodyOf = (w: World) => (endpoint.body ? JSON.stringify(endpoint.body(w)) : undefined);
   if (endpoint.accepts === 'public') return [];
   if (endpoint.accepts === 'web') {
+    // With a valid body, so that only the origin is wrong (signing up or logging in from
+    // another site's page), with and without a session.
     return [
       fc.constant({
         endpoint,
@@ -636,6 +650,16 @@ function credentialCases(endpoint: Endpoint): fc.Arbitrary<Case>[] {
         build: (w: World) => ({
           path: endpoint.path(w),
           headers: { ...validHeaders(endpoint, w), origin: 'https://evil.example.com' },
+          body: bodyOf(w),
+        }),
+      }),
+      fc.constant({
+        endpoint,
+        fault: 'another web origin',
+        build: (w: World) => ({
+          path: endpoint.path(w),
+          headers: { 'content-type': 'application/json', origin: 'https://evil.example.com' },
+          body: bodyOf(w),
         }),
       }),
     ];
@@ -663,6 +687,15 @@ function credentialCases(endpoint: Endpoint): fc.Arbitrary<Case>[] {
         build: (w: World) => ({
           path: endpoint.path(w),
           headers: { ...base, origin: 'https://evil.example.com', cookie: w.adminCookie },
+          body: bodyOf(w),
+        }),
+      }),
+      fc.constant({
+        endpoint,
+        fault: 'expired session',
+        build: (w: World) => ({
+          path: endpoint.path(w),
+          headers: { ...base, cookie: late.expiredAdminCookie },
           body: bodyOf(w),
         }),
       }),
@@ -699,29 +732,66 @@ function credentialCases(endpoint: Endpoint): fc.Arbitrary<Case>[] {
   ];
 }
 
+/**
+ * The valid credentials an endpoint's bad bodies, queries and paths are sent with: its own
+ * kind, and for endpoints that take both a key and a client token, either (the two reach
+ * the input by different checks, and both must refuse it).
+ */
+function holdersOf(
+  endpoint: Endpoint,
+): fc.Arbitrary<[string, (w: World) => Record<string, string>]> {
+  const own: [string, (w: World) => Record<string, string>] = [
+    '',
+    (w) => validHeaders(endpoint, w),
+  ];
+  if (endpoint.accepts !== 'both') return fc.constant(own);
+  return fc.constantFrom(own, [' (client token)', (w) => jsonHeaders(w.token)]);
+}
+
+/** A tRPC batch of two calls to one procedure, each with the same input. */
+function batchOf(endpoint: Endpoint, w: World, inputText: string | undefined) {
+  const procedure = endpoint.path(w).slice('/trpc/'.length).split('?')[0];
+  let batched = inputText;
+  try {
+    if (inputText !== undefined) {
+      const input = JSON.parse(inputText) as unknown;
+      batched = JSON.stringify({ 0: input, 1: input });
+    }
+  } catch {
+    // Malformed JSON stays malformed as the whole batch's input.
+  }
+  const path = `/trpc/${procedure},${procedure}?batch=1`;
+  if (endpoint.method !== 'GET') return { path, body: batched };
+  return { path: batched === undefined ? path : `${path}&input=${encodeURIComponent(batched)}` };
+}
+
 /** An endpoint's cases, weighted by how many kinds it has so small endpoints draw few. */
 function casesFor(endpoint: Endpoint): fc.WeightedArbitrary<Case> {
   const arbitraries: fc.Arbitrary<Case>[] = credentialCases(endpoint);
+  const holders = holdersOf(endpoint);
+  const isTrpc = endpoint.path(world).startsWith('/trpc/');
   if (endpoint.body) {
     const body = endpoint.body;
     arbitraries.push(
       ...Array.from({ length: 4 }, () =>
         fc
-          .constant(null)
-          .chain(() =>
-            spoilBody(body(world), {
-              required: endpoint.requiredKeys,
-              roomy: endpoint.roomy,
-              clearable: endpoint.clearable,
-            }),
+          .tuple(
+            fc.constant(null).chain(() =>
+              spoilBody(body(world), {
+                required: endpoint.requiredKeys,
+                roomy: endpoint.roomy,
+                clearable: endpoint.clearable,
+              }),
+            ),
+            holders,
           )
-          .map(({ fault, text, field }) => ({
+          .map(([{ fault, text, field }, [holder, headersOf]]) => ({
             endpoint,
-            fault,
+            fault: `${fault}${holder}`,
             field,
             build: (w: World) => ({
               path: endpoint.path(w),
-              headers: validHeaders(endpoint, w),
+              headers: headersOf(w),
               body: text,
             }),
           })),
@@ -742,19 +812,67 @@ function casesFor(endpoint: Endpoint): fc.WeightedArbitrary<Case> {
     arbitraries.push(
       ...Array.from({ length: 3 }, () =>
         fc
-          .constant(null)
-          .chain(() => spoilBody(input(world), { required, inUrl: true }))
-          .map(({ fault, text, field }) => ({
+          .tuple(
+            fc.constant(null).chain(() => spoilBody(input(world), { required, inUrl: true })),
+            holders,
+          )
+          .map(([{ fault, text, field }, [holder, headersOf]]) => ({
             endpoint,
-            fault,
+            fault: `${fault}${holder}`,
             field,
             build: (w: World) => ({
               path: `/trpc/${procedure}?input=${encodeURIComponent(text)}`,
-              headers: validHeaders(endpoint, w),
+              headers: headersOf(w),
             }),
           })),
       ),
     );
+  }
+  if (isTrpc && !endpoint.sse) {
+    // Batched (`?batch=1`), each call of the batch must be refused as it is alone: its input
+    // spoiled, or the batch sent without the credential the procedure needs.
+    const valid = endpoint.body ?? endpoint.trpcQuery?.input;
+    const spoilers: fc.Arbitrary<Case>[] = [];
+    if (valid) {
+      const required = endpoint.trpcQuery ? endpoint.trpcQuery.required : endpoint.requiredKeys;
+      spoilers.push(
+        fc
+          .tuple(
+            fc.constant(null).chain(() =>
+              spoilBody(valid(world), {
+                required,
+                roomy: endpoint.roomy,
+                clearable: endpoint.clearable,
+                inUrl: endpoint.method === 'GET',
+              }),
+            ),
+            holders,
+          )
+          .map(([{ fault, text, field }, [holder, headersOf]]) => ({
+            endpoint,
+            fault: `batch ${fault}${holder}`,
+            field,
+            build: (w: World) => ({ ...batchOf(endpoint, w, text), headers: headersOf(w) }),
+          })),
+      );
+    }
+    if (endpoint.accepts !== 'public') {
+      const text = valid ? JSON.stringify(valid(world)) : undefined;
+      spoilers.push(
+        fc.constant({
+          endpoint,
+          fault: endpoint.accepts === 'web' ? 'batch from another origin' : 'batch unauthenticated',
+          build: (w: World) => ({
+            ...batchOf(endpoint, w, text),
+            headers: {
+              'content-type': 'application/json',
+              origin: endpoint.accepts === 'web' ? 'https://evil.example.com' : APP_ORIGIN,
+            },
+          }),
+        }),
+      );
+    }
+    arbitraries.push(...spoilers);
   }
   if (endpoint.pathWith) {
     const pathWith = endpoint.pathWith;
@@ -782,13 +900,13 @@ function casesFor(endpoint: Endpoint): fc.WeightedArbitrary<Case> {
       ),
     );
     arbitraries.push(
-      ...Array.from({ length: 2 }, () => param).map((p) =>
-        p.map(([kind, value]) => ({
+      ...Array.from({ length: 2 }, () => fc.tuple(param, holders)).map((p) =>
+        p.map(([[kind, value], [holder, headersOf]]) => ({
           endpoint,
-          fault: `path parameter ${kind}`,
+          fault: `path parameter ${kind}${holder}`,
           build: (w: World) => ({
             path: pathWith(w, value(w)),
-            headers: validHeaders(endpoint, w),
+            headers: headersOf(w),
             body: endpoint.body ? JSON.stringify(endpoint.body(w)) : undefined,
           }),
         })),
@@ -818,14 +936,16 @@ function casesFor(endpoint: Endpoint): fc.WeightedArbitrary<Case> {
       fc.oneof(notANumber, fc.constantFrom(...(endpoint.badQuery?.[key] ?? ['-1'])));
     arbitraries.push(
       fc
-        .constantFrom(...Object.keys(query))
-        .chain((k) => badValue(k).map((v) => [k, v] as const))
-        .map(([k, v]) => ({
+        .tuple(
+          fc.constantFrom(...Object.keys(query)).chain((k) => badValue(k).map((v) => [k, v])),
+          holders,
+        )
+        .map(([[k = '', v = ''], [holder, headersOf]]) => ({
           endpoint,
-          fault: `bad query ${k}=${v}`,
+          fault: `bad query ${k}=${v}${holder}`,
           build: (w) => ({
             path: `${endpoint.path(w)}?${new URLSearchParams({ ...query, [k]: v })}`,
-            headers: jsonHeaders(w.acme.apiKey),
+            headers: headersOf(w),
           }),
         })),
     );
@@ -925,7 +1045,81 @@ function messageOf(body: unknown): unknown {
   return typeof b.error === 'object' ? b.error?.message : b.message;
 }
 
+/** The messages of a body: one, or each call's of a tRPC batch (none for a call that succeeded). */
+function messagesOf(body: unknown): unknown[] {
+  return Array.isArray(body) ? body.map(messageOf) : [messageOf(body)];
+}
+
+/** Credentials made after the world: a revoked API key and an administrator's expired session. */
+const late = { revokedKey: '', expiredAdminCookie: '' };
+
+beforeAll(async () => {
+  const key = await createApiKey(deps, { organizationId: world.acme.organizationId, name: 'old' });
+  await revokeApiKey(deps, { organizationId: world.acme.organizationId, id: key.id });
+  const admin = await signUp(deps, {
+    username: 'battery-admin-expired',
+    password: 'a long password',
+    role: 'admin',
+  });
+  clock.advance(-deps.accounts.sessionTtlMs - 60_000);
+  const { sessionId } = await createSession(deps, { userId: admin.id });
+  clock.reset();
+  late.revokedKey = key.key;
+  late.expiredAdminCookie = `scopekit_session=${sessionId}`;
+});
+
+/** A route's template as a pattern matching its concrete paths (`:agentId` is one segment). */
+const templatePattern = (template: string) =>
+  new RegExp(`^${template.replace(/:[A-Za-z]+/g, '[^/]+')}$`);
+
+/** `METHOD /path` of every route the app registered, read from Fastify's printed route tree. */
+function registeredRoutes(tree: string): string[] {
+  const prefixes: string[] = [];
+  const routes: string[] = [];
+  for (const line of tree.split('\n')) {
+    const match = /^((?:│ {3}| {4})*)(?:├── |└── )(\S+)(?: \(([^)]+)\))?$/.exec(line);
+    if (!match) continue;
+    const depth = (match[1] ?? '').length / 4;
+    const path = (prefixes[depth - 1] ?? '') + (match[2] ?? '');
+    prefixes[depth] = path;
+    prefixes.length = depth + 1;
+    for (const method of (match[3] ?? '').split(', ').filter(Boolean))
+      routes.push(`${method} ${path}`);
+  }
+  return routes;
+}
+
 describe('bad input battery', () => {
+  it('covers every route Fastify registered and every tRPC procedure', () => {
+    const routes = registeredRoutes(server.app.printRoutes({ commonPrefix: false }));
+    // HEAD mirrors each GET; OPTIONS * is the CORS preflight; tRPC's one route is checked
+    // by procedure below.
+    const rest = routes.filter(
+      (r) => !r.startsWith('HEAD ') && r !== 'OPTIONS *' && !r.includes(' /trpc/'),
+    );
+    expect(rest.length).toBeGreaterThan(10);
+    const restEndpoints = ENDPOINTS.filter((e) => !e.path(world).startsWith('/trpc/'));
+    for (const route of rest) {
+      const [method, template = ''] = route.split(' ');
+      const covered = restEndpoints.some(
+        (e) => e.method === method && templatePattern(template).test(e.path(world)),
+      );
+      expect(covered, `${route} has no entry in ENDPOINTS`).toBe(true);
+    }
+    for (const e of restEndpoints) {
+      const known = rest.some((route) => {
+        const [method, template = ''] = route.split(' ');
+        return e.method === method && templatePattern(template).test(e.path(world));
+      });
+      expect(known, `${e.name} is not a registered route`).toBe(true);
+    }
+    const procedures = ENDPOINTS.flatMap((e) => {
+      const path = e.path(world);
+      return path.startsWith('/trpc/') ? [path.slice('/trpc/'.length).split('?')[0]] : [];
+    });
+    expect(procedures.sort()).toEqual(Object.keys(appRouter._def.procedures).sort());
+  });
+
   // A thousand requests, each followed by a fingerprint of the whole database: minutes on a
   // busy 2-core machine with embedded PGlite, so the default 30 s guard is raised.
   it('refuses every generated bad request with a 4xx and a message, changing nothing', {
@@ -964,11 +1158,12 @@ describe('bad input battery', () => {
         const label = `${c.endpoint.name} / ${c.fault} → ${status} ${text.slice(0, 200)}`;
         expect(status, label).toBeGreaterThanOrEqual(400);
         expect(status, label).toBeLessThan(500);
-        const message = messageOf(JSON.parse(text));
-        expect(typeof message === 'string' && message.length > 0, label).toBe(true);
-        // A 400 about one field says which (413 and 431 refuse sizes before any field is read).
-        if (c.field !== undefined && status === 400)
-          expect(names(String(message), c.field), label).toBe(true);
+        for (const message of messagesOf(JSON.parse(text))) {
+          expect(typeof message === 'string' && message.length > 0, label).toBe(true);
+          // A 400 about one field says which (413 and 431 refuse sizes before any field is read).
+          if (c.field !== undefined && status === 400)
+            expect(names(String(message), c.field), label).toBe(true);
+        }
         expect(text, label).not.toMatch(/\n\s+at |"stack"/);
         await deps.lastUsed.flush();
         expect(await databaseFingerprint(deps.db), label).toBe(before);

@@ -27,6 +27,8 @@ let runtime: Runtime;
 let app: FastifyInstance;
 let baseUrl: string;
 let acme: SeededOrganization;
+/** The server's log lines at `warn` and above: the outage's warnings, searched for secrets. */
+const lines: string[] = [];
 
 /** A request during the outage must be answered well within this: no waiting on timeouts. */
 const ANSWER_BOUND_MS = 5_000;
@@ -48,7 +50,11 @@ beforeAll(async () => {
       SCOPEKIT_BUILTIN_DELAY_MS: '0',
     }),
   );
-  app = await buildApp({ deps: runtime.deps, logLevel: 'silent' });
+  app = await buildApp({
+    deps: runtime.deps,
+    logLevel: 'warn',
+    logStream: { write: (line) => lines.push(line) },
+  });
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   acme = await seedOrganization(runtime.deps, 'acme');
 });
@@ -110,6 +116,16 @@ describe('PostgreSQL outage', () => {
       });
     }
     expect(during[0]?.response.headers.get('retry-after')).toBe('1');
+    // tRPC answers the same status with the same Retry-After.
+    const trpcDuring = await fetch(`${baseUrl}/trpc/tokens.list`, {
+      headers: { authorization: `Bearer ${acme.apiKey}` },
+    });
+    expect(trpcDuring.status).toBe(503);
+    expect(trpcDuring.headers.get('retry-after')).toBe('1');
+    expect(await trpcDuring.text()).toMatch(/database is unavailable/);
+    const log = lines.join('');
+    expect(log).toContain('"msg":"database unavailable"');
+    for (const secret of [acme.apiKey, minted.token]) expect(log).not.toContain(secret);
 
     await proxy.start();
     const recoveryMs = await untilRecovered();

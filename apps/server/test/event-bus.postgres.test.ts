@@ -26,7 +26,7 @@ beforeAll(async () => {
   proxied = await openDatabase({ url: url.toString(), dataDir: '' });
   if (!database.sql || !proxied.sql) throw new Error('PostgreSQL expected');
   direct = new PostgresBus(database.sql);
-  bus = new PostgresBus(proxied.sql, { retryMs: 50 });
+  bus = new PostgresBus(proxied.sql, { retryMs: 50, heartbeatMs: 100, heartbeatTimeoutMs: 300 });
 });
 afterAll(async () => {
   await bus.close();
@@ -93,6 +93,41 @@ describe('PostgresBus', () => {
     await direct.publish(CREDENTIAL_REVOKED_CHANNEL, { hash: 'h1' });
     await until(() => received.length === 1 && cache.size === 0, 'events after the outage');
     expect(received).toEqual([{ after: true }]);
+    await stopCache();
+    await stop();
+  });
+
+  it('notices a listening connection that stalls without closing, and listens again', async () => {
+    const phases: Interruption[] = [];
+    const received: unknown[] = [];
+    const stop = await bus.subscribe(
+      'scopekit_test_stall',
+      (p) => received.push(p),
+      (phase) => phases.push(phase),
+    );
+    const cache = new TokenCache({ now: () => new Date() });
+    const stopCache = await cache.listen(bus);
+    const credential = { kind: 'apiKey' as const, id: 'key-2', organizationId: 'org-1' };
+    cache.set('h2', credential, cache.generation());
+    await direct.publish('scopekit_test_stall', { before: true });
+    await until(() => received.length === 1, 'delivery before the stall');
+
+    // No close, no error: only the missing heartbeat answer can tell.
+    proxy.stall();
+    await until(() => phases.includes('lost'), 'the stall to be noticed');
+    expect(cache.size).toBe(0);
+    cache.set('h2', credential, cache.generation());
+    expect(cache.size).toBe(0);
+
+    proxy.unstall();
+    await until(() => phases.includes('resumed'), 'delivery to resume');
+    expect(phases).toEqual(['lost', 'resumed']);
+    cache.set('h2', credential, cache.generation());
+    expect(cache.size).toBe(1);
+    await direct.publish('scopekit_test_stall', { after: true });
+    await direct.publish(CREDENTIAL_REVOKED_CHANNEL, { hash: 'h2' });
+    await until(() => received.length === 2 && cache.size === 0, 'events after the stall');
+    expect(received).toEqual([{ before: true }, { after: true }]);
     await stopCache();
     await stop();
   });

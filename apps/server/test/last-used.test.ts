@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LastUsedRecorder } from '../src/auth/last-used.js';
 import { verifyBearer } from '../src/auth/verify-bearer.js';
@@ -103,6 +103,38 @@ describe('last_used_at, written behind', () => {
       at.getTime(),
       at.getTime(),
     ]);
+  });
+
+  it('warns once when its timed flushes fail, keeps the uses, and says when it recovers', async () => {
+    const warnings: string[] = [];
+    const recorder = new LastUsedRecorder(deps.db, {
+      flushMs: 20,
+      warn: (message) => warnings.push(message),
+    });
+    const until = async (condition: () => boolean | Promise<boolean>) => {
+      for (let i = 0; i < 200 && !(await condition()); i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    await database.db.execute(sql`alter table client_tokens rename to client_tokens_away`);
+    try {
+      recorder.record('clientToken', minted.id, clock.now());
+      await until(() => warnings.length > 0);
+      // Several timed flushes fail in a row; one warning says so.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(
+        /Writing last-used times failed \(42P01\); 1 credentials' uses are kept/,
+      );
+      expect(warnings[0]).not.toContain(minted.id);
+    } finally {
+      await database.db.execute(sql`alter table client_tokens_away rename to client_tokens`);
+    }
+    // Kept through the failures: written by the first timed flush that works.
+    await until(async () => (await lastUsed()).token !== null);
+    expect((await lastUsed()).token).toBeInstanceOf(Date);
+    await until(() => warnings.length > 1);
+    expect(warnings[1]).toMatch(/recovered/);
+    await recorder.close();
   });
 
   it('flushes on its own every flushMs, and on close', async () => {

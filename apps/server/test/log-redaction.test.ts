@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuiltinRuntime } from '../src/agent-runtime/builtin.js';
 import type { AgentContext, AgentRuntime, HistoryMessage } from '../src/agent-runtime/runtime.js';
 import type { ServiceDeps } from '../src/services/deps.js';
+import { signUp } from '../src/services/users.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { APP_ORIGIN, makeDeps, seedOrganization, TestClock } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -42,6 +43,27 @@ afterAll(async () => {
   await database.close();
 });
 
+/** A token with its first letter and every other character after the prefix percent-escaped. */
+const escaped = (token: string) =>
+  [...token]
+    .map((char, i) =>
+      i === 0 || (i > 7 && i % 2 === 0)
+        ? `%${char.charCodeAt(0).toString(16).toUpperCase()}`
+        : char,
+    )
+    .join('');
+
+/** Every percent-escape decoded, over and over, as a reader rebuilding a secret would. */
+function decodedAll(text: string): string {
+  for (let previous = ''; previous !== text; ) {
+    previous = text;
+    text = text.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) =>
+      String.fromCharCode(Number.parseInt(hex, 16)),
+    );
+  }
+  return text;
+}
+
 const sessionOf = (response: Response) =>
   /scopekit_session=([^;]+)/.exec(response.headers.get('set-cookie') ?? '')?.[1];
 
@@ -57,37 +79,84 @@ describe('logs', () => {
       'content-type': 'application/json',
       origin: APP_ORIGIN,
     });
+    // A DELETE has no body, so no content type (Fastify refuses an empty JSON body).
+    const bearer = (key: string) => ({ authorization: `Bearer ${key}`, origin: APP_ORIGIN });
     const web = (cookie?: string) => ({
       'content-type': 'application/json',
       origin: APP_ORIGIN,
       ...(cookie && { cookie: `scopekit_session=${cookie}` }),
     });
 
-    // Server-side key and client-side tokens, over REST and tRPC.
-    for (let i = 0; i < 3; i++) {
-      const response = await call('/v1/client-side-access-tokens', {
+    const tokenRequest = {
+      hostname: APP_ORIGIN,
+      policy: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+    };
+    const mintOver = async (path: string) => {
+      const response = await call(path, {
         method: 'POST',
         headers: auth(acme.apiKey),
-        body: JSON.stringify({
-          hostname: APP_ORIGIN,
-          policy: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
-        }),
+        body: JSON.stringify(tokenRequest),
       });
-      secrets.push(((await response.json()) as { token: string }).token);
-    }
+      const { token } = (await response.json()) as { token: string };
+      secrets.push(token);
+      return token;
+    };
+
+    // Server-side key and client-side tokens, over REST and tRPC.
+    for (let i = 0; i < 3; i++) await mintOver('/v1/client-side-access-tokens');
     const [, first, second, third] = secrets as [string, string, string, string];
     await call('/v1/client-side-access-tokens?limit=5', { headers: auth(acme.apiKey) });
     await call(`/v1/agents/${acme.agentId}`, { headers: auth(first) });
     await call(`/v1/agents/${acme.agentId}`, {
       headers: { authorization: `Bearer ${second}`, origin: 'https://evil.example.com' },
     });
-    for (let i = 0; i < 2; i++) {
-      await call(`/v1/client-side-access-tokens/${second}`, {
+    for (const expected of [204, 404]) {
+      const revoked = await call(`/v1/client-side-access-tokens/${second}`, {
         method: 'DELETE',
-        headers: auth(acme.apiKey),
+        headers: bearer(acme.apiKey),
       });
+      expect(revoked.status).toBe(expected);
     }
     await call(`/v1/agents/${acme.agentId}`, { headers: auth(second) });
+    // The router decodes the path parameter, so an escaped token still revokes: the log must
+    // not keep the escaped form, from which the token can be read back. Escaped twice, it
+    // revokes nothing but is the same secret in the log.
+    const revocable = await mintOver('/v1/client-side-access-tokens');
+    const escapedRevoke = await call(`/v1/client-side-access-tokens/${escaped(revocable)}`, {
+      method: 'DELETE',
+      headers: bearer(acme.apiKey),
+    });
+    expect(escapedRevoke.status).toBe(204);
+    expect((await call(`/v1/agents/${acme.agentId}`, { headers: auth(revocable) })).status).toBe(
+      401,
+    );
+    const fourth = await mintOver('/v1/client-side-access-tokens');
+    const twice = await call(
+      `/v1/client-side-access-tokens/${escaped(fourth).replaceAll('%', '%25')}`,
+      { method: 'DELETE', headers: bearer(acme.apiKey) },
+    );
+    expect(twice.status).toBeGreaterThanOrEqual(400);
+    const notFound = await call(`/v1/nothing/${escaped(fourth)}`);
+    expect(notFound.status).toBe(404);
+    expect(decodedAll(await notFound.text())).not.toContain(fourth.slice(7));
+    // Over tRPC: a token minted and revoked by id.
+    const trpcMinted = await call('/trpc/tokens.create', {
+      method: 'POST',
+      headers: auth(acme.apiKey),
+      body: JSON.stringify(tokenRequest),
+    });
+    expect(trpcMinted.status).toBe(200);
+    const { token: trpcToken, id: trpcTokenId } = (
+      (await trpcMinted.json()) as { result: { data: { token: string; id: string } } }
+    ).result.data;
+    secrets.push(trpcToken);
+    await call(`/v1/agents/${acme.agentId}`, { headers: auth(trpcToken) });
+    const trpcRevoked = await call('/trpc/tokens.revoke', {
+      method: 'POST',
+      headers: auth(acme.apiKey),
+      body: JSON.stringify({ id: trpcTokenId }),
+    });
+    expect(trpcRevoked.status).toBe(200);
     await call(
       `/trpc/agents.retrieve?input=${encodeURIComponent(JSON.stringify({ agentId: acme.agentId }))}`,
       { headers: auth(third) },
@@ -158,6 +227,43 @@ describe('logs', () => {
     });
     expect(broken.status).toBe(500);
     await expect(client.messages.send.mutate({ agentId, content: BREAK })).rejects.toThrow();
+    // Streamed, the error comes after the stream opened: logged by the stream's own handler.
+    const streamed = await call(`/v1/agents/${acme.agentId}/messages/stream`, {
+      method: 'POST',
+      headers: auth(acme.apiKey),
+      body: JSON.stringify({ messages: [{ role: 'user', content: BREAK }] }),
+    });
+    expect(streamed.status).toBe(200);
+    expect(await streamed.text()).toContain('internal_error');
+
+    // An administrator lists users and tokens (hints only) and revokes the web token.
+    const adminPassword = 'an administrator passphrase';
+    secrets.push(adminPassword);
+    await signUp(deps, { username: 'logged-admin', password: adminPassword, role: 'admin' });
+    const adminLogIn = await call('/trpc/session.logIn', {
+      method: 'POST',
+      headers: web(),
+      body: JSON.stringify({ username: 'logged-admin', password: adminPassword }),
+    });
+    const adminSession = sessionOf(adminLogIn) as string;
+    secrets.push(adminSession);
+    expect((await call('/trpc/admin.users.list', { headers: web(adminSession) })).status).toBe(200);
+    const adminTokens = await call(
+      `/trpc/admin.tokens.list?input=${encodeURIComponent(JSON.stringify({ limit: 5 }))}`,
+      { headers: web(adminSession) },
+    );
+    const listed = (
+      (await adminTokens.json()) as { result: { data: { tokens: { id: string }[] } } }
+    ).result.data.tokens;
+    expect(listed.length).toBeGreaterThan(0);
+    for (const { id } of listed) {
+      const revoked = await call('/trpc/admin.tokens.revoke', {
+        method: 'POST',
+        headers: web(adminSession),
+        body: JSON.stringify({ id }),
+      });
+      expect(revoked.status).toBe(200);
+    }
 
     await call('/trpc/session.logOut', { method: 'POST', headers: web(session) });
 
@@ -170,10 +276,25 @@ describe('logs', () => {
     expect(log).toContain('the runtime broke');
     expect(log).toContain('"msg":"unhandled error"');
     expect(log).toContain('"msg":"tRPC error"');
+    expect(log).toContain('"msg":"streamed turn failed"');
+    expect(log).toContain(`/v1/client-side-access-tokens/${revocable.slice(0, 11)}…`);
+    expect(log).toContain(`/v1/nothing/${fourth.slice(0, 11)}…`);
+    for (const procedure of [
+      'tokens.create',
+      'tokens.revoke',
+      'admin.users.list',
+      'admin.tokens.list',
+      'admin.tokens.revoke',
+    ])
+      expect(log).toContain(`/trpc/${procedure}`);
+    // Searched as written, and with every escape decoded as often as it goes: an escaped
+    // character in a logged secret is no redaction.
+    const decodedLog = decodedAll(log);
     for (const secret of secrets) {
       expect(log).not.toContain(secret);
       expect(log).not.toContain(encodeURIComponent(secret));
-      if (/^(ck|sk)-let-/.test(secret)) expect(log).not.toContain(secret.slice(7, 30));
+      expect(decodedLog).not.toContain(secret);
+      if (/^(ck|sk)-let-/.test(secret)) expect(decodedLog).not.toContain(secret.slice(7, 30));
     }
   });
 });

@@ -11,7 +11,7 @@ let baseUrl: string;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
-  const app = await buildApp({ deps: s.deps, logLevel: 'silent', trustProxy: true });
+  const app = await buildApp({ deps: s.deps, logLevel: 'silent', trustProxy: ['127.0.0.1'] });
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   close = () => app.close();
 });

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { isNotNull } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SecretBox } from '../src/crypto/secret-box.js';
+import { clientTokens } from '../src/db/schema.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 
 const serverDir = new URL('..', import.meta.url).pathname;
@@ -84,6 +86,15 @@ it('exits non-zero with a log line when a turn outlasts the shutdown deadline', 
     const code = await exited;
     expect(code, output).toBe(1);
     expect(output).toContain('shutdown deadline passed');
+    // What the minute's write-behind held was written before the exit, not lost with it.
+    expect(output).toMatch(/"written":[1-9]\d*,"msg":"last-used times written"/);
+    if (database) {
+      const used = await database.db
+        .select({ id: clientTokens.id })
+        .from(clientTokens)
+        .where(isNotNull(clientTokens.lastUsedAt));
+      expect(used).toHaveLength(1);
+    }
     // The turn was cut, not finished: its request never got an answer.
     expect(await send).toBeInstanceOf(Error);
   } finally {

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { errorCode } from '../db/error-code.js';
 
 export type CredentialKind = 'apiKey' | 'clientToken';
 
@@ -21,13 +22,37 @@ export class LastUsedRecorder {
   };
   readonly #timer: NodeJS.Timeout;
   #flushing: Promise<number> | undefined;
+  #failing = false;
+  readonly #warn: (message: string) => void;
 
   constructor(
     private readonly db: Database,
-    options: { flushMs?: number } = {},
+    options: {
+      flushMs?: number;
+      /** Told once when timed flushes start failing (uses are kept) and once when they recover. */
+      warn?: (message: string) => void;
+    } = {},
   ) {
-    this.#timer = setInterval(() => void this.flush().catch(() => {}), options.flushMs ?? 60_000);
+    this.#warn = options.warn ?? ((message) => process.emitWarning(message));
+    this.#timer = setInterval(() => void this.#timedFlush(), options.flushMs ?? 60_000);
     this.#timer.unref();
+  }
+
+  async #timedFlush(): Promise<void> {
+    try {
+      await this.flush();
+      if (this.#failing) {
+        this.#failing = false;
+        this.#warn('Writing last-used times recovered');
+      }
+    } catch (error) {
+      if (this.#failing) return;
+      this.#failing = true;
+      // The code only: the statement's parameters are credential ids.
+      this.#warn(
+        `Writing last-used times failed (${errorCode(error)}); ${this.pending} credentials' uses are kept for the next flush`,
+      );
+    }
   }
 
   record(kind: CredentialKind, id: string, at: Date): void {

@@ -1,11 +1,38 @@
 import { createHash } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import { AppError, RateLimitedError } from '../errors.js';
 import type { RateLimiter, RateRule } from '../rate-limit/rate-limiter.js';
 import type { ServiceDeps } from '../services/deps.js';
 import type { Principal } from './principal.js';
+import { type BearerRequest, credentialHash, verifyBearer } from './verify-bearer.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
+
+/**
+ * What a per-address limit counts under. An IPv6 client is one /64: a single host or home
+ * network is usually given a whole /64, and counting each of its 2^64 addresses apart
+ * would let it spend a fresh allowance with every address. An IPv4-mapped IPv6 address
+ * (`::ffff:192.0.2.1`) is its IPv4 address.
+ */
+export function addressKey(address: string | undefined): string {
+  if (address === undefined || address === '') return 'unknown';
+  const plain = address.split('%')[0] ?? address;
+  if (!isIPv6(plain)) return plain;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(plain)?.[1];
+  if (mapped) return mapped;
+  // A dotted IPv4 tail stands for the last two groups.
+  const groupsOf = (part: string) =>
+    part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g]));
+  const [head = '', tail] = plain.split('::');
+  const front = groupsOf(head);
+  const back = tail === undefined ? [] : groupsOf(tail);
+  const groups = [...front, ...Array(8 - front.length - back.length).fill('0'), ...back];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
 
 /** Each credential has its own budget per minute, so one runaway client cannot starve the rest. */
 export function enforceRateLimit(deps: ServiceDeps, principal: Principal): void {
@@ -23,9 +50,10 @@ export function enforceRateLimit(deps: ServiceDeps, principal: Principal): void 
 }
 
 /**
- * Log-in attempts in flight on this instance, per limit key. A failure is only known once the
- * password hash is done, so an attempt holds a place under the limit while it runs: otherwise
- * many parallel guesses would all pass the check before the first of them was counted.
+ * Attempts in flight on this instance (log-ins, bearer verifications), per limit key. A
+ * failure is only known once the attempt is done (a password hash, a database read), so an
+ * attempt holds a place under the limit while it runs: otherwise many parallel guesses
+ * would all pass the check before the first of them was counted.
  */
 const attemptsInFlight = new WeakMap<RateLimiter, Map<string, number>>();
 
@@ -42,7 +70,7 @@ export async function withLoginLimits<T>(
   attempt: () => Promise<T>,
 ): Promise<T> {
   const rules: [string, RateRule][] = [
-    [`login:${args.clientAddress ?? 'unknown'}`, loginRule(deps.accounts.loginFailuresPerMinute)],
+    [`login:${addressKey(args.clientAddress)}`, loginRule(deps.accounts.loginFailuresPerMinute)],
     [
       // Hashed: the counters are shared through the database, and people sometimes type
       // their password into the username field.
@@ -50,6 +78,50 @@ export async function withLoginLimits<T>(
       loginRule(deps.accounts.loginFailuresPerUsernamePerMinute),
     ],
   ];
+  return underFailureLimits(
+    deps,
+    rules,
+    (retryAfterSeconds) => `Too many failed log-ins; retry in ${retryAfterSeconds} s`,
+    attempt,
+  );
+}
+
+/**
+ * Verifies a bearer credential under the limit of failed authentications per client address
+ * (an IPv6 /64). The token checksum is public, so anyone can make well-formed tokens that
+ * pass it, and each unknown one costs a database read: over the limit, an address's
+ * credentials that are not in the token cache get a 429 before any read. Those the cache
+ * holds are verified as ever: they cost no read, and a neighbour behind the same NAT who
+ * guesses must not cut off a client whose token works. As for log-ins, each attempt holds
+ * a place while it runs, so a burst of parallel guesses cannot all pass the check first.
+ */
+export function verifyBearerWithinLimits(
+  deps: ServiceDeps,
+  request: BearerRequest,
+  clientAddress: string | undefined,
+): Promise<Principal> {
+  const hash = credentialHash(request.authorization);
+  if (hash !== undefined && deps.tokenCache.get(hash)) return verifyBearer(deps, request);
+  const limit = deps.limits.bearerFailuresPerMinute;
+  return underFailureLimits(
+    deps,
+    [[`bearer:${addressKey(clientAddress)}`, { limit, windowMs: MINUTE_MS }]],
+    (retryAfterSeconds) =>
+      `More than ${limit} failed authentications a minute from this address; retry in ${retryAfterSeconds} s`,
+    () => verifyBearer(deps, request),
+  );
+}
+
+/**
+ * Runs `attempt` if every rule has room, counting it against each only if it fails with 401;
+ * refused with a 429 (the longest wait of the rules over their limit) otherwise.
+ */
+async function underFailureLimits<T>(
+  deps: ServiceDeps,
+  rules: [string, RateRule][],
+  refusal: (retryAfterSeconds: number) => string,
+  attempt: () => Promise<T>,
+): Promise<T> {
   const running = attemptsInFlight.get(deps.rateLimiter) ?? new Map<string, number>();
   attemptsInFlight.set(deps.rateLimiter, running);
   let retryAfterSeconds = 0;
@@ -59,12 +131,8 @@ export async function withLoginLimits<T>(
     if (!decision.allowed)
       retryAfterSeconds = Math.max(retryAfterSeconds, decision.retryAfterSeconds);
   }
-  if (retryAfterSeconds > 0) {
-    throw new RateLimitedError(
-      `Too many failed log-ins; retry in ${retryAfterSeconds} s`,
-      retryAfterSeconds,
-    );
-  }
+  if (retryAfterSeconds > 0)
+    throw new RateLimitedError(refusal(retryAfterSeconds), retryAfterSeconds);
   for (const [key] of rules) running.set(key, (running.get(key) ?? 0) + 1);
   try {
     return await attempt();
@@ -83,10 +151,10 @@ export async function withLoginLimits<T>(
 
 const loginRule = (limit: number): RateRule => ({ limit, windowMs: MINUTE_MS });
 
-/** Sign-ups per client address: each costs a password hash and a new agent. */
+/** Sign-ups per client address (an IPv6 /64): each costs a password hash and a new agent. */
 export function enforceSignUpLimit(deps: ServiceDeps, clientAddress: string | undefined): void {
   const limit = deps.accounts.signUpsPerAddressPerHour;
-  const decision = deps.rateLimiter.consume(`signup:${clientAddress ?? 'unknown'}`, {
+  const decision = deps.rateLimiter.consume(`signup:${addressKey(clientAddress)}`, {
     limit,
     windowMs: HOUR_MS,
   });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import postgres from 'postgres';
 import type { EventBus, Interruption } from './bus.js';
 
@@ -58,12 +59,27 @@ const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
  * up if the database is not back by then, so this bus keeps the connection itself: when it
  * closes, subscribers hear `lost`, the bus re-issues LISTEN every `retryMs` until it works,
  * and then subscribers hear `resumed` (whatever was published in between is gone).
+ *
+ * A connection can also die without closing: a half-open TCP connection (a NAT or load
+ * balancer that dropped it, a host gone without a word) delivers nothing and reports
+ * nothing, and TCP keep-alive takes minutes to notice. Meanwhile this instance would miss
+ * every revocation while its token cache went on filling. So while anything is listened,
+ * a heartbeat sends `select 1` down the listening connection every `heartbeatMs`; one not
+ * answered within `heartbeatTimeoutMs` destroys the connection's socket, and the close
+ * above takes it from there (`lost`, re-LISTEN, `resumed`).
  */
 export class PostgresBus implements EventBus {
   readonly notifiesThroughDatabase = true;
   readonly #channels = new Map<string, Channel>();
   readonly #listener: postgres.Sql;
   readonly #retryMs: number;
+  readonly #heartbeatTimeoutMs: number;
+  readonly #heartbeat: NodeJS.Timeout;
+  /** The heartbeat query not yet answered, the socket it waits on, and since when. */
+  #awaiting: { socket: Socket | undefined; sinceMs: number } | undefined;
+  /** The listening connection's current socket, made here so that a heartbeat can cut it. */
+  #socket: Socket | undefined;
+  #connects = 0;
   #recovering = false;
   /** Counts closes of the listening connection, so a recovery overtaken by another close retries. */
   #closes = 0;
@@ -74,9 +90,12 @@ export class PostgresBus implements EventBus {
 
   constructor(
     private readonly sql: postgres.Sql,
-    options: { retryMs?: number } = {},
+    options: { retryMs?: number; heartbeatMs?: number; heartbeatTimeoutMs?: number } = {},
   ) {
     this.#retryMs = options.retryMs ?? 1000;
+    this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 5_000;
+    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs ?? 5_000);
+    this.#heartbeat.unref();
     // The pool's own parsed options, as postgres.js's `listen` uses for its connection;
     // `onnotify` is missing from the typings but is what that connection is built with.
     const listenerOptions = {
@@ -88,6 +107,19 @@ export class PostgresBus implements EventBus {
       fetch_types: false,
       onnotify: (channel: string, text: string) => this.#receive(channel, text),
       onclose: () => this.#lost(),
+      // postgres.js's own connect, but keeping the socket: it has no other way to cut one.
+      // Given a socket, postgres.js skips its connect and speaks (TLS included) over it.
+      socket: (parsed: { host: string[]; port: number[]; path: string | false }) => {
+        const index = this.#connects++ % Math.max(1, parsed.host.length);
+        const host = parsed.host[index] ?? 'localhost';
+        const port = parsed.port[index] ?? parsed.port[0] ?? 5432;
+        // postgres.js names the TLS server from `host`, as it does for its own sockets.
+        const socket = parsed.path
+          ? connect(parsed.path)
+          : Object.assign(connect(port, host), { host, port });
+        this.#socket = socket;
+        return socket;
+      },
     };
     this.#listener = postgres(listenerOptions);
   }
@@ -151,6 +183,7 @@ export class PostgresBus implements EventBus {
   async close() {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#heartbeat);
     this.#channels.clear();
     this.#assembling.clear();
     await this.#listener.end({ timeout: 1 });
@@ -234,6 +267,37 @@ export class PostgresBus implements EventBus {
     for (const entry of this.#channels.values()) {
       for (const { onInterruption } of entry.subscribers) onInterruption?.(phase);
     }
+  }
+
+  /**
+   * A round trip on the listening connection, while it has (or is re-issuing) a LISTEN. A
+   * query that fails says the connection closed, which `#lost` hears anyway; one that hangs
+   * says it is half-open, and only cutting the socket ends that. One query at a time: while
+   * one waits (it may wait through a reconnection), each socket gets the full timeout to
+   * answer it before it is cut.
+   */
+  #beat(): void {
+    if (this.#closed) return;
+    if (![...this.#channels.values()].some((entry) => entry.listening)) return;
+    const socket = this.#socket;
+    const nowMs = performance.now();
+    const awaiting = this.#awaiting;
+    if (awaiting) {
+      if (awaiting.socket !== socket) {
+        awaiting.socket = socket;
+        awaiting.sinceMs = nowMs;
+      } else if (nowMs - awaiting.sinceMs >= this.#heartbeatTimeoutMs) {
+        socket?.destroy(new Error('The listening connection did not answer its heartbeat'));
+        awaiting.sinceMs = nowMs;
+      }
+      return;
+    }
+    const sent = { socket, sinceMs: nowMs };
+    this.#awaiting = sent;
+    const answered = () => {
+      if (this.#awaiting === sent) this.#awaiting = undefined;
+    };
+    this.#listener`select 1`.then(answered, answered);
   }
 
   /** The listening connection closed (or failed to open): every LISTEN on it is gone. */

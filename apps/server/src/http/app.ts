@@ -6,6 +6,8 @@ import fastifyStatic from '@fastify/static';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { TrustProxy } from '../config.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { RateLimitedError } from '../errors.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { isWebOrigin } from '../services/sessions.js';
@@ -14,6 +16,7 @@ import { type AppRouter, appRouter } from '../trpc/router.js';
 import { bodyLimitFor } from './body-limit.js';
 import { handleClientError } from './client-errors.js';
 import {
+  DATABASE_RETRY_AFTER_SECONDS,
   errorBody,
   handleError,
   handleFrameworkError,
@@ -38,10 +41,11 @@ export interface BuildAppOptions {
   /** The built web app to serve at `/` (apps/web/dist), when it exists. */
   webDist?: string;
   /**
-   * Fastify's `trustProxy`: behind a load balancer, which `X-Forwarded-For` hops to believe,
-   * so per-address limits (failed log-ins) see clients rather than the balancer.
+   * Fastify's `trustProxy`: behind a load balancer, the proxies whose `X-Forwarded-For`
+   * entries to believe, so per-address limits (failed log-ins) see clients rather than the
+   * balancer. Never `true`: that believes the entry the client wrote.
    */
-  trustProxy?: boolean | string | string[];
+  trustProxy?: TrustProxy | string;
   /** Keep-alive interval of streamed REST answers; tests shorten it to see a ping. */
   streamPingMs?: number;
 }
@@ -146,12 +150,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
           info.connectionParams,
           sessionTransport(req, res, secureCookies),
         ),
-      // tRPC answers 429 itself; the Retry-After header it cannot know comes from the error.
+      // tRPC answers 429 and 503 itself; the Retry-After the REST routes send with them
+      // comes from the error: the limit's wait, or a second for an unreachable database.
       responseMeta: ({ errors }) => {
         const limited = errors.find((e) => e.cause instanceof RateLimitedError)?.cause;
-        return limited instanceof RateLimitedError
-          ? { headers: new Headers({ 'retry-after': String(limited.retryAfterSeconds) }) }
-          : {};
+        if (limited instanceof RateLimitedError)
+          return { headers: new Headers({ 'retry-after': String(limited.retryAfterSeconds) }) };
+        if (errors.some((e) => isDatabaseUnavailable(e.cause)))
+          return { headers: new Headers({ 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) }) };
+        return {};
       },
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR')

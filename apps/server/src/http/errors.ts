@@ -39,7 +39,11 @@ export function handleError(
   if (status >= 400 && status < 500) return sendError(reply, status, error.message);
   if (isDatabaseUnavailable(error)) {
     request.log.warn({ code: (error as { code?: string }).code }, 'database unavailable');
-    return sendError(reply.header('retry-after', '1'), 503, DATABASE_UNAVAILABLE_MESSAGE);
+    return sendError(
+      reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS)),
+      503,
+      DATABASE_UNAVAILABLE_MESSAGE,
+    );
   }
   request.log.error({ err: error }, 'unhandled error');
   return sendError(reply, 500, 'Internal server error');
@@ -60,9 +64,13 @@ export function handleFrameworkError(
     return sendError(reply, 400, 'Malformed URL: a percent-encoded sequence does not decode');
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH')
     return sendError(reply, 414, `A path segment is longer than ${MAX_PARAM_LENGTH} characters`);
-  request.log.error({ err: error }, 'routing error');
+  // Only the code: a framework error's message may quote the URL, and so a token in it.
+  request.log.error({ code: error.code }, 'routing error');
   return sendError(reply, 500, 'Internal server error');
 }
+
+/** What a 503 for an unreachable database tells a client to wait, on REST and tRPC alike. */
+export const DATABASE_RETRY_AFTER_SECONDS = 1;
 
 /** Longest path segment the router matches (a token in Letta's revoke path is well under). */
 export const MAX_PARAM_LENGTH = 200;

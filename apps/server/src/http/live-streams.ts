@@ -25,9 +25,4 @@ export function endLiveStreamsOnClose(app: FastifyInstance) {
     sweeper = setInterval(() => app.server.closeIdleConnections(), 100);
   });
   app.addHook('onClose', async () => clearInterval(sweeper));
-  return {
-    get size() {
-      return open.size;
-    },
-  };
 }

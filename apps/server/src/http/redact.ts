@@ -2,17 +2,40 @@ import { redactToken } from '@scopekit/policy';
 
 // No word boundary: in a URL the token often follows "%20" (an encoded "Bearer ").
 const TOKEN_PATTERN = /(?:ck|sk)-let-[0-9A-Za-z]+/g;
+const ASCII_ESCAPE = /%([0-7][0-9A-Fa-f])/g;
+/** Enough for any nesting a client would bother with; each round only shortens the text. */
+const MAX_DECODE_ROUNDS = 8;
 
 /**
- * A URL fit for a log line. Letta's DELETE puts a token in the path: logs keep only its
- * hint. A query string can carry anything a client put there (a tRPC subscription's
- * `connectionParams` with its bearer, a password someone sent in a GET), so only its keys
- * are kept, never its values.
+ * The text with every percent-escaped ASCII character decoded, as often as it takes (so
+ * `%2543` is `C` too). A token is ASCII, and the router decodes route parameters before a
+ * route sees them: `…/ck-let-AB%43D…` revokes the token `ck-let-ABCD…`, so the pattern must
+ * run on decoded text or an escaped character would let the whole secret through. Only
+ * ASCII is decoded, so no escape can fail to decode, whatever a client sent.
+ */
+function decodeAscii(text: string): string {
+  let decoded = text;
+  for (let round = 0; round < MAX_DECODE_ROUNDS && decoded.includes('%'); round++) {
+    const next = decoded.replace(ASCII_ESCAPE, (_escape, hex: string) =>
+      String.fromCharCode(Number.parseInt(hex, 16)),
+    );
+    if (next === decoded) break;
+    decoded = next;
+  }
+  return decoded;
+}
+
+/**
+ * A URL fit for a log line or an error message. Letta's DELETE puts a token in the path:
+ * it is kept as its hint only, found in the decoded path. A query string can carry anything
+ * a client put there (a tRPC subscription's `connectionParams` with its bearer, a password
+ * someone sent in a GET), so only its keys are kept, never its values.
  */
 export function redactSecrets(url: string): string {
   const queryAt = url.indexOf('?');
-  const path = (queryAt === -1 ? url : url.slice(0, queryAt)).replace(TOKEN_PATTERN, (token) =>
-    redactToken(token),
+  const path = decodeAscii(queryAt === -1 ? url : url.slice(0, queryAt)).replace(
+    TOKEN_PATTERN,
+    (token) => redactToken(token),
   );
   if (queryAt === -1) return path;
   const keys = url
@@ -26,14 +49,9 @@ export function redactSecrets(url: string): string {
   return keys.length ? `${path}?${keys.join('&')}` : path;
 }
 
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
-  'password',
-  '*.password',
-  'token',
-  '*.token',
-  'key',
-  '*.key',
-];
+/**
+ * Fields redacted from any logged object. Requests and replies are logged through their
+ * serializers (method, redacted URL and address; status code), which never carry headers,
+ * so these cover what code logs by name: a password, token or key put in a log call.
+ */
+export const REDACTED_PATHS = ['password', '*.password', 'token', '*.token', 'key', '*.key'];

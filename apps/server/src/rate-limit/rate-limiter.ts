@@ -1,5 +1,6 @@
 import { lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { errorCode } from '../db/error-code.js';
 import { rateLimitCounters } from '../db/schema.js';
 
 const COUNTER_RETAIN_MS = 24 * 60 * 60 * 1000;
@@ -191,17 +192,4 @@ export class RateLimiter {
     if (this.#timer) clearInterval(this.#timer);
     await this.sync().catch(() => {});
   }
-}
-
-/**
- * The driver's code (SQLSTATE or socket error) under Drizzle's wrapper: it names the fault
- * without the statement or its parameters, which hold token ids and client addresses.
- */
-function errorCode(error: unknown): string {
-  for (let current = error; current && typeof current === 'object'; ) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return error instanceof Error ? error.name : 'unknown error';
 }

@@ -30,6 +30,8 @@ export interface ServiceDeps {
     /** Requests per minute for one client-side token, and for one API key. */
     clientTokenPerMinute: number;
     apiKeyPerMinute: number;
+    /** Failed bearer authentications per client address (an IPv6 /64) per minute. */
+    bearerFailuresPerMinute: number;
     /** Largest message a user may send, in UTF-8 bytes. */
     messageMaxBytes: number;
     /** Earlier messages the model sees each turn. */

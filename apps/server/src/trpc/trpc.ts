@@ -2,8 +2,7 @@ import { type Access, formatIssues, type IssueList, toValidationIssues } from '@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { requireAgentAccess, requireApiKey } from '../auth/authorize.js';
-import { enforceRateLimit } from '../auth/rate-limit.js';
-import { verifyBearer } from '../auth/verify-bearer.js';
+import { enforceRateLimit, verifyBearerWithinLimits } from '../auth/rate-limit.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, forbidden, unauthorized } from '../errors.js';
 import { isWebOrigin, resolveSession } from '../services/sessions.js';
@@ -56,10 +55,11 @@ const appErrors = t.middleware(async ({ next }) => {
 export const publicProcedure = t.procedure.use(appErrors);
 
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const principal = await verifyBearer(ctx.deps, {
-    authorization: ctx.authorization,
-    origin: ctx.origin,
-  });
+  const principal = await verifyBearerWithinLimits(
+    ctx.deps,
+    { authorization: ctx.authorization, origin: ctx.origin },
+    ctx.clientAddress,
+  );
   enforceRateLimit(ctx.deps, principal);
   return next({ ctx: { principal } });
 });

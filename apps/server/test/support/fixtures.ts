@@ -59,6 +59,7 @@ export function makeDeps(
       tokenMaxTtlMs: 24 * 60 * 60 * 1000,
       clientTokenPerMinute: 10_000,
       apiKeyPerMinute: 10_000,
+      bearerFailuresPerMinute: 10_000,
       messageMaxBytes: 32 * 1024,
       historyWindow: 20,
       ...limits,

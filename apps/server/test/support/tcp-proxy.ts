@@ -7,6 +7,9 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 export class TcpProxy {
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
+  /** Each open connection's two ends, so that a stall can stop the bytes between them. */
+  readonly #pairs = new Set<[Socket, Socket]>();
+  #stalled = false;
   #port = 0;
 
   constructor(
@@ -20,10 +23,23 @@ export class TcpProxy {
 
   async start(): Promise<number> {
     const server = createServer((client) => {
+      this.#sockets.add(client);
+      client.on('close', () => this.#sockets.delete(client));
+      if (this.#stalled) {
+        // Accepted, and then nothing: no byte reaches the database.
+        client.pause();
+        client.on('error', () => client.destroy());
+        return;
+      }
       const upstream = createConnection({ host: this.targetHost, port: this.targetPort });
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
+      const pair: [Socket, Socket] = [client, upstream];
+      this.#pairs.add(pair);
+      this.#sockets.add(upstream);
+      upstream.on('close', () => {
+        this.#sockets.delete(upstream);
+        this.#pairs.delete(pair);
+      });
+      for (const socket of pair) {
         socket.on('error', () => {
           client.destroy();
           upstream.destroy();
@@ -36,6 +52,26 @@ export class TcpProxy {
     this.#port = typeof address === 'object' && address ? address.port : 0;
     this.#server = server;
     return this.#port;
+  }
+
+  /**
+   * Stops every byte between the two ends of each connection, open or new, and closes
+   * none: what a network that black-holes the traffic (a half-open connection) looks like
+   * from either end, which see no close and no error.
+   */
+  stall(): void {
+    this.#stalled = true;
+    for (const [client, upstream] of this.#pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  /** New connections are forwarded again; the stalled ones stay stalled until their ends give up. */
+  unstall(): void {
+    this.#stalled = false;
   }
 
   /** Refuses new connections and drops every open one, as a crashed database would. */

@@ -1,17 +1,20 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../../auth/principal.js';
-import { enforceRateLimit } from '../../auth/rate-limit.js';
+import { enforceRateLimit, verifyBearerWithinLimits } from '../../auth/rate-limit.js';
 import { requestOrigin } from '../../auth/request-origin.js';
-import { verifyBearer } from '../../auth/verify-bearer.js';
 import type { ServiceDeps } from '../../services/deps.js';
 import { parseInput } from '../../services/parse-input.js';
 
 export async function authenticate(deps: ServiceDeps, request: FastifyRequest): Promise<Principal> {
-  const principal = await verifyBearer(deps, {
-    authorization: request.headers.authorization,
-    origin: requestOrigin(request.headers, { protocol: request.protocol, host: request.host }),
-  });
+  const principal = await verifyBearerWithinLimits(
+    deps,
+    {
+      authorization: request.headers.authorization,
+      origin: requestOrigin(request.headers, { protocol: request.protocol, host: request.host }),
+    },
+    request.ip,
+  );
   enforceRateLimit(deps, principal);
   return principal;
 }
