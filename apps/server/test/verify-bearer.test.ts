@@ -40,6 +40,10 @@ beforeEach(async () => {
 
 const bearer = (value: string) => `Bearer ${value}`;
 
+/** The token with its last checksum character changed, always to another character. */
+const withWrongChecksum = (value: string) =>
+  `${value.slice(0, -1)}${value.endsWith('0') ? '1' : '0'}`;
+
 async function refusal(authorization: string | undefined, origin: string | undefined) {
   const error = await verifyBearer(deps, { authorization, origin }).then(
     () => undefined,
@@ -82,9 +86,13 @@ describe('verifyBearer', () => {
   it.each([
     ['no header', undefined, /Missing Authorization header/],
     ['another scheme', `Basic ${btoa('a:b')}`, /Malformed Authorization header/],
-    ['a wrong prefix', bearer(`xk-let-${'a'.repeat(49)}`), /Invalid API Key: /],
-    ['a wrong length', bearer('ck-let-abc'), /Invalid API Key: /],
-    ['a wrong checksum', bearer(`${generateToken('client').slice(0, -1)}0`), /Invalid API Key: /],
+    ['a wrong prefix', bearer(`xk-let-${'a'.repeat(49)}`), /^Invalid API Key: .* start with/],
+    ['a wrong length', bearer('ck-let-abc'), /^Invalid API Key: .* characters long/],
+    [
+      'a wrong checksum',
+      bearer(withWrongChecksum(generateToken('client'))),
+      /^Invalid API Key: the token checksum does not match/,
+    ],
     ['an unknown token', bearer(generateToken('client')), /^Invalid API Key$/],
     ['an unknown key', bearer(generateToken('server')), /^Invalid API Key$/],
   ])('answers 401 for %s', async (_name, authorization, pattern) => {
