@@ -15,6 +15,7 @@ import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import { UnreadableSecretError } from '../crypto/secret-box.js';
 import type { Database } from '../db/client.js';
+import { rowsOf } from '../db/rows.js';
 import { agents, clientTokenAgents, clientTokens } from '../db/schema.js';
 import { badRequest, notFound } from '../errors.js';
 import { existingAgentIds } from './agents.js';
@@ -136,9 +137,6 @@ async function refuseUnknownAgent(
     `policy[${Math.max(0, index)}].id`,
   );
 }
-
-const rowsOf = (result: unknown): unknown[] =>
-  Array.isArray(result) ? result : (result as { rows: unknown[] }).rows;
 
 /** The request's logger, as Fastify's (pino) has it. */
 export interface WarningLog {

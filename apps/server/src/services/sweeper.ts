@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { rowsOf } from '../db/rows.js';
 import type { ServiceDeps } from './deps.js';
 
 export interface SweepOptions {
@@ -53,8 +54,7 @@ async function deleteBatch(
       select id from client_tokens where ${sql.identifier(column)} < ${cutoff.toISOString()}::timestamptz
       limit ${batchSize} for update skip locked)
     returning id`);
-  const rows = Array.isArray(result) ? result : (result as unknown as { rows: unknown[] }).rows;
-  return rows.length;
+  return rowsOf(result).length;
 }
 
 /** Runs `sweepExpiredTokens` every `intervalMs`, give or take a random tenth so instances spread out. */
