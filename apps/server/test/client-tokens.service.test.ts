@@ -1,15 +1,18 @@
-import { parseToken } from '@scopekit/policy';
+import { ACCESS_KINDS, type PolicyEntry, parseToken } from '@scopekit/policy';
 import { count, eq } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { hashToken } from '../src/crypto/hash.js';
 import { clientTokens } from '../src/db/schema.js';
 import { AppError } from '../src/errors.js';
+import { createAgent } from '../src/services/agents.js';
 import {
   listClientTokens,
   mintClientToken,
   revokeClientTokenById,
   revokeClientTokenByValue,
 } from '../src/services/client-tokens.js';
+import { createSession, resolveSession } from '../src/services/sessions.js';
+import { signUp } from '../src/services/users.js';
 import {
   APP_ORIGIN,
   type SeededOrganization,
@@ -42,7 +45,7 @@ describe('mintClientToken', () => {
   it('mints a well-formed ck-let- token that expires in five minutes by default', async () => {
     const minted = await mintClientToken(s.deps, {
       organizationId: s.acme.organizationId,
-      apiKeyId: s.acme.apiKeyId,
+      issuer: { kind: 'apiKey', apiKeyId: s.acme.apiKeyId },
       hostname: 'HTTPS://Chat.Example.com:443',
       policy: [
         { type: 'agent', id: s.acme.agentId, access: ['write_messages', 'read_messages'] },
@@ -79,6 +82,7 @@ describe('mintClientToken', () => {
     await expectAppError(
       mintClientToken(s.deps, {
         organizationId: s.acme.organizationId,
+        issuer: { kind: 'apiKey', apiKeyId: s.acme.apiKeyId },
         hostname: APP_ORIGIN,
         // Normalisation merges the first two entries; the message still points at the third.
         policy: [
@@ -93,6 +97,76 @@ describe('mintClientToken', () => {
       ),
     );
     expect(await tokenCount()).toBe(0);
+  });
+
+  it('lets an API key grant every access on every agent of its organization', async () => {
+    const everything = [...ACCESS_KINDS];
+    const minted = await mintClientToken(s.deps, {
+      organizationId: s.acme.organizationId,
+      issuer: { kind: 'apiKey', apiKeyId: s.acme.apiKeyId },
+      hostname: APP_ORIGIN,
+      policy: [
+        { type: 'agent', id: s.acme.otherAgentId, access: everything },
+        { type: 'agent', id: s.acme.agentId, access: everything },
+      ],
+    });
+    expect(minted.policy.data.map((entry) => entry.access)).toEqual([everything, everything]);
+  });
+
+  describe('for a log-in session', () => {
+    const sessionIssuer = async () => {
+      const user = await signUp(s.deps, { username: 'sam', password: 'a long password' });
+      const { sessionId } = await createSession(s.deps, { userId: user.id });
+      const session = await resolveSession(s.deps, { sessionId });
+      if (!session) throw new Error('a new session does not resolve');
+      return {
+        organizationId: user.organizationId,
+        agentId: user.agentId,
+        issuer: {
+          kind: 'session' as const,
+          sessionIdHash: session.sessionIdHash,
+          agentId: user.agentId,
+        },
+      };
+    };
+
+    it('grants what a session may: its user’s agent, to chat with and to read', async () => {
+      const { organizationId, agentId, issuer } = await sessionIssuer();
+      const minted = await mintClientToken(s.deps, {
+        organizationId,
+        issuer,
+        hostname: APP_ORIGIN,
+        policy: [{ type: 'agent', id: agentId, access: ['read_agent', 'read_messages'] }],
+      });
+      expect(minted.policy.data).toEqual([
+        { type: 'agent', id: agentId, access: ['read_messages', 'read_agent'] },
+      ]);
+    });
+
+    it('refuses more, naming the entry and the access, and stores nothing', async () => {
+      const { organizationId, agentId, issuer } = await sessionIssuer();
+      const mint = (policy: PolicyEntry[]) =>
+        mintClientToken(s.deps, { organizationId, issuer, hostname: APP_ORIGIN, policy });
+      await expectAppError(
+        mint([
+          { type: 'agent', id: agentId, access: ['read_messages'] },
+          { type: 'agent', id: agentId, access: ['read_agent', 'write_agent'] },
+        ]),
+        'BAD_REQUEST',
+        /^policy\[1\]\.access\[1\]: a log-in session may grant only read_messages, write_messages, read_agent on its user's agent, not write_agent$/,
+      );
+      // Another agent of the same organization is not the user's.
+      const other = await createAgent(s.deps, { organizationId, name: 'not sam’s' });
+      await expectAppError(
+        mint([
+          { type: 'agent', id: agentId, access: ['read_messages'] },
+          { type: 'agent', id: other.id, access: ['read_messages'] },
+        ]),
+        'BAD_REQUEST',
+        new RegExp(`^policy\\[1\\]\\.id: agent ${other.id} is not your own agent$`),
+      );
+      expect(await tokenCount()).toBe(0);
+    });
   });
 
   it.each([

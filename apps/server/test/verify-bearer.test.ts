@@ -114,12 +114,11 @@ describe('verifyBearer', () => {
   it('refuses a token whose minting key is revoked, even if the revocation missed it', async () => {
     const minted = await mintClientToken(s.deps, {
       organizationId: s.acme.organizationId,
-      apiKeyId: s.acme.apiKeyId,
+      issuer: { kind: 'apiKey', apiKeyId: s.acme.apiKeyId },
       hostname: APP_ORIGIN,
       policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
     });
-    // What a mint committing just after revokeApiKey looked for the key's tokens leaves:
-    // the key revoked, the token not.
+    // The key revoked behind the services' back, its token row left live.
     await s.deps.db
       .update(apiKeys)
       .set({ revokedAt: clock.now() })

@@ -80,8 +80,8 @@ async function readCredential(
         keyRevokedAt: apiKeys.revokedAt,
       })
       .from(clientTokens)
-      // Revoking a key revokes its tokens; this also refuses one whose mint committed just
-      // after that revocation had looked for them.
+      // Revoking a key revokes its tokens, and no mint commits past a revocation; the key is
+      // checked here too, so a token row left live by any other path still dies with it.
       .leftJoin(apiKeys, eq(apiKeys.id, clientTokens.apiKeyId))
       .where(eq(clientTokens.tokenHash, hash));
     if (!row) throw unauthorized('Invalid API Key');

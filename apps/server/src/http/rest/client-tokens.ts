@@ -35,7 +35,7 @@ export function registerClientTokenRoutes(app: FastifyInstance, deps: ServiceDep
     if (!parsed.ok) throw badRequest(formatIssues(parsed.error));
     const minted = await mintClientToken(deps, {
       organizationId: principal.organizationId,
-      apiKeyId: principal.apiKeyId,
+      issuer: { kind: 'apiKey', apiKeyId: principal.apiKeyId },
       hostname: parsed.value.hostname,
       policy: parsed.value.policy,
       expiresAt: parsed.value.expires_at,

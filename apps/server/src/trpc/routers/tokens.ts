@@ -20,7 +20,7 @@ export const tokensRouter = router({
     .mutation(({ ctx, input }) =>
       mintClientToken(ctx.deps, {
         organizationId: ctx.principal.organizationId,
-        apiKeyId: ctx.principal.apiKeyId,
+        issuer: { kind: 'apiKey', apiKeyId: ctx.principal.apiKeyId },
         ...input,
         expiryField: 'expiresAt',
       }),
