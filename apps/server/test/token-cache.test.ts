@@ -27,6 +27,11 @@ const useToken = () =>
 const useKey = () =>
   verifyBearer(s.deps, { authorization: `Bearer ${s.acme.apiKey}`, origin: undefined });
 
+/** Waits for a notice to be acted on; a test that never sees it fails by its timeout. */
+async function until(condition: () => boolean) {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 /**
  * Rows changed behind the services' back: the only way to see, with a real database and no
  * instrumentation, whether a verification read the database or the cache.
@@ -94,10 +99,63 @@ describe('token verification cache', () => {
       await useToken();
       expect(s.deps.tokenCache.get(hashToken(token))).toBeDefined();
       await s.deps.bus.publish(CREDENTIAL_REVOKED_CHANNEL, { hash: hashToken(token) });
-      for (let i = 0; i < 100 && s.deps.tokenCache.get(hashToken(token)); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(() => !s.deps.tokenCache.get(hashToken(token)));
       expect(s.deps.tokenCache.get(hashToken(token))).toBeUndefined();
+    } finally {
+      await stop();
+    }
+  });
+
+  it('tells another instance of every token a revoked key takes, however many', async () => {
+    const other = new TokenCache({ now: clock.now });
+    const stop = await other.listen(s.deps.bus);
+    try {
+      const hashes: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        const minted = await mintClientToken(s.deps, {
+          organizationId: s.acme.organizationId,
+          issuer: { kind: 'apiKey', apiKeyId: s.acme.apiKeyId },
+          hostname: APP_ORIGIN,
+          policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
+        });
+        const hash = hashToken(minted.token);
+        hashes.push(hash);
+        // The other instance holds each, as it would after serving it.
+        const credential = {
+          kind: 'clientToken' as const,
+          id: minted.id,
+          organizationId: s.acme.organizationId,
+          policy: minted.policy,
+          hostname: minted.hostname,
+          expiresAt: new Date(minted.expiresAt),
+        };
+        other.set(hash, credential, other.generation());
+      }
+      expect(other.size).toBe(hashes.length);
+      await revokeApiKey(s.deps, { organizationId: s.acme.organizationId, id: s.acme.apiKeyId });
+      await until(() => other.size === 0);
+      expect(hashes.filter((hash) => other.get(hash))).toEqual([]);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('acts once on its own revocation: its notice coming back is skipped', async () => {
+    const stop = await s.deps.tokenCache.listen(s.deps.bus);
+    try {
+      let evictions = 0;
+      s.deps.tokenCache.watch(hashToken(token), () => evictions++);
+      await revokeClientTokenByValue(s.deps, { organizationId: s.acme.organizationId, token });
+      expect(evictions).toBe(1);
+      // Notices arrive in the order they were sent: once this later one is heard, the
+      // revocation's own has been too.
+      let heard = false;
+      s.deps.tokenCache.watch('later-notice', () => {
+        heard = true;
+      });
+      await s.deps.bus.publish(CREDENTIAL_REVOKED_CHANNEL, { hash: 'later-notice' });
+      await until(() => heard);
+      expect(evictions).toBe(1);
     } finally {
       await stop();
     }
