@@ -4,8 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { clientTokens } from '../src/db/schema.js';
 import type { ErrorBody } from '../src/http/errors.js';
 import { createApiKey, revokeApiKey } from '../src/services/api-keys.js';
+import { createContextFromHeaders } from '../src/trpc/context.js';
+import { appRouter } from '../src/trpc/router.js';
+import { createCallerFactory } from '../src/trpc/trpc.js';
 import { APP_ORIGIN } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
+import { trpcError } from './support/trpc-error.js';
 
 const s = useSuite({ server: true });
 
@@ -187,6 +191,34 @@ describe('REST /v1/client-side-access-tokens', () => {
     const json = await errorOf(response);
     expect(json.error).toBe('Bad Request');
     expect(json.message).toMatch(pattern);
+    expect(await tokenCount()).toBe(0);
+  });
+
+  it.each([
+    ['an empty policy', { policy: [] }, { policy: [] }],
+    ['a date that is not one', { expires_at: 'tomorrow' }, { expiresAt: 'tomorrow' }],
+    ['a policy that is not a list', { policy: 'all' }, { policy: 'all' }],
+  ])('refuses %s in the same words as tRPC tokens.create', async (_name, rest, trpc) => {
+    const valid = {
+      hostname: APP_ORIGIN,
+      policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
+    };
+    const response = await call('/v1/client-side-access-tokens', {
+      method: 'POST',
+      key: s.acme.apiKey,
+      body: JSON.stringify({ ...valid, ...rest }),
+    });
+    expect(response.status).toBe(400);
+    const viaRest = (await errorOf(response)).message;
+    const caller = createCallerFactory(appRouter)(
+      createContextFromHeaders(s.deps, { authorization: `Bearer ${s.acme.apiKey}` }),
+    );
+    const viaTrpc = (await trpcError(caller.tokens.create({ ...valid, ...trpc } as never))).message;
+    // Each edge names the field as its own input spells it; the rest is word for word.
+    const [restField] = Object.keys(rest);
+    const [trpcField] = Object.keys(trpc);
+    expect(viaRest).toMatch(new RegExp(`^${restField}: \\S`));
+    expect(viaTrpc.replace(`${trpcField}: `, `${restField}: `)).toBe(viaRest);
     expect(await tokenCount()).toBe(0);
   });
 

@@ -38,21 +38,27 @@ export const hostnameSchema = z
     if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
   });
 
-const policyEntriesSchema = z
+/** A create request's `policy`: Letta takes the entries alone, without `version`. */
+export const policyEntriesSchema = z
   .array(policyEntrySchema, { error: () => 'must be an array of policy entries' })
   .min(1, 'must have at least one entry')
   .max(100, 'must have at most 100 entries');
 
-/** Letta's create body (snake_case `expires_at`); unknown fields are refused by name. */
+/** A requested expiry, as an ISO 8601 date-time with its offset (`Z` or `+02:00`). */
+export const expiresAtSchema = z.iso.datetime({
+  offset: true,
+  error: () => 'must be an ISO 8601 date-time, such as 2030-01-31T12:00:00Z',
+});
+
+/**
+ * Letta's create body (snake_case `expires_at`); unknown fields are refused by name. Another
+ * edge (a tRPC input with `expiresAt`, say) builds its own from the same pieces, so that it
+ * refuses the same input with the same messages.
+ */
 export const createTokenRequestSchema = z.strictObject({
   hostname: hostnameSchema,
   policy: policyEntriesSchema,
-  expires_at: z.iso
-    .datetime({
-      offset: true,
-      error: () => 'must be an ISO 8601 date-time, such as 2030-01-31T12:00:00Z',
-    })
-    .optional(),
+  expires_at: expiresAtSchema.optional(),
 });
 export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
 
