@@ -102,6 +102,38 @@ describe('SCOPEKIT_ENCRYPTION_KEY rotation', () => {
   });
 });
 
+describe('a corrupt stored value', () => {
+  const corruptions: [string, (sealed: string) => string][] = [
+    ['cut short', (sealed) => sealed.slice(0, 30)],
+    ['shorter than its tag', (sealed) => `${sealed.split('.').slice(0, 2).join('.')}.AAAA`],
+    ['with a bad IV', (sealed) => `v1.!!.${sealed.split('.')[2]}`],
+    [
+      'with a byte changed',
+      (sealed) => `${sealed.slice(0, -2)}${sealed.endsWith('AA') ? 'BB' : 'AA'}`,
+    ],
+    ['with a part too many', (sealed) => `${sealed}.AAAA`],
+  ];
+
+  it.each(corruptions)('is unreadable: %s', (_name, corrupt) => {
+    const box = SecretBox.fromString(oldKey);
+    expect(() => box.open(corrupt(box.seal('ck-let-secret', 'tok-1')), 'tok-1')).toThrow(
+      UnreadableSecretError,
+    );
+  });
+
+  it('costs the listing that value only, as a lost key does', async () => {
+    const corrupted = await mint();
+    const kept = await mint();
+    await suite.deps.db
+      .update(clientTokens)
+      .set({ tokenCiphertext: (await sealedOf(corrupted.id)).slice(0, 30) })
+      .where(eq(clientTokens.id, corrupted.id));
+    expect(await restListed()).toEqual([kept.token, null]);
+    expect(await trpcListed()).toEqual([kept.token, null]);
+    expect(lines.map((line) => JSON.parse(line).tokenId)).toEqual([corrupted.id, corrupted.id]);
+  });
+});
+
 describe('loading the keys', () => {
   it('reads SCOPEKIT_ENCRYPTION_KEY_PREVIOUS as a comma-separated list, hex or base64', () => {
     const sealed = SecretBox.fromString(oldKey).seal('secret', 'aad');
