@@ -1,10 +1,14 @@
+import { tokenRecordSchema } from '@scopekit/policy';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { loadConfig } from '../src/config.js';
 import { loadSecretBox } from '../src/crypto/encryption-key.js';
 import { SecretBox, UnreadableSecretError } from '../src/crypto/secret-box.js';
 import { clientTokens } from '../src/db/schema.js';
 import { mintClientToken } from '../src/services/client-tokens.js';
+import { createSession } from '../src/services/sessions.js';
+import { signUp } from '../src/services/users.js';
 import { APP_ORIGIN } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { useSuite } from './support/suite.js';
@@ -36,14 +40,14 @@ const mint = () =>
     policy: [{ type: 'agent', id: suite.acme.agentId, access: ['read_agent'] }],
   });
 
-/** Token values as the REST list call shows them, sorted (nulls last). */
-async function restListed(): Promise<(string | null)[]> {
+/** Token values as the REST list call shows them (Letta's records: always a value), sorted. */
+async function restListed(): Promise<string[]> {
   const response = await fetch(`${server.baseUrl}/v1/client-side-access-tokens?limit=100`, {
     headers: { authorization: `Bearer ${suite.acme.apiKey}` },
   });
   expect(response.status).toBe(200);
-  const { tokens } = (await response.json()) as { tokens: { token: string | null }[] };
-  return sortedValues(tokens);
+  const { tokens } = z.object({ tokens: z.array(tokenRecordSchema) }).parse(await response.json());
+  return tokens.map((t) => t.token).sort();
 }
 
 async function trpcListed(): Promise<(string | null)[]> {
@@ -81,12 +85,13 @@ describe('SCOPEKIT_ENCRYPTION_KEY rotation', () => {
     expect(lines).toEqual([]);
   });
 
-  it('lists a token no key decrypts with a null value and a warning naming only its id', async () => {
+  it('lists a token no key decrypts without its value, and warns naming only its id', async () => {
     const lost = await mint();
     suite.deps.secrets = SecretBox.fromString(newKey, otherKey);
     const kept = await mint();
 
-    expect(await restListed()).toEqual([kept.token, null]);
+    // Letta's token record has a string value, so REST leaves it out; tRPC says null.
+    expect(await restListed()).toEqual([kept.token]);
     expect(await trpcListed()).toEqual([kept.token, null]);
     const warnings = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(warnings).toHaveLength(2);
@@ -128,9 +133,37 @@ describe('a corrupt stored value', () => {
       .update(clientTokens)
       .set({ tokenCiphertext: (await sealedOf(corrupted.id)).slice(0, 30) })
       .where(eq(clientTokens.id, corrupted.id));
-    expect(await restListed()).toEqual([kept.token, null]);
+    expect(await restListed()).toEqual([kept.token]);
     expect(await trpcListed()).toEqual([kept.token, null]);
     expect(lines.map((line) => JSON.parse(line).tokenId)).toEqual([corrupted.id, corrupted.id]);
+  });
+});
+
+describe('the admin token list', () => {
+  it('lists tokens without decrypting any', async () => {
+    const admin = await signUp(suite.deps, {
+      username: 'root',
+      password: 'root password',
+      role: 'admin',
+    });
+    const { sessionId } = await createSession(suite.deps, { userId: admin.id });
+    const minted = await mintClientToken(suite.deps, {
+      organizationId: admin.organizationId,
+      hostname: APP_ORIGIN,
+      policy: [{ type: 'agent', id: admin.agentId, access: ['read_agent'] }],
+    });
+    // No configured key opens it now: decrypting it would log a warning.
+    suite.deps.secrets = SecretBox.fromString(newKey);
+    const response = await fetch(`${server.baseUrl}/trpc/admin.tokens.list`, {
+      headers: { origin: APP_ORIGIN, cookie: `scopekit_session=${sessionId}` },
+    });
+    expect(response.status).toBe(200);
+    const { result } = (await response.json()) as {
+      result: { data: { tokens: Record<string, unknown>[] } };
+    };
+    expect(result.data.tokens.map((token) => token.id)).toEqual([minted.id]);
+    expect(result.data.tokens[0]).not.toHaveProperty('token');
+    expect(lines).toEqual([]);
   });
 });
 

@@ -24,6 +24,8 @@ export {
   formatIssues,
   hostnameSchema,
   type IssueList,
+  type MintedTokenRecord,
+  mintedTokenRecordSchema,
   parseCreateTokenRequest,
   policyEntriesSchema,
   policyEntrySchema,

@@ -71,6 +71,16 @@ export const tokenRecordSchema = z.object({
 });
 export type TokenRecord = z.infer<typeof tokenRecordSchema>;
 
+/**
+ * What creating a token answers: the record, and `expiresIn`, the whole seconds it has left
+ * by the server's clock, which `refreshDelayMs` plans from (an addition to Letta's shape,
+ * which its SDK passes over).
+ */
+export const mintedTokenRecordSchema = tokenRecordSchema.extend({
+  expiresIn: z.number().int().nonnegative(),
+});
+export type MintedTokenRecord = z.infer<typeof mintedTokenRecordSchema>;
+
 type PathSegment = PropertyKey | { key: PropertyKey };
 
 /** Issues as zod and every Standard Schema library report them. */

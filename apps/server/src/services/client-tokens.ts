@@ -23,11 +23,10 @@ import type { ServiceDeps } from './deps.js';
 import { newId } from './ids.js';
 import { grantablePolicy, refuseBeyondGrant, type TokenIssuer } from './token-issuer.js';
 
-export interface ClientTokenView {
+/** A token as listings and revocations describe it: everything but its value. */
+export interface ClientTokenSummary {
   /** Non-secret id: what logs, admin screens and `revoke` refer to. */
   id: string;
-  /** The token itself; null once revoked (its ciphertext is erased then). */
-  token: string | null;
   hint: string;
   hostname: string;
   policy: Policy;
@@ -36,7 +35,13 @@ export interface ClientTokenView {
   lastUsedAt: string | null;
 }
 
-export interface MintedClientToken extends ClientTokenView {
+/** A live token as its own organization's key lists it: with its value, decrypted. */
+export interface ClientTokenView extends ClientTokenSummary {
+  /** Null when no configured encryption key opens the stored value (see `listClientTokens`). */
+  token: string | null;
+}
+
+export interface MintedClientToken extends ClientTokenSummary {
   token: string;
   /** Seconds until expiry by the server's clock, so a client can refresh without trusting its own. */
   expiresIn: number;
@@ -190,9 +195,9 @@ export interface ListClientTokensArgs {
   log?: WarningLog | undefined;
 }
 
-export interface ClientTokenPage {
+export interface ClientTokenPage<T = ClientTokenView> {
   hasNextPage: boolean;
-  tokens: ClientTokenView[];
+  tokens: T[];
 }
 
 /**
@@ -239,32 +244,17 @@ function prepareListQueries(db: Database) {
   };
 }
 
-/** Live tokens only (neither revoked nor expired), newest first. */
+/** Live tokens only (neither revoked nor expired), newest first, with their values. */
 export async function listClientTokens(
   deps: ServiceDeps,
   args: ListClientTokensArgs,
 ): Promise<ClientTokenPage> {
-  if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > 100) {
-    throw badRequest('must be an integer from 1 to 100', 'limit');
-  }
-  if (!Number.isInteger(args.offset) || args.offset < 0) {
-    throw badRequest('must be a non-negative integer', 'offset');
-  }
   const { secrets } = deps;
-  const queries = listQueriesFor(deps.db);
-  const params = {
-    organizationId: args.organizationId,
-    now: deps.now().toISOString(),
-    limit: args.limit + 1,
-    offset: args.offset,
-  };
-  const rows =
-    args.agentId === undefined
-      ? await queries.all.execute(params)
-      : (await queries.byAgent.execute({ ...params, agentId: args.agentId })).map((r) => r.token);
+  const page = await listLiveRows(deps, args);
   // A changed or lost SCOPEKIT_ENCRYPTION_KEY costs the listing those tokens' values, not the
   // listing itself: the tokens still work (they are checked by hash) and can be revoked by id.
-  const open = (sealed: string, tokenId: string) => {
+  const open = (sealed: string | null, tokenId: string) => {
+    if (sealed === null) return null;
     try {
       return secrets.open(sealed, tokenId);
     } catch (error) {
@@ -277,15 +267,51 @@ export async function listClientTokens(
     }
   };
   return {
-    hasNextPage: rows.length > args.limit,
-    tokens: rows.slice(0, args.limit).map((row) => toView(row, open)),
+    hasNextPage: page.hasNextPage,
+    tokens: page.tokens.map((row) => ({
+      ...toSummary(row),
+      token: open(row.tokenCiphertext, row.id),
+    })),
   };
+}
+
+/** As `listClientTokens`, for a screen that never shows values: none is decrypted. */
+export async function listClientTokenSummaries(
+  deps: ServiceDeps,
+  args: ListClientTokensArgs,
+): Promise<ClientTokenPage<ClientTokenSummary>> {
+  const page = await listLiveRows(deps, args);
+  return { hasNextPage: page.hasNextPage, tokens: page.tokens.map(toSummary) };
+}
+
+async function listLiveRows(
+  deps: ServiceDeps,
+  args: ListClientTokensArgs,
+): Promise<ClientTokenPage<typeof clientTokens.$inferSelect>> {
+  if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > 100) {
+    throw badRequest('must be an integer from 1 to 100', 'limit');
+  }
+  if (!Number.isInteger(args.offset) || args.offset < 0) {
+    throw badRequest('must be a non-negative integer', 'offset');
+  }
+  const queries = listQueriesFor(deps.db);
+  const params = {
+    organizationId: args.organizationId,
+    now: deps.now().toISOString(),
+    limit: args.limit + 1,
+    offset: args.offset,
+  };
+  const rows =
+    args.agentId === undefined
+      ? await queries.all.execute(params)
+      : (await queries.byAgent.execute({ ...params, agentId: args.agentId })).map((r) => r.token);
+  return { hasNextPage: rows.length > args.limit, tokens: rows.slice(0, args.limit) };
 }
 
 export async function revokeClientTokenById(
   deps: ServiceDeps,
   args: { organizationId: string; id: string },
-): Promise<ClientTokenView> {
+): Promise<ClientTokenSummary> {
   return revokeWhere(
     deps,
     eq(clientTokens.id, args.id),
@@ -298,7 +324,7 @@ export async function revokeClientTokenById(
 export async function revokeClientTokenByValue(
   deps: ServiceDeps,
   args: { organizationId: string; token: string },
-): Promise<ClientTokenView> {
+): Promise<ClientTokenSummary> {
   const parsed = parseToken(args.token);
   if (!parsed.ok || parsed.value.kind !== 'client') {
     throw badRequest('is not a client-side access token (ck-let-…)', 'token');
@@ -317,7 +343,7 @@ async function revokeWhere(
   match: SQL,
   organizationId: string,
   missing: string,
-): Promise<ClientTokenView> {
+): Promise<ClientTokenSummary> {
   const [row] = await revokeAndAnnounce(deps, (db) =>
     db
       .update(clientTokens)
@@ -328,16 +354,12 @@ async function revokeWhere(
       .returning(),
   );
   if (!row) throw notFound(missing);
-  return toView(row, () => null);
+  return toSummary(row);
 }
 
-function toView(
-  row: typeof clientTokens.$inferSelect,
-  open: (sealed: string, aad: string) => string | null,
-): ClientTokenView {
+function toSummary(row: typeof clientTokens.$inferSelect): ClientTokenSummary {
   return {
     id: row.id,
-    token: row.tokenCiphertext ? open(row.tokenCiphertext, row.id) : null,
     hint: row.hint,
     hostname: row.hostname,
     policy: row.policy,

@@ -1,9 +1,15 @@
-import { formatIssues, parseCreateTokenRequest } from '@scopekit/policy';
+import {
+  formatIssues,
+  type MintedTokenRecord,
+  parseCreateTokenRequest,
+  type TokenRecord,
+} from '@scopekit/policy';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireApiKey } from '../../auth/authorize.js';
 import { badRequest } from '../../errors.js';
 import {
+  type ClientTokenSummary,
   type ClientTokenView,
   listClientTokens,
   MAX_LIST_OFFSET,
@@ -20,12 +26,20 @@ const listQuery = z.strictObject({
 });
 
 /** Letta's response shape: camelCase, and only what the SDK types. */
-const toLetta = (token: ClientTokenView & { token: string | null }) => ({
+const toLetta = (token: ClientTokenSummary & { token: string }): TokenRecord => ({
   token: token.token,
   expiresAt: token.expiresAt,
   hostname: token.hostname,
   policy: token.policy,
 });
+
+/**
+ * Letta's `AccessToken.token` is a string, so a token whose value no configured key opens
+ * is left out of the REST list (with a warning logged); it still works until it expires, and
+ * tRPC `tokens.list` shows it, without its value, to revoke by id.
+ */
+const hasValue = (token: ClientTokenView): token is ClientTokenView & { token: string } =>
+  token.token !== null;
 
 /** `POST|GET /v1/client-side-access-tokens`, `DELETE /v1/client-side-access-tokens/:token`. */
 export function registerClientTokenRoutes(app: FastifyInstance, deps: ServiceDeps) {
@@ -40,7 +54,8 @@ export function registerClientTokenRoutes(app: FastifyInstance, deps: ServiceDep
       policy: parsed.value.policy,
       expiresAt: parsed.value.expires_at,
     });
-    return reply.status(201).send(toLetta(minted));
+    const body: MintedTokenRecord = { ...toLetta(minted), expiresIn: minted.expiresIn };
+    return reply.status(201).send(body);
   });
 
   app.get('/v1/client-side-access-tokens', async (request) => {
@@ -51,7 +66,7 @@ export function registerClientTokenRoutes(app: FastifyInstance, deps: ServiceDep
       ...query,
       log: request.log,
     });
-    return { hasNextPage: page.hasNextPage, tokens: page.tokens.map(toLetta) };
+    return { hasNextPage: page.hasNextPage, tokens: page.tokens.filter(hasValue).map(toLetta) };
   });
 
   app.delete<{ Params: { token: string } }>(
