@@ -55,11 +55,20 @@ export const expiresAtSchema = z.iso.datetime({
  * edge (a tRPC input with `expiresAt`, say) builds its own from the same pieces, so that it
  * refuses the same input with the same messages.
  */
-export const createTokenRequestSchema = z.strictObject({
-  hostname: hostnameSchema,
-  policy: policyEntriesSchema,
-  expires_at: expiresAtSchema.optional(),
-});
+export const createTokenRequestSchema = z.strictObject(
+  {
+    hostname: hostnameSchema,
+    policy: policyEntriesSchema,
+    expires_at: expiresAtSchema.optional(),
+  },
+  {
+    // Only for input that is no object at all; unknown keys keep zod's message naming them.
+    error: (issue) =>
+      issue.code === 'invalid_type'
+        ? 'expected an object with hostname, policy and optionally expires_at'
+        : undefined,
+  },
+);
 export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
 
 /** Letta's token as the API returns it (camelCase). */

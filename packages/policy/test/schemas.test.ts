@@ -63,9 +63,14 @@ describe('create request', () => {
     expect(messageFor(input)).toMatch(message);
   });
 
-  it('refuses what is not an object at all', () => {
-    expect(messageFor('hostname=x')).not.toBe('');
-    expect(messageFor(null)).not.toBe('');
+  it.each([
+    ['a form-encoded string', 'hostname=x'],
+    ['null', null],
+    ['an array', [valid]],
+  ])('refuses %s, which is not an object at all, saying what it takes', (_name, input) => {
+    expect(messageFor(input)).toBe(
+      'expected an object with hostname, policy and optionally expires_at',
+    );
   });
 });
 
