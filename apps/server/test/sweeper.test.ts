@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { clientTokenAgents, clientTokens, rateLimitCounters } from '../src/db/schema.js';
+import { hashToken } from '../src/crypto/hash.js';
+import { clientTokenAgents, clientTokens, rateLimitCounters, sessions } from '../src/db/schema.js';
 import { RateLimiter } from '../src/rate-limit/rate-limiter.js';
 import { mintClientToken, revokeClientTokenById } from '../src/services/client-tokens.js';
-import { sweepExpiredTokens, TokenSweeper } from '../src/services/sweeper.js';
+import { createSession, resolveSession } from '../src/services/sessions.js';
+import { Sweeper, sweepExpired } from '../src/services/sweeper.js';
+import { signUp } from '../src/services/users.js';
 import { APP_ORIGIN, TestClock } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
 
@@ -41,9 +44,9 @@ describe('sweeping expired and revoked tokens', () => {
     });
     clock.advance(2 * MINUTE);
 
-    const result = await sweepExpiredTokens(s.deps, { retainMs: 30 * MINUTE });
+    const result = await sweepExpired(s.deps, { retainMs: 30 * MINUTE });
 
-    expect(result.deletedTokens).toBe(2);
+    expect(result).toEqual({ deletedTokens: 2, deletedSessions: 0 });
     expect(await remainingIds()).toEqual([live.id, expiredJustNow.id, revokedJustNow.id].sort());
     const agentRows = await s.deps.db.select().from(clientTokenAgents);
     expect(agentRows.map((r) => r.tokenId).sort()).toEqual(await remainingIds());
@@ -54,12 +57,26 @@ describe('sweeping expired and revoked tokens', () => {
     const keep = await mint(3 * HOUR);
     clock.advance(2 * MINUTE);
     const results = await Promise.all([
-      sweepExpiredTokens(s.deps, { retainMs: 0, batchSize: 4 }),
-      sweepExpiredTokens(s.deps, { retainMs: 0, batchSize: 4 }),
-      sweepExpiredTokens(s.deps, { retainMs: 0, batchSize: 4 }),
+      sweepExpired(s.deps, { retainMs: 0, batchSize: 4 }),
+      sweepExpired(s.deps, { retainMs: 0, batchSize: 4 }),
+      sweepExpired(s.deps, { retainMs: 0, batchSize: 4 }),
     ]);
     expect(results.reduce((sum, r) => sum + r.deletedTokens, 0)).toBe(25);
     expect(await remainingIds()).toEqual([keep.id]);
+  });
+
+  it('deletes log-in sessions once they expire, in batches, and keeps live ones', async () => {
+    const user = await signUp(s.deps, { username: 'sweepy', password: 'a long password' });
+    for (let i = 0; i < 5; i++) await createSession(s.deps, { userId: user.id });
+    clock.advance(s.deps.accounts.sessionTtlMs + MINUTE);
+    const live = await createSession(s.deps, { userId: user.id });
+
+    const result = await sweepExpired(s.deps, { retainMs: HOUR, batchSize: 2 });
+
+    expect(result).toEqual({ deletedTokens: 0, deletedSessions: 5 });
+    const remaining = await s.deps.db.select({ idHash: sessions.idHash }).from(sessions);
+    expect(remaining).toEqual([{ idHash: hashToken(live.sessionId) }]);
+    expect(await resolveSession(s.deps, { sessionId: live.sessionId })).not.toBeNull();
   });
 
   it('keeps rate-limit windows for a day, whatever the token retention', async () => {
@@ -72,7 +89,7 @@ describe('sweeping expired and revoked tokens', () => {
     // A limiter that shares its counts through the database, as with several instances.
     const rateLimiter = new RateLimiter(s.deps.db, clock.now);
     try {
-      await sweepExpiredTokens({ ...s.deps, rateLimiter }, { retainMs: MINUTE });
+      await sweepExpired({ ...s.deps, rateLimiter }, { retainMs: MINUTE });
     } finally {
       await rateLimiter.close();
     }
@@ -85,7 +102,7 @@ describe('sweeping expired and revoked tokens', () => {
   it('runs on a schedule until stopped', async () => {
     await mint(MINUTE);
     clock.advance(2 * MINUTE);
-    const sweeper = new TokenSweeper(s.deps, { intervalMs: 10, retainMs: 0 });
+    const sweeper = new Sweeper(s.deps, { intervalMs: 10, retainMs: 0 });
     try {
       for (let i = 0; i < 200 && (await remainingIds()).length > 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { normalizeOrigin } from '@scopekit/policy';
-import { and, eq, gt, isNull, lte } from 'drizzle-orm';
+import { and, eq, gt, isNull } from 'drizzle-orm';
 import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import { clientTokens, sessions, users } from '../db/schema.js';
@@ -66,11 +66,6 @@ export async function endSession(deps: ServiceDeps, args: { sessionId: string })
       .where(and(eq(clientTokens.sessionIdHash, idHash), isNull(clientTokens.revokedAt)))
       .returning({ tokenHash: clientTokens.tokenHash });
   });
-}
-
-/** Expired sessions are refused on read already; this only keeps the table small. */
-export async function sweepExpiredSessions(deps: Pick<ServiceDeps, 'db' | 'now'>): Promise<void> {
-  await deps.db.delete(sessions).where(lte(sessions.expiresAt, deps.now()));
 }
 
 export interface SessionToken {
