@@ -17,7 +17,8 @@ import {
   revokeClientTokenByValue,
 } from '../../services/client-tokens.js';
 import type { ServiceDeps } from '../../services/deps.js';
-import { authenticate, parseOrThrow, queryInteger } from './authenticate.js';
+import { parseInput } from '../../services/parse-input.js';
+import { authenticate, queryInteger } from './authenticate.js';
 
 const listQuery = z.strictObject({
   agentId: z.string().min(1).max(200).optional(),
@@ -60,7 +61,7 @@ export function registerClientTokenRoutes(app: FastifyInstance, deps: ServiceDep
 
   app.get('/v1/client-side-access-tokens', async (request) => {
     const principal = requireApiKey(await authenticate(deps, request));
-    const query = parseOrThrow(listQuery, request.query);
+    const query = parseInput(listQuery, request.query);
     const page = await listClientTokens(deps, {
       organizationId: principal.organizationId,
       ...query,
