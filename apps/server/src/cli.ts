@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ACCESS_KINDS, type Access } from '@scopekit/policy';
+import { ACCESS_KINDS, type Access, type PolicyEntry } from '@scopekit/policy';
 import { loadConfig } from './config.js';
 import type { Database } from './db/client.js';
 import { openRuntime } from './runtime.js';
@@ -96,16 +96,6 @@ if (values.help || !command) {
   process.exit(0);
 }
 
-const commands: Record<string, true> = {
-  'keys create': true,
-  'keys list': true,
-  'keys revoke': true,
-  'agents create': true,
-  'tokens mint': true,
-  'users create': true,
-  'users password': true,
-};
-
 /** From --password, or the first line of standard input, so it need not sit in shell history. */
 async function readPassword(): Promise<string> {
   if (values.password !== undefined) return values.password;
@@ -116,9 +106,56 @@ async function readPassword(): Promise<string> {
   }
   return input.split('\n')[0] ?? '';
 }
-if (!commands[command]) fail(`Unknown command "${command}"`);
 
+/** A command with every argument it needs, or a refusal (exit 2) before anything is opened. */
+type Plan =
+  | { command: 'keys create'; name: string }
+  | { command: 'keys list' }
+  | { command: 'keys revoke'; id: string }
+  | { command: 'agents create'; name: string }
+  | { command: 'tokens mint'; policy: PolicyEntry[]; hostname: string; ttlMs: number | undefined }
+  | { command: 'users create'; username: string; password: string; admin: boolean }
+  | { command: 'users password'; username: string; password: string };
+
+async function plan(): Promise<Plan> {
+  switch (command) {
+    case 'keys create':
+      return { command, name: values.name ?? 'cli' };
+    case 'keys list':
+      return { command };
+    case 'keys revoke':
+      return { command, id: required('id') };
+    case 'agents create':
+      return { command, name: required('name') };
+    case 'tokens mint': {
+      const expiresIn = values['expires-in'];
+      if (expiresIn !== undefined && !/^\d+$/.test(expiresIn))
+        fail('--expires-in must be whole seconds');
+      return {
+        command,
+        hostname: required('hostname'),
+        policy: [{ type: 'agent', id: required('agent'), access: parseAccess(values.access) }],
+        ttlMs: expiresIn ? Number(expiresIn) * 1000 : undefined,
+      };
+    }
+    case 'users create':
+      return {
+        command,
+        username: required('username'),
+        password: await readPassword(),
+        admin: values.admin,
+      };
+    case 'users password':
+      return { command, username: required('username'), password: await readPassword() };
+    default:
+      return fail(`Unknown command "${command}"`);
+  }
+}
+
+// Everything the command line says is checked here, before the database is opened: a refusal
+// exits at once, and nothing opened is left for it to skip closing.
 const orgName = organizationName();
+const todo = await plan();
 const runtime = await openRuntime(loadConfig(), { serve: false });
 try {
   const { deps } = runtime;
@@ -138,10 +175,10 @@ try {
     }
     return found;
   };
-  switch (command) {
+  switch (todo.command) {
     case 'keys create': {
       const { org, created: key } = await inNewOrExisting((db, org) =>
-        createApiKey({ db }, { organizationId: org.id, name: values.name ?? 'cli' }),
+        createApiKey({ db }, { organizationId: org.id, name: todo.name }),
       );
       console.log(`Created API key ${key.id} (${key.name}) for organization "${org.name}".`);
       console.log('It is shown only this once; store it as a secret:');
@@ -164,34 +201,25 @@ try {
       break;
     }
     case 'keys revoke': {
-      const id = required('id');
       const org = await existing();
-      const key = await revokeApiKey(deps, { organizationId: org.id, id });
+      const key = await revokeApiKey(deps, { organizationId: org.id, id: todo.id });
       console.log(`Revoked API key ${key.id} (${key.name}).`);
       break;
     }
     case 'agents create': {
-      const name = required('name');
       const { created: agent } = await inNewOrExisting((db, org) =>
-        createAgent({ db }, { organizationId: org.id, name }),
+        createAgent({ db }, { organizationId: org.id, name: todo.name }),
       );
       console.log(agent.id);
       break;
     }
     case 'tokens mint': {
-      const expiresIn = values['expires-in'];
-      if (expiresIn !== undefined && !/^\d+$/.test(expiresIn))
-        fail('--expires-in must be whole seconds');
-      const hostname = required('hostname');
-      const policy = [
-        { type: 'agent' as const, id: required('agent'), access: parseAccess(values.access) },
-      ];
       const org = await existing();
       const token = await mintClientToken(deps, {
         organizationId: org.id,
-        hostname,
-        policy,
-        ttlMs: expiresIn ? Number(expiresIn) * 1000 : undefined,
+        hostname: todo.hostname,
+        policy: todo.policy,
+        ttlMs: todo.ttlMs,
         expiryField: '--expires-in',
       });
       console.log(JSON.stringify(token, null, 2));
@@ -199,18 +227,15 @@ try {
     }
     case 'users create': {
       const user = await signUp(deps, {
-        username: required('username'),
-        password: await readPassword(),
-        role: values.admin ? 'admin' : 'user',
+        username: todo.username,
+        password: todo.password,
+        role: todo.admin ? 'admin' : 'user',
       });
       console.log(`Created ${user.role} ${user.username} (${user.id}) with agent ${user.agentId}.`);
       break;
     }
     case 'users password': {
-      const user = await setPassword(deps, {
-        username: required('username'),
-        password: await readPassword(),
-      });
+      const user = await setPassword(deps, { username: todo.username, password: todo.password });
       console.log(`Changed the password of ${user.username}.`);
       break;
     }

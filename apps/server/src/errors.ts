@@ -46,6 +46,9 @@ export const badRequest = (message: string, field?: string) =>
   new AppError('BAD_REQUEST', message, field);
 export const unauthorized = (message: string) => new AppError('UNAUTHORIZED', message);
 export const forbidden = (message: string) => new AppError('FORBIDDEN', message);
+/** A call that needs a log-in session, made without one that is still live. */
+export const sessionEnded = () =>
+  unauthorized('Not logged in, or the session has ended; log in again');
 export const notFound = (message: string) => new AppError('NOT_FOUND', message);
 
 export class RateLimitedError extends AppError {

@@ -1,4 +1,8 @@
 /** Types for clients (the web app imports these with `import type`, so no server code ships). */
 
-export type { ClientTokenView, MintedClientToken } from './services/client-tokens.js';
+export type {
+  ClientTokenSummary,
+  ClientTokenView,
+  MintedClientToken,
+} from './services/client-tokens.js';
 export type { AppRouter } from './trpc/router.js';

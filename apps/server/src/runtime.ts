@@ -8,7 +8,7 @@ import { errorCode } from './db/error-code.js';
 import { openBus } from './events/open-bus.js';
 import { RateLimiter } from './rate-limit/rate-limiter.js';
 import type { ServiceDeps } from './services/deps.js';
-import { TokenSweeper } from './services/sweeper.js';
+import { Sweeper } from './services/sweeper.js';
 import { TurnQueue } from './services/turn-queue.js';
 
 /** Everything a process (server, CLI, benchmark) shares, opened from configuration. */
@@ -20,7 +20,7 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   /**
-   * A server hears other instances' revocations and sweeps expired tokens; a short-lived
+   * A server hears other instances' revocations and sweeps expired tokens and sessions; a short-lived
    * tool (the CLI) needs neither and opens no listening connection.
    */
   serve?: boolean;
@@ -63,10 +63,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   };
   const stopListening = serve ? await tokenCache.listen(bus) : async () => {};
   const sweeper = serve
-    ? new TokenSweeper(deps, {
+    ? new Sweeper(deps, {
         intervalMs: config.sweepIntervalMs,
         retainMs: config.tokenRetainMs,
-        onError: (error) => process.emitWarning(`Token sweep failed: ${String(error)}`),
+        onError: (error) => process.emitWarning(`Sweep failed: ${String(error)}`),
       })
     : undefined;
   return {

@@ -1,31 +1,30 @@
 import { generateToken } from '@scopekit/policy';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../src/services/api-keys.js';
 import { mintClientToken, revokeClientTokenById } from '../src/services/client-tokens.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { createSession } from '../src/services/sessions.js';
 import { signUp } from '../src/services/users.js';
 import { appRouter } from '../src/trpc/router.js';
-import { openTestDatabase, type TestDatabase } from './support/database.js';
 import {
   APP_ORIGIN,
-  makeDeps,
   type SeededOrganization,
   seedOrganization,
   TestClock,
 } from './support/fixtures.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import type { TestServer } from './support/server.js';
 import { databaseFingerprint } from './support/snapshot.js';
+import { useTestEnvironment } from './support/suite.js';
 
 /**
  * Every route and procedure, fed generated bad input: each case must get a 4xx whose body
  * names the problem (never a 5xx, never a stack trace) and must leave every table as it was.
  */
-let database: TestDatabase;
+const clock = new TestClock();
+const environment = useTestEnvironment({ server: true, clock });
 let deps: ServiceDeps;
 let server: TestServer;
-const clock = new TestClock();
 let world: World;
 
 interface World {
@@ -51,9 +50,7 @@ async function mint(org: SeededOrganization) {
 }
 
 beforeAll(async () => {
-  database = await openTestDatabase();
-  deps = makeDeps(database, clock);
-  server = await startTestServer(deps);
+  ({ deps, server } = environment);
   const acme = await seedOrganization(deps, 'acme');
   const globex = await seedOrganization(deps, 'globex');
   clock.advance(-10 * 60_000);
@@ -79,10 +76,6 @@ beforeAll(async () => {
     expired: expired.token,
     revoked: revoked.token,
   };
-});
-afterAll(async () => {
-  await server.close();
-  await database.close();
 });
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';

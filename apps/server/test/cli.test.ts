@@ -144,6 +144,32 @@ describe('pnpm cli', { timeout: 180_000 }, () => {
     }
   });
 
+  it('checks every argument before it opens the database', async () => {
+    // A database nothing listens on: a command that opened it first would fail on that.
+    const unreachable = { DATABASE_URL: 'postgres://127.0.0.1:1/nothing' };
+    for (const [args, message] of [
+      [['keys', 'revoke'], '--id is required'],
+      [['tokens', 'mint', '--agent', 'agent-x'], '--hostname is required'],
+      [
+        [
+          'tokens',
+          'mint',
+          '--agent',
+          'agent-x',
+          '--hostname',
+          'http://localhost:5173',
+          '--expires-in',
+          'soon',
+        ],
+        '--expires-in must be whole seconds',
+      ],
+    ] as const) {
+      const refused = await cliWith(unreachable, ...args);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr.split('\n')[0]).toBe(message);
+    }
+  });
+
   it('creates an organization only along with a key or an agent in it', async () => {
     const notFound = 'No organization "typo-org"';
     const listed = await cli('keys', 'list', '--org', 'typo-org');

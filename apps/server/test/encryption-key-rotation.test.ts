@@ -1,10 +1,14 @@
+import { tokenRecordSchema } from '@scopekit/policy';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { loadConfig } from '../src/config.js';
 import { loadSecretBox } from '../src/crypto/encryption-key.js';
 import { SecretBox, UnreadableSecretError } from '../src/crypto/secret-box.js';
 import { clientTokens } from '../src/db/schema.js';
 import { mintClientToken } from '../src/services/client-tokens.js';
+import { createSession } from '../src/services/sessions.js';
+import { signUp } from '../src/services/users.js';
 import { APP_ORIGIN } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { useSuite } from './support/suite.js';
@@ -36,14 +40,14 @@ const mint = () =>
     policy: [{ type: 'agent', id: suite.acme.agentId, access: ['read_agent'] }],
   });
 
-/** Token values as the REST list call shows them, sorted (nulls last). */
-async function restListed(): Promise<(string | null)[]> {
+/** Token values as the REST list call shows them (Letta's records: always a value), sorted. */
+async function restListed(): Promise<string[]> {
   const response = await fetch(`${server.baseUrl}/v1/client-side-access-tokens?limit=100`, {
     headers: { authorization: `Bearer ${suite.acme.apiKey}` },
   });
   expect(response.status).toBe(200);
-  const { tokens } = (await response.json()) as { tokens: { token: string | null }[] };
-  return sortedValues(tokens);
+  const { tokens } = z.object({ tokens: z.array(tokenRecordSchema) }).parse(await response.json());
+  return tokens.map((t) => t.token).sort();
 }
 
 async function trpcListed(): Promise<(string | null)[]> {
@@ -81,12 +85,13 @@ describe('SCOPEKIT_ENCRYPTION_KEY rotation', () => {
     expect(lines).toEqual([]);
   });
 
-  it('lists a token no key decrypts with a null value and a warning naming only its id', async () => {
+  it('lists a token no key decrypts without its value, and warns naming only its id', async () => {
     const lost = await mint();
     suite.deps.secrets = SecretBox.fromString(newKey, otherKey);
     const kept = await mint();
 
-    expect(await restListed()).toEqual([kept.token, null]);
+    // Letta's token record has a string value, so REST leaves it out; tRPC says null.
+    expect(await restListed()).toEqual([kept.token]);
     expect(await trpcListed()).toEqual([kept.token, null]);
     const warnings = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(warnings).toHaveLength(2);
@@ -99,6 +104,66 @@ describe('SCOPEKIT_ENCRYPTION_KEY rotation', () => {
       expect(line).not.toContain(lost.token);
       expect(line).not.toContain(sealed);
     }
+  });
+});
+
+describe('a corrupt stored value', () => {
+  const corruptions: [string, (sealed: string) => string][] = [
+    ['cut short', (sealed) => sealed.slice(0, 30)],
+    ['shorter than its tag', (sealed) => `${sealed.split('.').slice(0, 2).join('.')}.AAAA`],
+    ['with a bad IV', (sealed) => `v1.!!.${sealed.split('.')[2]}`],
+    [
+      'with a byte changed',
+      (sealed) => `${sealed.slice(0, -2)}${sealed.endsWith('AA') ? 'BB' : 'AA'}`,
+    ],
+    ['with a part too many', (sealed) => `${sealed}.AAAA`],
+  ];
+
+  it.each(corruptions)('is unreadable: %s', (_name, corrupt) => {
+    const box = SecretBox.fromString(oldKey);
+    expect(() => box.open(corrupt(box.seal('ck-let-secret', 'tok-1')), 'tok-1')).toThrow(
+      UnreadableSecretError,
+    );
+  });
+
+  it('costs the listing that value only, as a lost key does', async () => {
+    const corrupted = await mint();
+    const kept = await mint();
+    await suite.deps.db
+      .update(clientTokens)
+      .set({ tokenCiphertext: (await sealedOf(corrupted.id)).slice(0, 30) })
+      .where(eq(clientTokens.id, corrupted.id));
+    expect(await restListed()).toEqual([kept.token]);
+    expect(await trpcListed()).toEqual([kept.token, null]);
+    expect(lines.map((line) => JSON.parse(line).tokenId)).toEqual([corrupted.id, corrupted.id]);
+  });
+});
+
+describe('the admin token list', () => {
+  it('lists tokens without decrypting any', async () => {
+    const admin = await signUp(suite.deps, {
+      username: 'root',
+      password: 'root password',
+      role: 'admin',
+    });
+    const { sessionId } = await createSession(suite.deps, { userId: admin.id });
+    const minted = await mintClientToken(suite.deps, {
+      organizationId: admin.organizationId,
+      hostname: APP_ORIGIN,
+      policy: [{ type: 'agent', id: admin.agentId, access: ['read_agent'] }],
+    });
+    // No configured key opens it now: decrypting it would log a warning.
+    suite.deps.secrets = SecretBox.fromString(newKey);
+    const response = await fetch(`${server.baseUrl}/trpc/admin.tokens.list`, {
+      headers: { origin: APP_ORIGIN, cookie: `scopekit_session=${sessionId}` },
+    });
+    expect(response.status).toBe(200);
+    const { result } = (await response.json()) as {
+      result: { data: { tokens: Record<string, unknown>[] } };
+    };
+    expect(result.data.tokens.map((token) => token.id)).toEqual([minted.id]);
+    expect(result.data.tokens[0]).not.toHaveProperty('token');
+    expect(lines).toEqual([]);
   });
 });
 

@@ -4,10 +4,11 @@ import Letta, {
   PermissionDeniedError,
 } from '@letta-ai/letta-client';
 import { describe, expect, it } from 'vitest';
-import { APP_ORIGIN } from './support/fixtures.js';
+import { APP_ORIGIN, TestClock } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
 
-const s = useSuite({ server: true });
+const clock = new TestClock();
+const s = useSuite({ server: true, clock });
 
 const sdk = (apiKey: string, origin?: string) =>
   new Letta({
@@ -52,11 +53,34 @@ describe('the official Letta SDK against scopekit', () => {
     );
   });
 
-  it('raises the SDK error classes for 401, 403 and 400', async () => {
+  it('raises AuthenticationError for a malformed key, and for expired and revoked tokens', async () => {
     await expect(sdk('sk-let-not-a-real-key').accessTokens.list()).rejects.toBeInstanceOf(
       AuthenticationError,
     );
+    const backend = sdk(s.acme.apiKey);
+    const create = () =>
+      backend.accessTokens.create({
+        hostname: APP_ORIGIN,
+        policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
+      });
+    const retrieve = (token: string) => sdk(token, APP_ORIGIN).agents.retrieve(s.acme.agentId);
 
+    const revoked = await create();
+    expect((await retrieve(revoked.token)).id).toBe(s.acme.agentId);
+    await backend.accessTokens.delete(revoked.token);
+    const afterRevoking = retrieve(revoked.token);
+    await expect(afterRevoking).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(afterRevoking).rejects.toThrow(/this token has been revoked/);
+
+    const expired = await create();
+    expect((await retrieve(expired.token)).id).toBe(s.acme.agentId);
+    clock.advance(5 * 60_000);
+    const afterExpiry = retrieve(expired.token);
+    await expect(afterExpiry).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(afterExpiry).rejects.toThrow(/this token expired at/);
+  });
+
+  it('raises the SDK error classes for 403 and 400', async () => {
     const { token } = await sdk(s.acme.apiKey).accessTokens.create({
       hostname: APP_ORIGIN,
       policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],

@@ -1,49 +1,30 @@
 import { count, eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { rateLimitCounters } from '../src/db/schema.js';
 import { RateLimiter } from '../src/rate-limit/rate-limiter.js';
-import type { ServiceDeps } from '../src/services/deps.js';
-import { openTestDatabase, type TestDatabase } from './support/database.js';
-import {
-  APP_ORIGIN,
-  makeDeps,
-  type SeededOrganization,
-  seedOrganization,
-  TestClock,
-} from './support/fixtures.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { APP_ORIGIN, TestClock } from './support/fixtures.js';
+import { useSuite } from './support/suite.js';
 
-let database: TestDatabase;
-let deps: ServiceDeps;
-let server: TestServer;
-let acme: SeededOrganization;
 const clock = new TestClock();
+const s = useSuite({
+  server: true,
+  clock,
+  limits: { clientTokenPerMinute: 3, apiKeyPerMinute: 5 },
+});
 
-beforeAll(async () => {
-  database = await openTestDatabase();
-  deps = makeDeps(database, clock, { clientTokenPerMinute: 3, apiKeyPerMinute: 5 });
-  server = await startTestServer(deps);
-});
-afterAll(async () => {
-  await server.close();
-  await database.close();
-});
-beforeEach(async () => {
-  clock.startOfWindow();
-  await database.reset();
-  acme = await seedOrganization(deps, `acme-${Math.random()}`);
-});
+// Counts are per aligned minute: each test starts early in a window of its own.
+beforeEach(() => clock.startOfWindow());
 
 const get = (path: string, key: string) =>
-  fetch(`${server.baseUrl}${path}`, {
+  fetch(`${s.server.baseUrl}${path}`, {
     headers: { authorization: `Bearer ${key}`, origin: APP_ORIGIN },
   });
 
 describe('rate limits per credential', () => {
   it('answers 429 with Retry-After once an API key spends its minute, over REST and tRPC', async () => {
     for (let i = 0; i < 5; i++)
-      expect((await get('/v1/client-side-access-tokens', acme.apiKey)).status).toBe(200);
-    const limited = await get('/v1/client-side-access-tokens', acme.apiKey);
+      expect((await get('/v1/client-side-access-tokens', s.acme.apiKey)).status).toBe(200);
+    const limited = await get('/v1/client-side-access-tokens', s.acme.apiKey);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await limited.json()).toMatchObject({
@@ -52,26 +33,26 @@ describe('rate limits per credential', () => {
         /Rate limit of 5 requests per minute exceeded for this API key/,
       ),
     });
-    const viaTrpc = await get('/trpc/tokens.list', acme.apiKey);
+    const viaTrpc = await get('/trpc/tokens.list', s.acme.apiKey);
     expect(viaTrpc.status).toBe(429);
     expect(viaTrpc.headers.get('retry-after')).not.toBeNull();
   });
 
   it('gives each client-side token its own budget', async () => {
     const mint = () =>
-      fetch(`${server.baseUrl}/v1/client-side-access-tokens`, {
+      fetch(`${s.server.baseUrl}/v1/client-side-access-tokens`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${acme.apiKey}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${s.acme.apiKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({
           hostname: APP_ORIGIN,
-          policy: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+          policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
         }),
       }).then((r) => r.json() as Promise<{ token: string }>);
     const [a, b] = [await mint(), await mint()];
     for (let i = 0; i < 3; i++)
-      expect((await get(`/v1/agents/${acme.agentId}`, a.token)).status).toBe(200);
-    expect((await get(`/v1/agents/${acme.agentId}`, a.token)).status).toBe(429);
-    expect((await get(`/v1/agents/${acme.agentId}`, b.token)).status).toBe(200);
+      expect((await get(`/v1/agents/${s.acme.agentId}`, a.token)).status).toBe(200);
+    expect((await get(`/v1/agents/${s.acme.agentId}`, a.token)).status).toBe(429);
+    expect((await get(`/v1/agents/${s.acme.agentId}`, b.token)).status).toBe(200);
   });
 });
 
@@ -79,8 +60,8 @@ describe('RateLimiter shared through the database', () => {
   it('holds one limit across instances once they sync', async () => {
     const now = () => new Date('2030-01-01T00:00:10Z');
     const rule = { limit: 5, windowMs: 60_000 };
-    const instanceA = new RateLimiter(database.db, now, 60_000);
-    const instanceB = new RateLimiter(database.db, now, 60_000);
+    const instanceA = new RateLimiter(s.database.db, now, 60_000);
+    const instanceB = new RateLimiter(s.database.db, now, 60_000);
     for (let i = 0; i < 3; i++) expect(instanceA.consume('token:t', rule).allowed).toBe(true);
     for (let i = 0; i < 2; i++) expect(instanceB.consume('token:t', rule).allowed).toBe(true);
     await instanceA.sync();
@@ -105,14 +86,14 @@ describe('RateLimiter shared through the database', () => {
   it('writes only the keys counted since the last sync, and still learns the others', async () => {
     const now = () => new Date('2030-01-01T00:02:10Z');
     const rule = { limit: 5, windowMs: 60_000 };
-    const instanceA = new RateLimiter(database.db, now, 60_000);
-    const instanceB = new RateLimiter(database.db, now, 60_000);
+    const instanceA = new RateLimiter(s.database.db, now, 60_000);
+    const instanceB = new RateLimiter(s.database.db, now, 60_000);
     instanceA.consume('token:idle', rule);
     instanceA.consume('token:busy', rule);
     await instanceA.sync();
     const versionOf = async (key: string) =>
       (
-        await database.db
+        await s.database.db
           .select({ xmin: sql<string>`xmin::text`, count: rateLimitCounters.count })
           .from(rateLimitCounters)
           .where(eq(rateLimitCounters.key, `${key}|60000`))
@@ -134,14 +115,14 @@ describe('RateLimiter shared through the database', () => {
   it('syncs more keys than PostgreSQL allows parameters in one statement', async () => {
     const now = () => new Date('2030-01-01T00:03:10Z');
     const rule = { limit: 2, windowMs: 60_000 };
-    const instanceA = new RateLimiter(database.db, now, 60_000);
-    const instanceB = new RateLimiter(database.db, now, 60_000);
+    const instanceA = new RateLimiter(s.database.db, now, 60_000);
+    const instanceB = new RateLimiter(s.database.db, now, 60_000);
     const keys = Array.from({ length: 22_500 }, (_, i) => `token:${i}`);
     for (const key of keys) instanceA.consume(key, rule);
     for (const key of keys) instanceB.consume(key, rule);
     await instanceA.sync();
     await instanceB.sync();
-    const [stored] = await database.db
+    const [stored] = await s.database.db
       .select({ rows: count(), total: sql<number>`sum(${rateLimitCounters.count})::int` })
       .from(rateLimitCounters);
     expect(stored).toEqual({ rows: 22_500, total: 45_000 });
@@ -155,8 +136,8 @@ describe('RateLimiter shared through the database', () => {
     const now = () => new Date('2030-01-01T00:04:10Z');
     const rule = { limit: 5, windowMs: 60_000 };
     const warnings: string[] = [];
-    const limiter = new RateLimiter(database.db, now, 60_000, (m) => warnings.push(m));
-    await database.db.execute(sql`alter table rate_limit_counters rename to rate_limit_away`);
+    const limiter = new RateLimiter(s.database.db, now, 60_000, (m) => warnings.push(m));
+    await s.database.db.execute(sql`alter table rate_limit_counters rename to rate_limit_away`);
     try {
       limiter.consume('token:t', rule);
       await expect(limiter.sync()).rejects.toThrow();
@@ -166,12 +147,12 @@ describe('RateLimiter shared through the database', () => {
       expect(warnings[0]).toMatch(/Rate-limit sync failed \(42P01\); limits hold per instance/);
       expect(warnings[0]).not.toContain('token:t');
     } finally {
-      await database.db.execute(sql`alter table rate_limit_away rename to rate_limit_counters`);
+      await s.database.db.execute(sql`alter table rate_limit_away rename to rate_limit_counters`);
     }
     await limiter.sync();
     expect(warnings).toHaveLength(2);
     expect(warnings[1]).toMatch(/recovered/);
-    const [row] = await database.db.select().from(rateLimitCounters);
+    const [row] = await s.database.db.select().from(rateLimitCounters);
     expect(row?.count).toBe(2);
     await limiter.close();
   });

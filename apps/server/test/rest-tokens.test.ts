@@ -1,11 +1,16 @@
-import type { TokenRecord } from '@scopekit/policy';
+import { mintedTokenRecordSchema, tokenRecordSchema } from '@scopekit/policy';
 import { count, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { clientTokens } from '../src/db/schema.js';
 import type { ErrorBody } from '../src/http/errors.js';
 import { createApiKey, revokeApiKey } from '../src/services/api-keys.js';
+import { createContextFromHeaders } from '../src/trpc/context.js';
+import { appRouter } from '../src/trpc/router.js';
+import { createCallerFactory } from '../src/trpc/trpc.js';
 import { APP_ORIGIN } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
+import { trpcError } from './support/trpc-error.js';
 
 const s = useSuite({ server: true });
 
@@ -25,7 +30,11 @@ const createBody = (agentId: string, extra: object = {}) =>
     ...extra,
   });
 
-const tokenOf = async (response: Response) => (await response.json()) as TokenRecord;
+const tokenOf = async (response: Response) => tokenRecordSchema.parse(await response.json());
+const tokenListSchema = z.strictObject({
+  hasNextPage: z.boolean(),
+  tokens: z.array(tokenRecordSchema),
+});
 const errorOf = async (response: Response) => (await response.json()) as ErrorBody;
 
 const tokenCount = async () => (await s.deps.db.select({ n: count() }).from(clientTokens))[0]?.n;
@@ -38,8 +47,18 @@ describe('REST /v1/client-side-access-tokens', () => {
       body: createBody(s.acme.agentId),
     });
     expect(created.status).toBe(201);
-    const token = await tokenOf(created);
-    expect(Object.keys(token).sort()).toEqual(['expiresAt', 'hostname', 'policy', 'token']);
+    const createdBody: unknown = await created.json();
+    // Letta's record, and the seconds it has left by the server's clock.
+    const { expiresIn, ...token } = mintedTokenRecordSchema.parse(createdBody);
+    expect(Object.keys(createdBody as object).sort()).toEqual([
+      'expiresAt',
+      'expiresIn',
+      'hostname',
+      'policy',
+      'token',
+    ]);
+    expect(expiresIn).toBeGreaterThanOrEqual(299);
+    expect(expiresIn).toBeLessThanOrEqual(300);
     expect(token.policy).toEqual({
       version: '1',
       data: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
@@ -49,7 +68,10 @@ describe('REST /v1/client-side-access-tokens', () => {
       key: s.acme.apiKey,
     });
     expect(listed.status).toBe(200);
-    expect(await listed.json()).toEqual({ hasNextPage: false, tokens: [token] });
+    const listedBody: unknown = await listed.json();
+    expect(tokenListSchema.parse(listedBody)).toEqual({ hasNextPage: false, tokens: [token] });
+    // Exactly Letta's fields, nothing beside them.
+    expect(listedBody).toEqual({ hasNextPage: false, tokens: [token] });
 
     const agent = await call(`/v1/agents/${s.acme.agentId}`, {
       key: token.token,
@@ -190,16 +212,45 @@ describe('REST /v1/client-side-access-tokens', () => {
     expect(await tokenCount()).toBe(0);
   });
 
-  it.each(['limit=0', 'limit=101', 'limit=ten', 'offset=-1', 'colour=blue'])(
-    'answers 400 for list query %s',
-    async (query) => {
-      const response = await call(`/v1/client-side-access-tokens?${query}`, { key: s.acme.apiKey });
-      expect(response.status).toBe(400);
-      expect((await errorOf(response)).message).toMatch(
-        new RegExp(`^${query.split('=')[0]}|${query.split('=')[0]}`),
-      );
-    },
-  );
+  it.each([
+    ['an empty policy', { policy: [] }, { policy: [] }],
+    ['a date that is not one', { expires_at: 'tomorrow' }, { expiresAt: 'tomorrow' }],
+    ['a policy that is not a list', { policy: 'all' }, { policy: 'all' }],
+  ])('refuses %s in the same words as tRPC tokens.create', async (_name, rest, trpc) => {
+    const valid = {
+      hostname: APP_ORIGIN,
+      policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
+    };
+    const response = await call('/v1/client-side-access-tokens', {
+      method: 'POST',
+      key: s.acme.apiKey,
+      body: JSON.stringify({ ...valid, ...rest }),
+    });
+    expect(response.status).toBe(400);
+    const viaRest = (await errorOf(response)).message;
+    const caller = createCallerFactory(appRouter)(
+      createContextFromHeaders(s.deps, { authorization: `Bearer ${s.acme.apiKey}` }),
+    );
+    const viaTrpc = (await trpcError(caller.tokens.create({ ...valid, ...trpc } as never))).message;
+    // Each edge names the field as its own input spells it; the rest is word for word.
+    const [restField] = Object.keys(rest);
+    const [trpcField] = Object.keys(trpc);
+    expect(viaRest).toMatch(new RegExp(`^${restField}: \\S`));
+    expect(viaTrpc.replace(`${trpcField}: `, `${restField}: `)).toBe(viaRest);
+    expect(await tokenCount()).toBe(0);
+  });
+
+  it.each([
+    ['limit=0', /^limit: must be at least 1$/],
+    ['limit=101', /^limit: must be at most 100$/],
+    ['limit=ten', /^limit: must be a whole number from 1 to 100$/],
+    ['offset=-1', /^offset: must be a whole number from 0 to 1000000$/],
+    ['colour=blue', /^Unrecognized key: "colour"$/],
+  ])('answers 400 for list query %s, naming it', async (query, pattern) => {
+    const response = await call(`/v1/client-side-access-tokens?${query}`, { key: s.acme.apiKey });
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).message).toMatch(pattern);
+  });
 
   it('answers /healthz and unknown routes', async () => {
     expect(await (await call('/healthz')).json()).toEqual({ status: 'ok' });

@@ -1,57 +1,45 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { CREDENTIAL_REVOKED_CHANNEL, TokenCache } from '../src/auth/token-cache.js';
 import { verifyBearer } from '../src/auth/verify-bearer.js';
 import { hashToken } from '../src/crypto/hash.js';
 import { apiKeys, clientTokens } from '../src/db/schema.js';
 import { revokeApiKey } from '../src/services/api-keys.js';
 import { mintClientToken, revokeClientTokenByValue } from '../src/services/client-tokens.js';
-import type { ServiceDeps } from '../src/services/deps.js';
-import { openTestDatabase, type TestDatabase } from './support/database.js';
-import {
-  APP_ORIGIN,
-  makeDeps,
-  type SeededOrganization,
-  seedOrganization,
-  TestClock,
-} from './support/fixtures.js';
+import { APP_ORIGIN, TestClock } from './support/fixtures.js';
+import { useSuite } from './support/suite.js';
 
-let database: TestDatabase;
-let deps: ServiceDeps;
 const clock = new TestClock();
-let acme: SeededOrganization;
+const s = useSuite({ clock });
 let token: string;
 
-beforeAll(async () => {
-  database = await openTestDatabase();
-  deps = makeDeps(database, clock);
-});
-afterAll(() => database.close());
 beforeEach(async () => {
-  clock.reset();
-  deps.tokenCache.clear();
-  await database.reset();
-  acme = await seedOrganization(deps, 'acme');
-  ({ token } = await mintClientToken(deps, {
-    organizationId: acme.organizationId,
+  ({ token } = await mintClientToken(s.deps, {
+    organizationId: s.acme.organizationId,
     hostname: APP_ORIGIN,
-    policy: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+    policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
     expiresAt: new Date(clock.now().getTime() + 10 * 60_000),
   }));
 });
 
-const useToken = () => verifyBearer(deps, { authorization: `Bearer ${token}`, origin: APP_ORIGIN });
+const useToken = () =>
+  verifyBearer(s.deps, { authorization: `Bearer ${token}`, origin: APP_ORIGIN });
 const useKey = () =>
-  verifyBearer(deps, { authorization: `Bearer ${acme.apiKey}`, origin: undefined });
+  verifyBearer(s.deps, { authorization: `Bearer ${s.acme.apiKey}`, origin: undefined });
+
+/** Waits for a notice to be acted on; a test that never sees it fails by its timeout. */
+async function until(condition: () => boolean) {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
 
 /**
  * Rows changed behind the services' back: the only way to see, with a real database and no
  * instrumentation, whether a verification read the database or the cache.
  */
-const eraseTokenRows = () => deps.db.delete(clientTokens);
+const eraseTokenRows = () => s.deps.db.delete(clientTokens);
 const eraseKeyRows = async () => {
-  await deps.db.delete(clientTokens);
-  await deps.db.update(apiKeys).set({ tokenHash: 'gone' });
+  await s.deps.db.delete(clientTokens);
+  await s.deps.db.update(apiKeys).set({ tokenHash: 'gone' });
 };
 
 describe('token verification cache', () => {
@@ -67,7 +55,10 @@ describe('token verification cache', () => {
   it('still checks the origin of a cached token', async () => {
     await useToken();
     await expect(
-      verifyBearer(deps, { authorization: `Bearer ${token}`, origin: 'https://evil.example.com' }),
+      verifyBearer(s.deps, {
+        authorization: `Bearer ${token}`,
+        origin: 'https://evil.example.com',
+      }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 
@@ -92,42 +83,95 @@ describe('token verification cache', () => {
   it('refuses a revoked token and a revoked key on the next request of this instance', async () => {
     await useToken();
     await useKey();
-    await revokeClientTokenByValue(deps, { organizationId: acme.organizationId, token });
+    await revokeClientTokenByValue(s.deps, { organizationId: s.acme.organizationId, token });
     await expect(useToken()).rejects.toMatchObject({
       message: 'Invalid API Key: this token has been revoked',
     });
-    await revokeApiKey(deps, { organizationId: acme.organizationId, id: acme.apiKeyId });
+    await revokeApiKey(s.deps, { organizationId: s.acme.organizationId, id: s.acme.apiKeyId });
     await expect(useKey()).rejects.toMatchObject({
       message: 'Invalid API Key: this key has been revoked',
     });
   });
 
   it('evicts what another instance announces on the bus', async () => {
-    const stop = await deps.tokenCache.listen(deps.bus);
+    const stop = await s.deps.tokenCache.listen(s.deps.bus);
     try {
       await useToken();
-      expect(deps.tokenCache.get(hashToken(token))).toBeDefined();
-      await deps.bus.publish(CREDENTIAL_REVOKED_CHANNEL, { hash: hashToken(token) });
-      for (let i = 0; i < 100 && deps.tokenCache.get(hashToken(token)); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(s.deps.tokenCache.get(hashToken(token))).toBeDefined();
+      await s.deps.bus.publish(CREDENTIAL_REVOKED_CHANNEL, { hash: hashToken(token) });
+      await until(() => !s.deps.tokenCache.get(hashToken(token)));
+      expect(s.deps.tokenCache.get(hashToken(token))).toBeUndefined();
+    } finally {
+      await stop();
+    }
+  });
+
+  it('tells another instance of every token a revoked key takes, however many', async () => {
+    const other = new TokenCache({ now: clock.now });
+    const stop = await other.listen(s.deps.bus);
+    try {
+      const hashes: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        const minted = await mintClientToken(s.deps, {
+          organizationId: s.acme.organizationId,
+          issuer: { kind: 'apiKey', apiKeyId: s.acme.apiKeyId },
+          hostname: APP_ORIGIN,
+          policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
+        });
+        const hash = hashToken(minted.token);
+        hashes.push(hash);
+        // The other instance holds each, as it would after serving it.
+        const credential = {
+          kind: 'clientToken' as const,
+          id: minted.id,
+          organizationId: s.acme.organizationId,
+          policy: minted.policy,
+          hostname: minted.hostname,
+          expiresAt: new Date(minted.expiresAt),
+        };
+        other.set(hash, credential, other.generation());
       }
-      expect(deps.tokenCache.get(hashToken(token))).toBeUndefined();
+      expect(other.size).toBe(hashes.length);
+      await revokeApiKey(s.deps, { organizationId: s.acme.organizationId, id: s.acme.apiKeyId });
+      await until(() => other.size === 0);
+      expect(hashes.filter((hash) => other.get(hash))).toEqual([]);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('acts once on its own revocation: its notice coming back is skipped', async () => {
+    const stop = await s.deps.tokenCache.listen(s.deps.bus);
+    try {
+      let evictions = 0;
+      s.deps.tokenCache.watch(hashToken(token), () => evictions++);
+      await revokeClientTokenByValue(s.deps, { organizationId: s.acme.organizationId, token });
+      expect(evictions).toBe(1);
+      // Notices arrive in the order they were sent: once this later one is heard, the
+      // revocation's own has been too.
+      let heard = false;
+      s.deps.tokenCache.watch('later-notice', () => {
+        heard = true;
+      });
+      await s.deps.bus.publish(CREDENTIAL_REVOKED_CHANNEL, { hash: 'later-notice' });
+      await until(() => heard);
+      expect(evictions).toBe(1);
     } finally {
       await stop();
     }
   });
 
   it('does not store a read that a revocation overtook', async () => {
-    const generation = deps.tokenCache.generation();
-    const [row] = await deps.db
+    const generation = s.deps.tokenCache.generation();
+    const [row] = await s.deps.db
       .select()
       .from(clientTokens)
       .where(eq(clientTokens.tokenHash, hashToken(token)));
     if (!row) throw new Error('token row missing');
     // The revocation commits and evicts while the read above is still on its way back.
-    deps.tokenCache.evict(hashToken(token));
-    deps.tokenCache.set(hashToken(token), { kind: 'clientToken', ...row }, generation);
-    expect(deps.tokenCache.get(hashToken(token))).toBeUndefined();
+    s.deps.tokenCache.evict(hashToken(token));
+    s.deps.tokenCache.set(hashToken(token), { kind: 'clientToken', ...row }, generation);
+    expect(s.deps.tokenCache.get(hashToken(token))).toBeUndefined();
   });
 });
 

@@ -1,81 +1,66 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ServiceDeps } from '../src/services/deps.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createContextFromHeaders } from '../src/trpc/context.js';
 import { appRouter } from '../src/trpc/router.js';
 import { createCallerFactory } from '../src/trpc/trpc.js';
-import { openTestDatabase, type TestDatabase } from './support/database.js';
-import {
-  APP_ORIGIN,
-  makeDeps,
-  type SeededOrganization,
-  seedOrganization,
-} from './support/fixtures.js';
+import { APP_ORIGIN, type SeededOrganization, seedOrganization } from './support/fixtures.js';
+import { useSuite } from './support/suite.js';
 import { trpcError } from './support/trpc-error.js';
 
-let database: TestDatabase;
-let deps: ServiceDeps;
-let acme: SeededOrganization;
+const s = useSuite();
 let globex: SeededOrganization;
 
 const createCaller = createCallerFactory(appRouter);
 const callerFor = (credential: string | undefined, origin?: string) =>
   createCaller(
-    createContextFromHeaders(deps, {
+    createContextFromHeaders(s.deps, {
       authorization: credential ? `Bearer ${credential}` : undefined,
       origin,
     }),
   );
 
-beforeAll(async () => {
-  database = await openTestDatabase();
-  deps = makeDeps(database);
-});
-afterAll(() => database.close());
 beforeEach(async () => {
-  await database.reset();
-  acme = await seedOrganization(deps, 'acme');
-  globex = await seedOrganization(deps, 'globex');
+  globex = await seedOrganization(s.deps, 'globex');
 });
 
 describe('tokens router', () => {
   it('creates, lists and revokes tokens with an API key', async () => {
-    const api = callerFor(acme.apiKey);
+    const api = callerFor(s.acme.apiKey);
     const created = await api.tokens.create({
       hostname: APP_ORIGIN,
-      policy: [{ type: 'agent', id: acme.agentId, access: ['read_messages', 'read_agent'] }],
+      policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_messages', 'read_agent'] }],
     });
     expect(created.token).toMatch(/^ck-let-/);
     expect(created.expiresIn).toBeGreaterThan(290);
 
-    const listed = await api.tokens.list({ agentId: acme.agentId });
+    const listed = await api.tokens.list({ agentId: s.acme.agentId });
     expect(listed).toMatchObject({
       hasNextPage: false,
       tokens: [{ id: created.id, token: created.token }],
     });
-    expect(await api.tokens.list({ agentId: acme.otherAgentId })).toEqual({
+    expect(await api.tokens.list({ agentId: s.acme.otherAgentId })).toEqual({
       hasNextPage: false,
       tokens: [],
     });
 
     const viaToken = callerFor(created.token, APP_ORIGIN);
-    expect(await viaToken.agents.retrieve({ agentId: acme.agentId })).toMatchObject({
-      id: acme.agentId,
+    expect(await viaToken.agents.retrieve({ agentId: s.acme.agentId })).toMatchObject({
+      id: s.acme.agentId,
     });
 
     await api.tokens.revoke({ id: created.id });
     expect((await api.tokens.list()).tokens).toEqual([]);
-    expect((await trpcError(viaToken.agents.retrieve({ agentId: acme.agentId }))).code).toBe(
+    expect((await trpcError(viaToken.agents.retrieve({ agentId: s.acme.agentId }))).code).toBe(
       'UNAUTHORIZED',
     );
   });
 
   it('keeps client-side tokens away from token management', async () => {
-    const { token } = await callerFor(acme.apiKey).tokens.create({
+    const { token } = await callerFor(s.acme.apiKey).tokens.create({
       hostname: APP_ORIGIN,
       policy: [
         {
           type: 'agent',
-          id: acme.agentId,
+          id: s.acme.agentId,
           access: ['read_messages', 'write_messages', 'read_agent', 'write_agent'],
         },
       ],
@@ -86,16 +71,16 @@ describe('tokens router', () => {
   });
 
   it('refuses a token on an agent its policy does not name', async () => {
-    const { token } = await callerFor(acme.apiKey).tokens.create({
+    const { token } = await callerFor(s.acme.apiKey).tokens.create({
       hostname: APP_ORIGIN,
-      policy: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+      policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
     });
     const error = await trpcError(
-      callerFor(token, APP_ORIGIN).agents.retrieve({ agentId: acme.otherAgentId }),
+      callerFor(token, APP_ORIGIN).agents.retrieve({ agentId: s.acme.otherAgentId }),
     );
     expect(error.code).toBe('FORBIDDEN');
     expect(error.message).toBe(
-      `This token does not grant read_agent on agent ${acme.otherAgentId}`,
+      `This token does not grant read_agent on agent ${s.acme.otherAgentId}`,
     );
   });
 
@@ -104,11 +89,11 @@ describe('tokens router', () => {
   });
 
   it('answers BAD_REQUEST naming the field, and stores nothing', async () => {
-    const api = callerFor(acme.apiKey);
+    const api = callerFor(s.acme.apiKey);
     // What a caller without our types could send: an access kind that does not exist.
     const untyped: unknown = {
       hostname: APP_ORIGIN,
-      policy: [{ type: 'agent', id: acme.agentId, access: ['delete_agent'] }],
+      policy: [{ type: 'agent', id: s.acme.agentId, access: ['delete_agent'] }],
     };
     const badAccess = await trpcError(api.tokens.create(untyped as never));
     expect(badAccess.code).toBe('BAD_REQUEST');
@@ -129,7 +114,7 @@ describe('tokens router', () => {
     const past = await trpcError(
       api.tokens.create({
         hostname: APP_ORIGIN,
-        policy: [{ type: 'agent', id: acme.agentId, access: ['read_agent'] }],
+        policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent'] }],
         expiresAt: new Date(Date.now() - 60_000).toISOString(),
       }),
     );

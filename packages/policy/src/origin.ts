@@ -2,12 +2,6 @@ import { err, ok, type Result } from './result.js';
 
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
 
-function originOf(url: URL): string {
-  // The WHATWG parser already lower-cases scheme and host, punycodes IDNs and drops default ports.
-  const port = url.port && url.port !== DEFAULT_PORTS[url.protocol] ? `:${url.port}` : '';
-  return `${url.protocol}//${url.hostname}${port}`;
-}
-
 /**
  * Validates a token's `hostname`: a full http(s) URL naming only an origin, without a
  * trailing slash (as Letta requires). The value is the normalised origin.
@@ -37,7 +31,8 @@ export function parseHostname(input: string): Result<string, string> {
   if (!sameOriginText(input, url)) {
     return err('must be written as scheme://host[:port], such as https://app.example.com');
   }
-  return ok(originOf(url));
+  // The WHATWG parser has lower-cased scheme and host, punycoded IDNs and dropped a default port.
+  return ok(url.origin);
 }
 
 /** Whether `input` spells `url`'s origin, up to letter case and an explicit default port. */
@@ -57,7 +52,7 @@ export function normalizeOrigin(origin: string): string | null {
   try {
     const url = new URL(origin);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-    return originOf(url);
+    return url.origin;
   } catch {
     return null;
   }

@@ -38,22 +38,37 @@ export const hostnameSchema = z
     if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
   });
 
-const policyEntriesSchema = z
+/** A create request's `policy`: Letta takes the entries alone, without `version`. */
+export const policyEntriesSchema = z
   .array(policyEntrySchema, { error: () => 'must be an array of policy entries' })
   .min(1, 'must have at least one entry')
   .max(100, 'must have at most 100 entries');
 
-/** Letta's create body (snake_case `expires_at`); unknown fields are refused by name. */
-export const createTokenRequestSchema = z.strictObject({
-  hostname: hostnameSchema,
-  policy: policyEntriesSchema,
-  expires_at: z.iso
-    .datetime({
-      offset: true,
-      error: () => 'must be an ISO 8601 date-time, such as 2030-01-31T12:00:00Z',
-    })
-    .optional(),
+/** A requested expiry, as an ISO 8601 date-time with its offset (`Z` or `+02:00`). */
+export const expiresAtSchema = z.iso.datetime({
+  offset: true,
+  error: () => 'must be an ISO 8601 date-time, such as 2030-01-31T12:00:00Z',
 });
+
+/**
+ * Letta's create body (snake_case `expires_at`); unknown fields are refused by name. Another
+ * edge (a tRPC input with `expiresAt`, say) builds its own from the same pieces, so that it
+ * refuses the same input with the same messages.
+ */
+export const createTokenRequestSchema = z.strictObject(
+  {
+    hostname: hostnameSchema,
+    policy: policyEntriesSchema,
+    expires_at: expiresAtSchema.optional(),
+  },
+  {
+    // Only for input that is no object at all; unknown keys keep zod's message naming them.
+    error: (issue) =>
+      issue.code === 'invalid_type'
+        ? 'expected an object with hostname, policy and optionally expires_at'
+        : undefined,
+  },
+);
 export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
 
 /** Letta's token as the API returns it (camelCase). */
@@ -64,6 +79,16 @@ export const tokenRecordSchema = z.object({
   policy: policySchema,
 });
 export type TokenRecord = z.infer<typeof tokenRecordSchema>;
+
+/**
+ * What creating a token answers: the record, and `expiresIn`, the whole seconds it has left
+ * by the server's clock, which `refreshDelayMs` plans from (an addition to Letta's shape,
+ * which its SDK passes over).
+ */
+export const mintedTokenRecordSchema = tokenRecordSchema.extend({
+  expiresIn: z.number().int().nonnegative(),
+});
+export type MintedTokenRecord = z.infer<typeof mintedTokenRecordSchema>;
 
 type PathSegment = PropertyKey | { key: PropertyKey };
 

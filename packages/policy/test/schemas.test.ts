@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatIssues,
+  mintedTokenRecordSchema,
   parseCreateTokenRequest,
   policySchema,
   tokenRecordSchema,
@@ -62,13 +63,34 @@ describe('create request', () => {
     expect(messageFor(input)).toMatch(message);
   });
 
-  it('refuses what is not an object at all', () => {
-    expect(messageFor('hostname=x')).not.toBe('');
-    expect(messageFor(null)).not.toBe('');
+  it.each([
+    ['a form-encoded string', 'hostname=x'],
+    ['null', null],
+    ['an array', [valid]],
+  ])('refuses %s, which is not an object at all, saying what it takes', (_name, input) => {
+    expect(messageFor(input)).toBe(
+      'expected an object with hostname, policy and optionally expires_at',
+    );
   });
 });
 
 describe('policy and token record', () => {
+  it('parses a create answer with the seconds it has left, and refuses one without', () => {
+    const record = {
+      token: 'ck-let-x',
+      expiresAt: '2030-01-01T00:00:00.000Z',
+      hostname: valid.hostname,
+      policy: { version: '1', data: valid.policy },
+    };
+    expect(mintedTokenRecordSchema.parse({ ...record, expiresIn: 300 })).toEqual({
+      ...record,
+      expiresIn: 300,
+    });
+    for (const expiresIn of [undefined, -1, 1.5, '300']) {
+      expect(mintedTokenRecordSchema.safeParse({ ...record, expiresIn }).success).toBe(false);
+    }
+  });
+
   it('parses a stored policy and Letta’s token record', () => {
     const policy = { version: '1', data: valid.policy };
     expect(policySchema.parse(policy)).toEqual(policy);

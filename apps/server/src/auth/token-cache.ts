@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Policy } from '@scopekit/policy';
 import { sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
@@ -22,7 +23,10 @@ interface Entry {
   validUntil: number;
 }
 
-/** Every instance listens here; the payload names the SHA-256 of the credential to drop. */
+/**
+ * Every instance listens here; the payload names the SHA-256 of the credential to drop
+ * (`hash`) and the cache that sent it (`from`).
+ */
 export const CREDENTIAL_REVOKED_CHANNEL = 'scopekit_credential_revoked';
 
 export interface TokenCacheOptions {
@@ -43,6 +47,8 @@ export interface TokenCacheOptions {
  * all of them drop everything while they cannot hear revocations.
  */
 export class TokenCache {
+  /** Names this cache in the revocation notices it sends, so it can tell its own apart. */
+  readonly id = randomUUID();
   readonly #entries: LRUCache<string, Entry>;
   readonly #now: () => Date;
   readonly #maxAgeMs: number;
@@ -124,8 +130,9 @@ export class TokenCache {
     return bus.subscribe(
       CREDENTIAL_REVOKED_CHANNEL,
       (payload) => {
-        const hash = (payload as { hash?: unknown } | null)?.hash;
-        if (typeof hash === 'string') this.evict(hash);
+        const notice = payload as { hash?: unknown; from?: unknown } | null;
+        // Its own notices this cache has acted on already, before the revocation answered.
+        if (typeof notice?.hash === 'string' && notice.from !== this.id) this.evict(notice.hash);
       },
       (phase: Interruption) => {
         this.#deaf = phase === 'lost';
@@ -136,31 +143,35 @@ export class TokenCache {
 }
 
 /**
- * Runs a revoking update and tells every instance. On PostgreSQL the NOTIFY is sent inside the
- * revoking transaction, so it is delivered when, and only if, the revocation commits: no crash
- * between the two can leave another instance's cache holding the credential. This instance
- * forgets each credential before the caller answers.
+ * Runs a revoking update and tells every instance. On PostgreSQL the NOTIFYs are sent inside
+ * the revoking transaction, in one statement however many credentials it revoked, so they are
+ * delivered when, and only if, the revocation commits: no crash between the two can leave
+ * another instance's cache holding a credential. This instance forgets each credential before
+ * the caller answers, and skips its own notices when they come back.
  */
 export async function revokeAndAnnounce<R extends { tokenHash: string }>(
   deps: { db: Database; tokenCache: TokenCache; bus: EventBus },
   revoke: (db: Database) => Promise<R[]>,
 ): Promise<R[]> {
-  const viaDatabase = deps.bus.notifiesThroughDatabase;
+  const { tokenCache, bus } = deps;
   const rows = await deps.db.transaction(async (tx) => {
     const revoked = await revoke(tx);
-    if (viaDatabase) {
-      for (const { tokenHash } of revoked) {
-        const payload = JSON.stringify({ hash: tokenHash });
-        await tx.execute(sql`select pg_notify(${CREDENTIAL_REVOKED_CHANNEL}, ${payload})`);
-      }
+    if (bus.notifiesThroughDatabase && revoked.length > 0) {
+      // One small notice per credential (a hash and a UUID, far below NOTIFY's 8000 bytes),
+      // all sent by one statement from one JSON parameter.
+      const hashes = JSON.stringify(revoked.map((row) => row.tokenHash));
+      await tx.execute(sql`
+        select pg_notify(${CREDENTIAL_REVOKED_CHANNEL},
+          json_build_object('hash', hash, 'from', ${tokenCache.id}::text)::text)
+        from json_array_elements_text(${hashes}::json) as hash`);
     }
     return revoked;
   });
-  for (const { tokenHash } of rows) deps.tokenCache.evict(tokenHash);
+  for (const { tokenHash } of rows) tokenCache.evict(tokenHash);
   // In one process (embedded PGlite) there is no other instance to miss the news.
-  if (!viaDatabase) {
+  if (!bus.notifiesThroughDatabase) {
     for (const { tokenHash } of rows) {
-      await deps.bus.publish(CREDENTIAL_REVOKED_CHANNEL, { hash: tokenHash });
+      await bus.publish(CREDENTIAL_REVOKED_CHANNEL, { hash: tokenHash, from: tokenCache.id });
     }
   }
   return rows;

@@ -80,8 +80,8 @@ async function readCredential(
         keyRevokedAt: apiKeys.revokedAt,
       })
       .from(clientTokens)
-      // Revoking a key revokes its tokens; this also refuses one whose mint committed just
-      // after that revocation had looked for them.
+      // Revoking a key revokes its tokens, and no mint commits past a revocation; the key is
+      // checked here too, so a token row left live by any other path still dies with it.
       .leftJoin(apiKeys, eq(apiKeys.id, clientTokens.apiKeyId))
       .where(eq(clientTokens.tokenHash, hash));
     if (!row) throw unauthorized('Invalid API Key');
@@ -106,8 +106,13 @@ async function readCredential(
 
 /** The cache key of the credential in an `Authorization` header, or undefined if it has none. */
 export function credentialHash(authorization: string | undefined): string | undefined {
-  const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-  return match?.[1] ? hashToken(match[1]) : undefined;
+  const value = bearerValue(authorization);
+  return value === undefined ? undefined : hashToken(value);
+}
+
+/** What follows `Bearer` in an `Authorization` header, if it is one. */
+function bearerValue(header: string | undefined): string | undefined {
+  return header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
 }
 
 function checkOrigin(hostname: string, origin: string | undefined) {
@@ -126,9 +131,9 @@ function bearerToken(header: string | undefined): string {
   if (!header) {
     throw unauthorized('Missing Authorization header; send "Authorization: Bearer <key>"');
   }
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match?.[1]) {
+  const value = bearerValue(header);
+  if (value === undefined) {
     throw unauthorized('Malformed Authorization header; expected "Bearer <key>"');
   }
-  return match[1];
+  return value;
 }

@@ -61,15 +61,26 @@ export class SecretBox {
 
   /** Throws UnreadableSecretError when no configured key opens it (or it is malformed). */
   open(sealed: string, aad: string): string {
-    const [version, iv, body] = sealed.split('.');
-    if (version !== VERSION || !iv || !body)
+    const [version, iv, body, ...rest] = sealed.split('.');
+    const ivBytes = Buffer.from(iv ?? '', 'base64url');
+    const bytes = Buffer.from(body ?? '', 'base64url');
+    if (
+      version !== VERSION ||
+      rest.length > 0 ||
+      ivBytes.length !== IV_BYTES ||
+      bytes.length < TAG_BYTES
+    ) {
       throw new UnreadableSecretError('Unrecognised sealed secret');
-    const bytes = Buffer.from(body, 'base64url');
+    }
     for (const key of this.#openers) {
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
-      decipher.setAAD(Buffer.from(aad));
-      decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+      // Everything that reads the ciphertext is in here: whatever it was cut or changed to,
+      // the answer is "unreadable", never another error.
       try {
+        const decipher = createDecipheriv('aes-256-gcm', key, ivBytes, {
+          authTagLength: TAG_BYTES,
+        });
+        decipher.setAAD(Buffer.from(aad));
+        decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
         return Buffer.concat([
           decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES)),
           decipher.final(),

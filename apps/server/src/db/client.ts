@@ -50,13 +50,12 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       connection: { application_name: 'scopekit' },
     });
     const db = drizzlePostgres({ client: sql, schema }) as unknown as Database;
-    const lock = await sql.reserve();
     try {
-      await lock`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
-      await migratePostgres(drizzlePostgres({ client: sql, schema }), { migrationsFolder });
-      await lock`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
-    } finally {
-      lock.release();
+      await migrateUnderLock(sql);
+    } catch (error) {
+      // The caller gets no handle to close, so nothing may be left open.
+      await sql.end({ timeout: 5 });
+      throw error;
     }
     return { db, kind: 'postgres', sql, close: () => sql.end({ timeout: 5 }) };
   }
@@ -77,7 +76,13 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     client = new PGlite(dir);
   }
   const pglite = drizzlePglite({ client, schema });
-  await migratePglite(pglite, { migrationsFolder });
+  try {
+    await migratePglite(pglite, { migrationsFolder });
+  } catch (error) {
+    await client.close();
+    unlock();
+    throw error;
+  }
   return {
     db: pglite as unknown as Database,
     kind: inMemory ? 'pglite-memory' : 'pglite-disk',
@@ -87,4 +92,23 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       unlock();
     },
   };
+}
+
+/**
+ * Migrates while holding the advisory lock on one reserved connection, and always unlocks
+ * before that connection goes back to the pool: a failed migration must not leave the lock
+ * with a pooled connection, where every other instance would wait on it.
+ */
+async function migrateUnderLock(sql: postgres.Sql): Promise<void> {
+  const lock = await sql.reserve();
+  try {
+    await lock`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+    try {
+      await migratePostgres(drizzlePostgres({ client: sql, schema }), { migrationsFolder });
+    } finally {
+      await lock`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
+    }
+  } finally {
+    lock.release();
+  }
 }

@@ -15,17 +15,18 @@ import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import { UnreadableSecretError } from '../crypto/secret-box.js';
 import type { Database } from '../db/client.js';
-import { agents, clientTokenAgents, clientTokens } from '../db/schema.js';
-import { badRequest, notFound } from '../errors.js';
+import { rowsOf } from '../db/rows.js';
+import { agents, apiKeys, clientTokenAgents, clientTokens, sessions } from '../db/schema.js';
+import { badRequest, notFound, sessionEnded, unauthorized } from '../errors.js';
 import { existingAgentIds } from './agents.js';
 import type { ServiceDeps } from './deps.js';
 import { newId } from './ids.js';
+import { grantablePolicy, refuseBeyondGrant, type TokenIssuer } from './token-issuer.js';
 
-export interface ClientTokenView {
+/** A token as listings and revocations describe it: everything but its value. */
+export interface ClientTokenSummary {
   /** Non-secret id: what logs, admin screens and `revoke` refer to. */
   id: string;
-  /** The token itself; null once revoked (its ciphertext is erased then). */
-  token: string | null;
   hint: string;
   hostname: string;
   policy: Policy;
@@ -34,7 +35,13 @@ export interface ClientTokenView {
   lastUsedAt: string | null;
 }
 
-export interface MintedClientToken extends ClientTokenView {
+/** A live token as its own organization's key lists it: with its value, decrypted. */
+export interface ClientTokenView extends ClientTokenSummary {
+  /** Null when no configured encryption key opens the stored value (see `listClientTokens`). */
+  token: string | null;
+}
+
+export interface MintedClientToken extends ClientTokenSummary {
   token: string;
   /** Seconds until expiry by the server's clock, so a client can refresh without trusting its own. */
   expiresIn: number;
@@ -42,10 +49,11 @@ export interface MintedClientToken extends ClientTokenView {
 
 export interface MintClientTokenArgs {
   organizationId: string;
-  /** The API key that asks, if any: recorded for audit, and revoked keys take nothing with them. */
-  apiKeyId?: string | null;
-  /** The log-in session that asks, if any (hashed): its log-out revokes the token. */
-  sessionIdHash?: string | null;
+  /**
+   * Who asks (an API key, a log-in session): bounds what the token may be given, and the
+   * token dies with it. Left out by the operator (the CLI).
+   */
+  issuer?: TokenIssuer | undefined;
   hostname: string;
   policy: Policy | PolicyEntry[];
   expiresAt?: string | Date | undefined;
@@ -66,10 +74,12 @@ export async function mintClientToken(
   args: MintClientTokenArgs,
 ): Promise<MintedClientToken> {
   const { db, secrets } = deps;
+  const { issuer, organizationId } = args;
   const now = deps.now();
   const hostname = parseHostname(args.hostname);
   if (!hostname.ok) throw badRequest(hostname.error, 'hostname');
-  const policy = normalizePolicy(args.policy);
+  const requested = Array.isArray(args.policy) ? args.policy : args.policy.data;
+  const policy = normalizePolicy(requested);
   if (policy.data.length === 0) throw badRequest('must grant at least one access', 'policy');
   const expiry = resolveExpiry({
     requested: args.ttlMs === undefined ? args.expiresAt : new Date(now.getTime() + args.ttlMs),
@@ -78,34 +88,40 @@ export async function mintClientToken(
   });
   if (!expiry.ok) throw badRequest(expiry.error, args.expiryField ?? 'expires_at');
   const agentIds = agentIdsOf(policy);
-  if (agentIds.length === 0) throw badRequest('must name at least one agent', 'policy');
+  // Taking every agent named to be the organization's: the statement below checks that.
+  refuseBeyondGrant(requested, grantablePolicy(issuer, agentIds), issuer);
   const id = newId('tok');
   const token = generateToken('client');
   const createdAt = now;
-  // One statement, so one round trip and one commit: the token and its agent index rows
-  // are written only if every agent named is one of the organization's.
   const agentList = sql.join(
     agentIds.map((agentId) => sql`(${agentId})`),
     sql`, `,
   );
+  // One statement, so one round trip and one commit: the token and its agent index rows are
+  // written only if every agent named is one of the organization's and the issuer still
+  // lives. Its row is read `for share`, which waits for a revocation or log-out in flight
+  // (they update or delete that row first) and then sees it, and holds either back until
+  // this commits, so that they find this token: none can outlive its issuer.
   const inserted = await db.execute(sql`
     with named(id) as (values ${agentList}),
     token as (
       insert into ${clientTokens} (id, organization_id, api_key_id, session_id_hash, token_hash,
         token_ciphertext, hint, hostname, policy, created_at, expires_at)
-      select ${id}, ${args.organizationId}, ${args.apiKeyId ?? null}, ${args.sessionIdHash ?? null},
+      select ${id}, ${organizationId},
+        ${issuer?.kind === 'apiKey' ? issuer.apiKeyId : null},
+        ${issuer?.kind === 'session' ? issuer.sessionIdHash : null},
         ${hashToken(token)},
         ${secrets.seal(token, id)}, ${redactToken(token)}, ${hostname.value},
         ${JSON.stringify(policy)}::jsonb, ${createdAt.toISOString()}::timestamptz,
         ${expiry.value.toISOString()}::timestamptz
       where (select count(*) from ${agents} a join named on named.id = a.id
-             where a.organization_id = ${args.organizationId}) = ${agentIds.length}
+             where a.organization_id = ${organizationId}) = ${agentIds.length}
+        and ${issuerLives(issuer, organizationId, now)}
       returning id, created_at)
     insert into ${clientTokenAgents} (token_id, agent_id, created_at)
     select token.id, named.id, token.created_at from token cross join named
     returning token_id`);
-  if (rowsOf(inserted).length === 0)
-    await refuseUnknownAgent(deps, args.organizationId, args.policy);
+  if (rowsOf(inserted).length === 0) await refuseMint(deps, args, requested, now);
   return {
     id,
     token,
@@ -119,26 +135,48 @@ export async function mintClientToken(
   };
 }
 
-/** The mint wrote nothing because an agent is not the organization's: say which one. */
-async function refuseUnknownAgent(
-  deps: ServiceDeps,
-  organizationId: string,
-  requested: Policy | PolicyEntry[],
-): Promise<never> {
-  // The index points into the policy as the caller wrote it, not as normalisation reordered it.
-  const entries = Array.isArray(requested) ? requested : requested.data;
-  const ids = entries.map((entry) => entry.id);
-  const known = await existingAgentIds(deps, { organizationId, ids });
-  const index = ids.findIndex((agentId) => !known.has(agentId));
-  const unknownId = ids[index];
-  throw badRequest(
-    `agent ${unknownId ?? ids.join(', ')} does not exist in your organization`,
-    `policy[${Math.max(0, index)}].id`,
-  );
+/** The mint's condition on its issuer, locking the issuer's row until the mint commits. */
+function issuerLives(issuer: TokenIssuer | undefined, organizationId: string, now: Date): SQL {
+  if (issuer?.kind === 'apiKey') {
+    return sql`exists (select 1 from ${apiKeys} where id = ${issuer.apiKeyId}
+      and organization_id = ${organizationId} and revoked_at is null for share)`;
+  }
+  if (issuer?.kind === 'session') {
+    return sql`exists (select 1 from ${sessions} where id_hash = ${issuer.sessionIdHash}
+      and expires_at > ${now.toISOString()}::timestamptz for share)`;
+  }
+  return sql`true`;
 }
 
-const rowsOf = (result: unknown): unknown[] =>
-  Array.isArray(result) ? result : (result as { rows: unknown[] }).rows;
+/** The mint wrote nothing: its issuer is gone (401), or an agent is not the organization's (400). */
+async function refuseMint(
+  deps: ServiceDeps,
+  args: MintClientTokenArgs,
+  requested: PolicyEntry[],
+  now: Date,
+): Promise<never> {
+  const { issuer, organizationId } = args;
+  if (issuer?.kind === 'apiKey') {
+    const [key] = await deps.db
+      .select({ id: apiKeys.id })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.id, issuer.apiKeyId), isNull(apiKeys.revokedAt)));
+    if (!key) throw unauthorized('Invalid API Key: this key has been revoked');
+  }
+  if (issuer?.kind === 'session') {
+    const [session] = await deps.db
+      .select({ idHash: sessions.idHash })
+      .from(sessions)
+      .where(and(eq(sessions.idHash, issuer.sessionIdHash), gt(sessions.expiresAt, now)));
+    if (!session) throw sessionEnded();
+  }
+  const known = await existingAgentIds(deps, {
+    organizationId,
+    ids: requested.map((entry) => entry.id),
+  });
+  refuseBeyondGrant(requested, grantablePolicy(issuer, known), issuer);
+  throw new Error('A mint wrote nothing although its issuer and every agent it names exist');
+}
 
 /** The request's logger, as Fastify's (pino) has it. */
 export interface WarningLog {
@@ -157,9 +195,9 @@ export interface ListClientTokensArgs {
   log?: WarningLog | undefined;
 }
 
-export interface ClientTokenPage {
+export interface ClientTokenPage<T = ClientTokenView> {
   hasNextPage: boolean;
-  tokens: ClientTokenView[];
+  tokens: T[];
 }
 
 /**
@@ -206,32 +244,17 @@ function prepareListQueries(db: Database) {
   };
 }
 
-/** Live tokens only (neither revoked nor expired), newest first. */
+/** Live tokens only (neither revoked nor expired), newest first, with their values. */
 export async function listClientTokens(
   deps: ServiceDeps,
   args: ListClientTokensArgs,
 ): Promise<ClientTokenPage> {
-  if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > 100) {
-    throw badRequest('must be an integer from 1 to 100', 'limit');
-  }
-  if (!Number.isInteger(args.offset) || args.offset < 0) {
-    throw badRequest('must be a non-negative integer', 'offset');
-  }
   const { secrets } = deps;
-  const queries = listQueriesFor(deps.db);
-  const params = {
-    organizationId: args.organizationId,
-    now: deps.now().toISOString(),
-    limit: args.limit + 1,
-    offset: args.offset,
-  };
-  const rows =
-    args.agentId === undefined
-      ? await queries.all.execute(params)
-      : (await queries.byAgent.execute({ ...params, agentId: args.agentId })).map((r) => r.token);
+  const page = await listLiveRows(deps, args);
   // A changed or lost SCOPEKIT_ENCRYPTION_KEY costs the listing those tokens' values, not the
   // listing itself: the tokens still work (they are checked by hash) and can be revoked by id.
-  const open = (sealed: string, tokenId: string) => {
+  const open = (sealed: string | null, tokenId: string) => {
+    if (sealed === null) return null;
     try {
       return secrets.open(sealed, tokenId);
     } catch (error) {
@@ -244,15 +267,51 @@ export async function listClientTokens(
     }
   };
   return {
-    hasNextPage: rows.length > args.limit,
-    tokens: rows.slice(0, args.limit).map((row) => toView(row, open)),
+    hasNextPage: page.hasNextPage,
+    tokens: page.tokens.map((row) => ({
+      ...toSummary(row),
+      token: open(row.tokenCiphertext, row.id),
+    })),
   };
+}
+
+/** As `listClientTokens`, for a screen that never shows values: none is decrypted. */
+export async function listClientTokenSummaries(
+  deps: ServiceDeps,
+  args: ListClientTokensArgs,
+): Promise<ClientTokenPage<ClientTokenSummary>> {
+  const page = await listLiveRows(deps, args);
+  return { hasNextPage: page.hasNextPage, tokens: page.tokens.map(toSummary) };
+}
+
+async function listLiveRows(
+  deps: ServiceDeps,
+  args: ListClientTokensArgs,
+): Promise<ClientTokenPage<typeof clientTokens.$inferSelect>> {
+  if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > 100) {
+    throw badRequest('must be an integer from 1 to 100', 'limit');
+  }
+  if (!Number.isInteger(args.offset) || args.offset < 0) {
+    throw badRequest('must be a non-negative integer', 'offset');
+  }
+  const queries = listQueriesFor(deps.db);
+  const params = {
+    organizationId: args.organizationId,
+    now: deps.now().toISOString(),
+    limit: args.limit + 1,
+    offset: args.offset,
+  };
+  const rows =
+    args.agentId === undefined
+      ? await queries.all.execute(params)
+      : (await queries.byAgent.execute({ ...params, agentId: args.agentId })).map((r) => r.token);
+  return { hasNextPage: rows.length > args.limit, tokens: rows.slice(0, args.limit) };
 }
 
 export async function revokeClientTokenById(
   deps: ServiceDeps,
   args: { organizationId: string; id: string },
-): Promise<ClientTokenView> {
+): Promise<ClientTokenSummary> {
   return revokeWhere(
     deps,
     eq(clientTokens.id, args.id),
@@ -261,28 +320,11 @@ export async function revokeClientTokenById(
   );
 }
 
-/** Log-out takes with it every token the session minted, so nothing it handed out lives on. */
-export async function revokeClientTokensOfSession(
-  deps: ServiceDeps,
-  args: { sessionIdHash: string },
-): Promise<number> {
-  const rows = await revokeAndAnnounce(deps, (db) =>
-    db
-      .update(clientTokens)
-      .set({ revokedAt: deps.now(), tokenCiphertext: null })
-      .where(
-        and(eq(clientTokens.sessionIdHash, args.sessionIdHash), isNull(clientTokens.revokedAt)),
-      )
-      .returning({ tokenHash: clientTokens.tokenHash }),
-  );
-  return rows.length;
-}
-
 /** Letta deletes by the token's value; it is hashed at once and never compared in plaintext. */
 export async function revokeClientTokenByValue(
   deps: ServiceDeps,
   args: { organizationId: string; token: string },
-): Promise<ClientTokenView> {
+): Promise<ClientTokenSummary> {
   const parsed = parseToken(args.token);
   if (!parsed.ok || parsed.value.kind !== 'client') {
     throw badRequest('is not a client-side access token (ck-let-…)', 'token');
@@ -301,7 +343,7 @@ async function revokeWhere(
   match: SQL,
   organizationId: string,
   missing: string,
-): Promise<ClientTokenView> {
+): Promise<ClientTokenSummary> {
   const [row] = await revokeAndAnnounce(deps, (db) =>
     db
       .update(clientTokens)
@@ -312,16 +354,12 @@ async function revokeWhere(
       .returning(),
   );
   if (!row) throw notFound(missing);
-  return toView(row, () => null);
+  return toSummary(row);
 }
 
-function toView(
-  row: typeof clientTokens.$inferSelect,
-  open: (sealed: string, aad: string) => string | null,
-): ClientTokenView {
+function toSummary(row: typeof clientTokens.$inferSelect): ClientTokenSummary {
   return {
     id: row.id,
-    token: row.tokenCiphertext ? open(row.tokenCiphertext, row.id) : null,
     hint: row.hint,
     hostname: row.hostname,
     policy: row.policy,

@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { normalizeOrigin } from '@scopekit/policy';
-import { and, eq, gt, lte } from 'drizzle-orm';
+import { and, eq, gt, isNull } from 'drizzle-orm';
+import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
-import { sessions, users } from '../db/schema.js';
+import { clientTokens, sessions, users } from '../db/schema.js';
 import { forbidden } from '../errors.js';
-import {
-  type MintedClientToken,
-  mintClientToken,
-  revokeClientTokensOfSession,
-} from './client-tokens.js';
+import { type MintedClientToken, mintClientToken } from './client-tokens.js';
 import type { ServiceDeps } from './deps.js';
+import { grantablePolicy } from './token-issuer.js';
 import { toUserView, type UserView } from './users.js';
 
 export interface NewSession {
@@ -53,16 +51,21 @@ export async function resolveSession(
   return { user: toUserView(row.user), sessionIdHash: idHash, expiresAt: row.session.expiresAt };
 }
 
-/** Ends the session and revokes every token it minted. Ending an unknown session is a no-op. */
+/**
+ * Ends the session and revokes every token it minted, in one transaction, so nothing it
+ * handed out lives on. Ending an unknown session is a no-op.
+ */
 export async function endSession(deps: ServiceDeps, args: { sessionId: string }): Promise<void> {
   const idHash = hashToken(args.sessionId);
-  await revokeClientTokensOfSession(deps, { sessionIdHash: idHash });
-  await deps.db.delete(sessions).where(eq(sessions.idHash, idHash));
-}
-
-/** Expired sessions are refused on read already; this only keeps the table small. */
-export async function sweepExpiredSessions(deps: Pick<ServiceDeps, 'db' | 'now'>): Promise<void> {
-  await deps.db.delete(sessions).where(lte(sessions.expiresAt, deps.now()));
+  await revokeAndAnnounce(deps, async (db) => {
+    // Deleted first: a mint racing this log-out waits on the row, then finds no session.
+    await db.delete(sessions).where(eq(sessions.idHash, idHash));
+    return db
+      .update(clientTokens)
+      .set({ revokedAt: deps.now(), tokenCiphertext: null })
+      .where(and(eq(clientTokens.sessionIdHash, idHash), isNull(clientTokens.revokedAt)))
+      .returning({ tokenHash: clientTokens.tokenHash });
+  });
 }
 
 export interface SessionToken {
@@ -84,17 +87,17 @@ export async function mintSessionToken(
 ): Promise<MintedClientToken & SessionToken> {
   const hostname = pickWebOrigin(deps.accounts.webOrigins, args.origin);
   const { user } = args.session;
+  const issuer = {
+    kind: 'session' as const,
+    sessionIdHash: args.session.sessionIdHash,
+    agentId: user.agentId,
+  };
+  // Everything a session may grant: its user's agent, with SESSION_ACCESS.
   const minted = await mintClientToken(deps, {
     organizationId: user.organizationId,
-    sessionIdHash: args.session.sessionIdHash,
+    issuer,
     hostname,
-    policy: [
-      {
-        type: 'agent',
-        id: user.agentId,
-        access: ['read_messages', 'write_messages', 'read_agent'],
-      },
-    ],
+    policy: grantablePolicy(issuer, [user.agentId]),
     ttlMs: deps.accounts.webTokenTtlMs,
   });
   return { ...minted, agentId: user.agentId };

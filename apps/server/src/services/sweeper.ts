@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { rowsOf } from '../db/rows.js';
 import type { ServiceDeps } from './deps.js';
 
 export interface SweepOptions {
@@ -14,51 +15,68 @@ export interface SweepOptions {
 
 export interface SweepResult {
   deletedTokens: number;
+  deletedSessions: number;
 }
 
 /**
- * Deletes client-side tokens that expired or were revoked more than `retainMs` ago, and
- * rate-limit windows that ended as long ago. Safe to run on several instances at once:
- * each batch takes its rows with `FOR UPDATE SKIP LOCKED`, so concurrent sweeps split the
- * work instead of waiting on each other, and a row is deleted once.
+ * Deletes client-side tokens that expired or were revoked more than `retainMs` ago, log-in
+ * sessions that expired (one reads as unknown once expired, so none is kept), and rate-limit
+ * windows that ended long enough ago. Safe to run on several instances at once: each batch
+ * takes its rows with `FOR UPDATE SKIP LOCKED`, so concurrent sweeps split the work instead
+ * of waiting on each other, and a row is deleted once.
  */
-export async function sweepExpiredTokens(
+export async function sweepExpired(
   deps: Pick<ServiceDeps, 'db' | 'now' | 'rateLimiter'>,
   options: SweepOptions,
 ): Promise<SweepResult> {
-  const cutoff = new Date(deps.now().getTime() - options.retainMs);
+  const now = deps.now();
+  const tokenCutoff = new Date(now.getTime() - options.retainMs);
   const batchSize = options.batchSize ?? 1000;
-  let deletedTokens = 0;
-  // Two conditions, two statements: each walks its own index.
-  for (const column of ['expires_at', 'revoked_at'] as const) {
+  const sweep = async (target: SweepTarget, cutoff: Date) => {
+    let deleted = 0;
     for (;;) {
-      const deleted = await deleteBatch(deps.db, column, cutoff, batchSize);
-      deletedTokens += deleted;
-      if (deleted < batchSize) break;
+      const batch = await deleteBatch(deps.db, target, cutoff, batchSize);
+      deleted += batch;
+      if (batch < batchSize) return deleted;
     }
-  }
+  };
+  // Two conditions, two statements: each walks its own index.
+  const deletedTokens =
+    (await sweep({ table: 'client_tokens', key: 'id', column: 'expires_at' }, tokenCutoff)) +
+    (await sweep({ table: 'client_tokens', key: 'id', column: 'revoked_at' }, tokenCutoff));
+  const deletedSessions = await sweep(
+    { table: 'sessions', key: 'id_hash', column: 'expires_at' },
+    now,
+  );
   // Counters keep their own retention: a short token retention must not reset an hourly limit.
   await deps.rateLimiter.sweep();
-  return { deletedTokens };
+  return { deletedTokens, deletedSessions };
+}
+
+/** A table, its key, and the indexed time after which (plus a retention) its rows may go. */
+interface SweepTarget {
+  table: 'client_tokens' | 'sessions';
+  key: 'id' | 'id_hash';
+  column: 'expires_at' | 'revoked_at';
 }
 
 async function deleteBatch(
   db: Database,
-  column: 'expires_at' | 'revoked_at',
+  { table, key, column }: SweepTarget,
   cutoff: Date,
   batchSize: number,
 ): Promise<number> {
   const result = await db.execute(sql`
-    delete from client_tokens where id in (
-      select id from client_tokens where ${sql.identifier(column)} < ${cutoff.toISOString()}::timestamptz
+    delete from ${sql.identifier(table)} where ${sql.identifier(key)} in (
+      select ${sql.identifier(key)} from ${sql.identifier(table)}
+      where ${sql.identifier(column)} < ${cutoff.toISOString()}::timestamptz
       limit ${batchSize} for update skip locked)
-    returning id`);
-  const rows = Array.isArray(result) ? result : (result as unknown as { rows: unknown[] }).rows;
-  return rows.length;
+    returning 1`);
+  return rowsOf(result).length;
 }
 
-/** Runs `sweepExpiredTokens` every `intervalMs`, give or take a random tenth so instances spread out. */
-export class TokenSweeper {
+/** Runs `sweepExpired` every `intervalMs`, give or take a random tenth so instances spread out. */
+export class Sweeper {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> | undefined;
   #stopped = false;
@@ -78,7 +96,7 @@ export class TokenSweeper {
     const { intervalMs } = this.options;
     const delay = intervalMs * (0.9 + Math.random() * 0.2);
     this.#timer = setTimeout(() => {
-      this.#running = sweepExpiredTokens(this.deps, this.options)
+      this.#running = sweepExpired(this.deps, this.options)
         .catch((error: unknown) => this.options.onError?.(error))
         .finally(() => this.#schedule());
     }, delay);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { requireAgentAccess, requireApiKey } from '../auth/authorize.js';
 import { enforceRateLimit, verifyBearerWithinLimits } from '../auth/rate-limit.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
-import { AppError, forbidden, unauthorized } from '../errors.js';
+import { AppError, forbidden, sessionEnded } from '../errors.js';
 import { isWebOrigin, resolveSession } from '../services/sessions.js';
 import type { Context } from './context.js';
 
@@ -99,7 +99,7 @@ export const sessionProcedure = webProcedure.use(async ({ ctx, next }) => {
   const session = ctx.sessionId
     ? await resolveSession(ctx.deps, { sessionId: ctx.sessionId })
     : null;
-  if (!session) throw unauthorized('Not logged in, or the session has ended; log in again');
+  if (!session) throw sessionEnded();
   return next({ ctx: { session } });
 });
 

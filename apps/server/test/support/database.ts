@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
+import { rowsOf } from '../../src/db/rows.js';
 
 export interface TestDatabase extends DatabaseHandle {
   /** The URL another process (a second server instance, the CLI) can open. */
@@ -53,10 +54,5 @@ export async function publicTables(db: DatabaseHandle['db']): Promise<string[]> 
   const result = await db.execute(
     sql`select tablename from pg_tables where schemaname = 'public' order by tablename`,
   );
-  const rows = (
-    Array.isArray(result) ? result : (result as unknown as { rows: unknown[] }).rows
-  ) as {
-    tablename: string;
-  }[];
-  return rows.map((r) => r.tablename);
+  return rowsOf<{ tablename: string }>(result).map((r) => r.tablename);
 }

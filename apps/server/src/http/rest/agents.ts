@@ -18,7 +18,8 @@ import {
   updateBlock,
 } from '../../services/agents.js';
 import type { ServiceDeps } from '../../services/deps.js';
-import { authenticate, parseOrThrow, queryInteger } from './authenticate.js';
+import { parseInput } from '../../services/parse-input.js';
+import { authenticate, queryInteger } from './authenticate.js';
 
 const listQuery = z.strictObject({
   after: z.string().min(1).max(200).optional(),
@@ -48,14 +49,14 @@ type BlockParams = { Params: { agentId: string; label: string } };
 export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
   app.post('/v1/agents', async (request, reply) => {
     const principal = requireApiKey(await authenticate(deps, request));
-    const body = parseOrThrow(agentCreateSchema, request.body);
+    const body = parseInput(agentCreateSchema, request.body);
     const agent = await createAgent(deps, { organizationId: principal.organizationId, ...body });
     return reply.status(201).send(toAgentState(deps, agent));
   });
 
   app.get('/v1/agents', async (request) => {
     const principal = requireApiKey(await authenticate(deps, request));
-    const query = parseOrThrow(listQuery, request.query);
+    const query = parseInput(listQuery, request.query);
     const rows = await listAgents(deps, { organizationId: principal.organizationId, ...query });
     return rows.map((row) => toAgentState(deps, row));
   });
@@ -74,7 +75,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
     const principal = await authenticate(deps, request);
     const { agentId } = request.params;
     requireAgentAccess(principal, agentId, 'write_agent');
-    const body = parseOrThrow(agentUpdateSchema, request.body);
+    const body = parseInput(agentUpdateSchema, request.body);
     return toAgentState(
       deps,
       await updateAgent(deps, { organizationId: principal.organizationId, agentId, ...body }),
@@ -86,7 +87,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
     const principal = await authenticate(deps, request);
     const { agentId } = request.params;
     requireAgentAccess(principal, agentId, 'read_agent');
-    const query = parseOrThrow(blockListQuery, request.query);
+    const query = parseInput(blockListQuery, request.query);
     return listBlocks(deps, { organizationId: principal.organizationId, agentId, ...query });
   });
 
@@ -101,7 +102,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
     const principal = await authenticate(deps, request);
     const { agentId, label } = request.params;
     requireAgentAccess(principal, agentId, 'write_agent');
-    const body = parseOrThrow(blockUpdateSchema, request.body);
+    const body = parseInput(blockUpdateSchema, request.body);
     return updateBlock(deps, {
       ...body,
       organizationId: principal.organizationId,

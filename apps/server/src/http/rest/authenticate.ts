@@ -4,7 +4,6 @@ import type { Principal } from '../../auth/principal.js';
 import { enforceRateLimit, verifyBearerWithinLimits } from '../../auth/rate-limit.js';
 import { requestOrigin } from '../../auth/request-origin.js';
 import type { ServiceDeps } from '../../services/deps.js';
-import { parseInput } from '../../services/parse-input.js';
 
 export async function authenticate(deps: ServiceDeps, request: FastifyRequest): Promise<Principal> {
   const principal = await verifyBearerWithinLimits(
@@ -18,9 +17,6 @@ export async function authenticate(deps: ServiceDeps, request: FastifyRequest): 
   enforceRateLimit(deps, principal);
   return principal;
 }
-
-/** Validates REST input with the same schemas as tRPC, answering 400 "field: problem". */
-export const parseOrThrow = parseInput;
 
 /** A whole number in a query string: "", "2.5", "1e3" and "-0" are refused, not coerced. */
 export const queryInteger = ({ min, max }: { min: number; max: number }) =>

@@ -1,9 +1,15 @@
-import { formatIssues, parseCreateTokenRequest } from '@scopekit/policy';
+import {
+  formatIssues,
+  type MintedTokenRecord,
+  parseCreateTokenRequest,
+  type TokenRecord,
+} from '@scopekit/policy';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireApiKey } from '../../auth/authorize.js';
 import { badRequest } from '../../errors.js';
 import {
+  type ClientTokenSummary,
   type ClientTokenView,
   listClientTokens,
   MAX_LIST_OFFSET,
@@ -11,7 +17,8 @@ import {
   revokeClientTokenByValue,
 } from '../../services/client-tokens.js';
 import type { ServiceDeps } from '../../services/deps.js';
-import { authenticate, parseOrThrow, queryInteger } from './authenticate.js';
+import { parseInput } from '../../services/parse-input.js';
+import { authenticate, queryInteger } from './authenticate.js';
 
 const listQuery = z.strictObject({
   agentId: z.string().min(1).max(200).optional(),
@@ -20,12 +27,20 @@ const listQuery = z.strictObject({
 });
 
 /** Letta's response shape: camelCase, and only what the SDK types. */
-const toLetta = (token: ClientTokenView & { token: string | null }) => ({
+const toLetta = (token: ClientTokenSummary & { token: string }): TokenRecord => ({
   token: token.token,
   expiresAt: token.expiresAt,
   hostname: token.hostname,
   policy: token.policy,
 });
+
+/**
+ * Letta's `AccessToken.token` is a string, so a token whose value no configured key opens
+ * is left out of the REST list (with a warning logged); it still works until it expires, and
+ * tRPC `tokens.list` shows it, without its value, to revoke by id.
+ */
+const hasValue = (token: ClientTokenView): token is ClientTokenView & { token: string } =>
+  token.token !== null;
 
 /** `POST|GET /v1/client-side-access-tokens`, `DELETE /v1/client-side-access-tokens/:token`. */
 export function registerClientTokenRoutes(app: FastifyInstance, deps: ServiceDeps) {
@@ -35,23 +50,24 @@ export function registerClientTokenRoutes(app: FastifyInstance, deps: ServiceDep
     if (!parsed.ok) throw badRequest(formatIssues(parsed.error));
     const minted = await mintClientToken(deps, {
       organizationId: principal.organizationId,
-      apiKeyId: principal.apiKeyId,
+      issuer: { kind: 'apiKey', apiKeyId: principal.apiKeyId },
       hostname: parsed.value.hostname,
       policy: parsed.value.policy,
       expiresAt: parsed.value.expires_at,
     });
-    return reply.status(201).send(toLetta(minted));
+    const body: MintedTokenRecord = { ...toLetta(minted), expiresIn: minted.expiresIn };
+    return reply.status(201).send(body);
   });
 
   app.get('/v1/client-side-access-tokens', async (request) => {
     const principal = requireApiKey(await authenticate(deps, request));
-    const query = parseOrThrow(listQuery, request.query);
+    const query = parseInput(listQuery, request.query);
     const page = await listClientTokens(deps, {
       organizationId: principal.organizationId,
       ...query,
       log: request.log,
     });
-    return { hasNextPage: page.hasNextPage, tokens: page.tokens.map(toLetta) };
+    return { hasNextPage: page.hasNextPage, tokens: page.tokens.filter(hasValue).map(toLetta) };
   });
 
   app.delete<{ Params: { token: string } }>(

@@ -10,9 +10,10 @@ import {
   messageTypesSchema,
 } from '../../services/message-schemas.js';
 import { listMessages, sendMessages } from '../../services/messages.js';
+import { parseInput } from '../../services/parse-input.js';
 import { emptyList, nullOnly } from '../../services/unsupported-fields.js';
 import { openEventStream } from '../sse.js';
-import { authenticate, parseOrThrow, queryBoolean, queryInteger } from './authenticate.js';
+import { authenticate, queryBoolean, queryInteger } from './authenticate.js';
 
 /** Letta's list query; the flags about message formatting change nothing here. */
 const listQuery = z.strictObject({
@@ -86,7 +87,7 @@ export function registerMessageRoutes(
     const principal = await authenticate(deps, request);
     const { agentId } = request.params;
     requireAgentAccess(principal, agentId, 'read_messages');
-    const { before, after, limit, order, include_return_message_types } = parseOrThrow(
+    const { before, after, limit, order, include_return_message_types } = parseInput(
       listQuery,
       request.query,
     );
@@ -108,7 +109,7 @@ export function registerMessageRoutes(
       const principal = await authenticate(deps, request);
       const { agentId } = request.params;
       requireAgentAccess(principal, agentId, 'write_messages');
-      const body = parseOrThrow(sendBody, request.body);
+      const body = parseInput(sendBody, request.body);
       const args = { organizationId: principal.organizationId, agentId, messages: body.messages };
       const wanted = (type: LettaMessageType) =>
         !body.include_return_message_types || body.include_return_message_types.includes(type);

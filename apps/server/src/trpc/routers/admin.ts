@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  listClientTokens,
+  listClientTokenSummaries,
   MAX_LIST_OFFSET,
   revokeClientTokenById,
 } from '../../services/client-tokens.js';
@@ -33,25 +33,19 @@ export const adminRouter = router({
           })
           .default({ limit: 20, offset: 0 }),
       )
-      .query(async ({ ctx, input }) => {
-        const page = await listClientTokens(ctx.deps, {
+      .query(({ ctx, input }) =>
+        listClientTokenSummaries(ctx.deps, {
           organizationId: ctx.session.user.organizationId,
           ...input,
-          log: ctx.log,
-        });
-        return {
-          hasNextPage: page.hasNextPage,
-          tokens: page.tokens.map(({ token: _secret, ...rest }) => rest),
-        };
-      }),
+        }),
+      ),
     revoke: adminProcedure
       .input(z.strictObject({ id: z.string().min(1).max(200) }))
-      .mutation(async ({ ctx, input }) => {
-        const { token: _secret, ...revoked } = await revokeClientTokenById(ctx.deps, {
+      .mutation(({ ctx, input }) =>
+        revokeClientTokenById(ctx.deps, {
           organizationId: ctx.session.user.organizationId,
           id: input.id,
-        });
-        return revoked;
-      }),
+        }),
+      ),
   }),
 });

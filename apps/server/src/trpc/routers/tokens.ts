@@ -1,4 +1,4 @@
-import { hostnameSchema, policyEntrySchema } from '@scopekit/policy';
+import { expiresAtSchema, hostnameSchema, policyEntriesSchema } from '@scopekit/policy';
 import { z } from 'zod';
 import {
   listClientTokens,
@@ -11,16 +11,17 @@ import { apiKeyProcedure, router } from '../trpc.js';
 export const tokensRouter = router({
   create: apiKeyProcedure
     .input(
+      // REST's pieces, so both edges refuse the same input in the same words.
       z.strictObject({
         hostname: hostnameSchema,
-        policy: z.array(policyEntrySchema).min(1).max(100),
-        expiresAt: z.iso.datetime({ offset: true }).optional(),
+        policy: policyEntriesSchema,
+        expiresAt: expiresAtSchema.optional(),
       }),
     )
     .mutation(({ ctx, input }) =>
       mintClientToken(ctx.deps, {
         organizationId: ctx.principal.organizationId,
-        apiKeyId: ctx.principal.apiKeyId,
+        issuer: { kind: 'apiKey', apiKeyId: ctx.principal.apiKeyId },
         ...input,
         expiryField: 'expiresAt',
       }),
