@@ -129,8 +129,7 @@ export function parseTrustProxy(value: string | undefined): TrustProxy | { error
   if (text === '' || text === 'false') return false;
   if (text === 'true') {
     return {
-      error:
-        '"true" would believe the left-most X-Forwarded-For address, which the client writes; give the number of proxies in front of the server (e.g. 1) or their addresses/CIDRs',
+      error: `"true" would believe the left-most X-Forwarded-For address, which the client writes; give the proxies' addresses/CIDRs (e.g. 10.0.0.0/8)`,
     };
   }
   if (/^\d+$/.test(text)) {

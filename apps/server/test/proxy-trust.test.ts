@@ -23,7 +23,7 @@ describe('SCOPEKIT_TRUST_PROXY', () => {
 
   it('refuses `true`, which believes the address the client wrote, and says what to give', () => {
     expect(() => trustProxy('true')).toThrow(
-      /SCOPEKIT_TRUST_PROXY: .*left-most X-Forwarded-For.*number of proxies/,
+      /SCOPEKIT_TRUST_PROXY: .*left-most X-Forwarded-For.*addresses\/CIDRs/,
     );
   });
 
