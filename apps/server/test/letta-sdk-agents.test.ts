@@ -1,7 +1,9 @@
-import Letta, { NotFoundError, PermissionDeniedError } from '@letta-ai/letta-client';
+import Letta, { ConflictError, NotFoundError, PermissionDeniedError } from '@letta-ai/letta-client';
 import type { Access } from '@scopekit/policy';
 import { describe, expect, it } from 'vitest';
+import { getAgent } from '../src/services/agents.js';
 import { mintClientToken } from '../src/services/client-tokens.js';
+import { signUp } from '../src/services/users.js';
 import { APP_ORIGIN, seedOrganization } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
 
@@ -72,6 +74,21 @@ describe('agents through the SDK with a server-side key', () => {
     expect(listed.items.map((a) => a.id).sort()).toEqual(
       [globex.agentId, globex.otherAgentId].sort(),
     );
+  });
+
+  it('keeps a web user’s agent from deletion on its own, telling only the user’s organization', async () => {
+    const user = await signUp(s.deps, { username: 'ada', password: 'correct horse battery' });
+    const app = await seedOrganization(s.deps, s.deps.accounts.organizationName);
+    const own = sdk(app.apiKey).agents.delete(user.agentId);
+    await expect(own).rejects.toBeInstanceOf(ConflictError);
+    await expect(own).rejects.toThrow(`is the agent of web user "ada"`);
+    const foreign = sdk(s.acme.apiKey).agents.delete(user.agentId);
+    await expect(foreign).rejects.toBeInstanceOf(NotFoundError);
+    await expect(foreign).rejects.toThrow(`Agent ${user.agentId} not found`);
+    const organizationId = app.organizationId;
+    await expect(
+      getAgent(s.deps, { organizationId, agentId: user.agentId }),
+    ).resolves.toBeDefined();
   });
 });
 

@@ -362,10 +362,12 @@ export async function deleteAgent(
   args: { organizationId: string; agentId: string },
 ): Promise<void> {
   // A web user's agent goes with its user, not on its own: the account would be left unusable.
+  // Only an agent of the caller's organization is looked at: another's is simply not found.
   const [owner] = await db
     .select({ username: users.username })
     .from(users)
-    .where(eq(users.agentId, args.agentId));
+    .innerJoin(agents, eq(agents.id, users.agentId))
+    .where(and(eq(users.agentId, args.agentId), eq(agents.organizationId, args.organizationId)));
   if (owner) {
     throw new AppError(
       'CONFLICT',
