@@ -18,6 +18,7 @@ import {
   updateBlock,
 } from '../../services/agents.js';
 import type { ServiceDeps } from '../../services/deps.js';
+import { refuseServerKeyAgentFields } from '../../services/server-key-only.js';
 import { authenticate, parseOrThrow, queryInteger } from './authenticate.js';
 
 const listQuery = z.strictObject({
@@ -75,6 +76,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
     const { agentId } = request.params;
     requireAgentAccess(principal, agentId, 'write_agent');
     const body = parseOrThrow(agentUpdateSchema, request.body);
+    refuseServerKeyAgentFields(principal, body);
     return toAgentState(
       deps,
       await updateAgent(deps, { organizationId: principal.organizationId, agentId, ...body }),

@@ -10,6 +10,7 @@ import {
   messageTypesSchema,
 } from '../../services/message-schemas.js';
 import { listMessages, sendMessages } from '../../services/messages.js';
+import { refuseNonUserMessages } from '../../services/server-key-only.js';
 import { emptyList, nullOnly } from '../../services/unsupported-fields.js';
 import { openEventStream } from '../sse.js';
 import { authenticate, parseOrThrow, queryBoolean, queryInteger } from './authenticate.js';
@@ -109,6 +110,7 @@ export function registerMessageRoutes(
       const { agentId } = request.params;
       requireAgentAccess(principal, agentId, 'write_messages');
       const body = parseOrThrow(sendBody, request.body);
+      refuseNonUserMessages(principal, body.messages);
       const args = { organizationId: principal.organizationId, agentId, messages: body.messages };
       const wanted = (type: LettaMessageType) =>
         !body.include_return_message_types || body.include_return_message_types.includes(type);
