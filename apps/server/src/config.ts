@@ -79,6 +79,12 @@ const envSchema = z.object({
   /** How many earlier messages the model sees each turn. */
   SCOPEKIT_HISTORY_WINDOW: z.coerce.number().int().min(1).max(1_000).default(20),
   /**
+   * A turn whose model goes quiet this long between pieces (or before the first), or that
+   * runs this long in all, is stopped with llm_api_error: it would hold its agent meanwhile.
+   */
+  SCOPEKIT_TURN_IDLE_TIMEOUT_SECONDS: z.coerce.number().positive().max(3_600).default(60),
+  SCOPEKIT_TURN_TIMEOUT_SECONDS: z.coerce.number().positive().max(86_400).default(300),
+  /**
    * Behind a load balancer: `true` (trust every hop) or comma-separated addresses/CIDRs of
    * the proxies. Off by default: a direct client could forge the header.
    */
@@ -126,6 +132,8 @@ export interface Config {
   };
   messageMaxBytes: number;
   historyWindow: number;
+  turnIdleTimeoutMs: number;
+  turnTimeoutMs: number;
 }
 
 export interface AccountsConfig {
@@ -221,6 +229,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     messageMaxBytes: e.SCOPEKIT_MESSAGE_MAX_BYTES,
     historyWindow: e.SCOPEKIT_HISTORY_WINDOW,
+    turnIdleTimeoutMs: e.SCOPEKIT_TURN_IDLE_TIMEOUT_SECONDS * 1000,
+    turnTimeoutMs: e.SCOPEKIT_TURN_TIMEOUT_SECONDS * 1000,
   };
 }
 

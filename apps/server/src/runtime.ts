@@ -56,6 +56,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       apiKeyPerMinute: config.apiKeyPerMinute,
       messageMaxBytes: config.messageMaxBytes,
       historyWindow: config.historyWindow,
+      turnIdleTimeoutMs: config.turnIdleTimeoutMs,
+      turnTimeoutMs: config.turnTimeoutMs,
     },
     accounts: config.accounts,
   };

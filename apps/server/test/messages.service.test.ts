@@ -1,5 +1,5 @@
 import { count, eq } from 'drizzle-orm';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAIRuntime } from '../src/agent-runtime/openai.js';
 import {
   type AgentRuntime,
@@ -243,6 +243,56 @@ describe('when the model fails', () => {
     expect(stored.map((m) => [m.messageType, m.content])).toEqual([['user_message', 'hello?']]);
     await expect(send('again')).resolves.toMatchObject({
       stop_reason: { stop_reason: 'end_turn' },
+    });
+  });
+
+  describe('that stops sending, through the openai runtime', () => {
+    let fake: FakeOpenAI;
+    beforeAll(async () => {
+      fake = await FakeOpenAI.start();
+    });
+    afterAll(() => fake.close());
+    beforeEach(() => fake.reset());
+    const withTimeouts = (limits: Partial<ServiceDeps['limits']>) => ({
+      ...s.deps,
+      agentRuntime: new OpenAIRuntime({
+        baseURL: fake.baseURL,
+        apiKey: 'k',
+        model: 'm',
+        stream: true,
+      }),
+      limits: { ...s.deps.limits, ...limits },
+    });
+
+    it('stops a turn quiet for the idle timeout, keeping the user’s message and the agent free', async () => {
+      fake.midStream = { after: 2, does: 'stall' };
+      const stalled = withTimeouts({ turnIdleTimeoutMs: 200 });
+      const response = await send('tell me a story', stalled);
+      expect(response.messages).toEqual([]);
+      expect(response.stop_reason).toEqual({
+        message_type: 'stop_reason',
+        stop_reason: 'llm_api_error',
+        error: 'The model sent nothing for 0.2 seconds; the turn was stopped',
+      });
+      // The request to the model was given up, not left open.
+      while (fake.abandoned === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const stored = await s.database.db.select().from(messages);
+      expect(stored.map((m) => m.content)).toEqual(['tell me a story']);
+      fake.midStream = undefined;
+      await expect(send('again', stalled)).resolves.toMatchObject({
+        messages: [{ content: 'echo: again' }],
+      });
+    });
+
+    it('stops a turn that outlasts the turn timeout, however steadily the model sends', async () => {
+      fake.pieceDelayMs = 20;
+      fake.reply = () => 'word '.repeat(500);
+      const response = await send('go on', withTimeouts({ turnTimeoutMs: 300 }));
+      expect(response.stop_reason).toMatchObject({
+        stop_reason: 'llm_api_error',
+        error: 'The model did not finish its reply within 0.3 seconds; the turn was stopped',
+      });
+      expect(await storedCount()).toBe(1);
     });
   });
 

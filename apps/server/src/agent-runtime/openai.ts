@@ -59,6 +59,7 @@ export class OpenAIRuntime implements AgentRuntime {
       { role: 'system', content: systemWithMemory(agent) },
       ...history.map((m) => ({ role: m.role, content: m.content })),
     ];
+    let midReply = false;
     try {
       if (!this.options.stream) {
         const completion = await this.#client.chat.completions.create(
@@ -76,18 +77,22 @@ export class OpenAIRuntime implements AgentRuntime {
         { signal },
       );
       for await (const chunk of stream) {
+        midReply = true;
         const text = chunk.choices[0]?.delta?.content;
         if (text) yield { type: 'text', text };
         if (chunk.usage) yield usageOf(chunk.usage);
       }
+      // The client ends an aborted stream quietly, as if the reply were whole: it is not.
+      signal.throwIfAborted();
     } catch (error) {
       if (error instanceof AgentRuntimeError || signal.aborted) throw error;
       if (error instanceof OpenAI.APIError) {
         // The client's message already leads with the status ("400 model not loaded").
         throw new AgentRuntimeError(`The model API failed: ${error.message}`);
       }
+      // A transport failure's own message ("terminated") does not say the reply was under way.
       throw new AgentRuntimeError(
-        `The model API failed: ${error instanceof Error ? error.message : String(error)}`,
+        `The model API failed${midReply ? ' mid-reply' : ''}: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
   }

@@ -23,6 +23,7 @@ import {
   toLettaMessage,
 } from './message-view.js';
 import { parseInput } from './parse-input.js';
+import { nextPartWithin } from './turn-timeout.js';
 
 const ROLE_TYPES: Record<MessageCreate['role'] & string, MessageType> = {
   user: 'user_message',
@@ -208,6 +209,12 @@ export async function sendMessages(
     let pieces = 0;
     const usage = { prompt: 0, completion: 0 };
     let failure: string | undefined;
+    const stalled = new AbortController();
+    const timeouts = {
+      idleMs: deps.limits.turnIdleTimeoutMs,
+      totalMs: deps.limits.turnTimeoutMs,
+      startedAt: Date.now(),
+    };
     const parts = deps.agentRuntime
       .respond(
         {
@@ -218,7 +225,7 @@ export async function sendMessages(
           memoryBlocks: agent.memoryBlocks,
         },
         history.map((m) => ({ role: TYPE_ROLES[m.messageType], content: m.content })),
-        { signal },
+        { signal: AbortSignal.any([signal, stalled.signal]) },
       )
       [Symbol.asyncIterator]();
     for (;;) {
@@ -226,7 +233,7 @@ export async function sendMessages(
       let next: IteratorResult<RuntimePart>;
       // Only the runtime's own failures end the turn with llm_api_error; ours propagate.
       try {
-        next = await parts.next();
+        next = await nextPartWithin(parts, timeouts, stalled);
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         failure =
