@@ -1,7 +1,11 @@
 import Letta from '@letta-ai/letta-client';
 import { describe, expect, it } from 'vitest';
+import type { AgentRuntime } from '../src/agent-runtime/runtime.js';
 import { messages } from '../src/db/schema.js';
 import { buildApp } from '../src/http/app.js';
+import { MEMORY_BLOCK_MAX_CHARS } from '../src/services/agent-schemas.js';
+import type { ServiceDeps } from '../src/services/deps.js';
+import { TurnQueue } from '../src/services/turn-queue.js';
 import { ScriptedRuntime } from './support/scripted-runtime.js';
 import { startTestServer } from './support/server.js';
 import { useSuite } from './support/suite.js';
@@ -150,6 +154,117 @@ describe('streaming over HTTP', () => {
       // The user's messages stay; no half reply is stored.
       const stored = await storedMessages();
       expect(stored.map((m) => m.messageType)).toEqual(['user_message', 'user_message']);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('a streamed send and the agent’s queue', () => {
+  const listen = async (deps: ServiceDeps) => {
+    const app = await buildApp({ deps, logLevel: 'silent', streamPingMs: 5 });
+    return { app, url: await app.listen({ host: '127.0.0.1', port: 0 }) };
+  };
+  const waitFor = async (condition: () => boolean) => {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+
+  it('opens before waiting for the agent, so a send queued behind a long turn hears pings', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['answered'], gated: true });
+    const { app, url } = await listen({ ...s.deps, agentRuntime: runtime });
+    try {
+      const first = send({ messages: [{ role: 'user', content: 'a long one' }] }, url);
+      await waitFor(() => runtime.started === 1);
+      const queued = await send(
+        { messages: [{ role: 'user', content: 'behind it' }], streaming: true },
+        url,
+      );
+      // The answer has begun while the first turn still holds the agent.
+      expect(queued.status).toBe(200);
+      expect(runtime.started).toBe(1);
+      const chunks = await readChunks(queued, (text) => {
+        if (text.includes(PING)) runtime.release();
+      });
+      expect(chunks[0]).toBe(PING);
+      const rest = chunks.filter((c) => c !== PING);
+      expect(rest.slice(0, 3).map(parse)).toMatchObject([
+        { message_type: 'assistant_message', content: 'answered' },
+        { message_type: 'stop_reason', stop_reason: 'end_turn' },
+        { message_type: 'usage_statistics' },
+      ]);
+      expect(rest.slice(3)).toEqual(['data: [DONE]']);
+      expect((await first).status).toBe(200);
+      expect((await storedMessages()).map((m) => m.content).sort()).toEqual(
+        ['a long one', 'answered', 'answered', 'behind it'].sort(),
+      );
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('tells a send that waited too long, in-stream, that the agent is busy', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['answered'], gated: true });
+    const turns = new TurnQueue(undefined, { maxWaitMs: 50 });
+    const { app, url } = await listen({ ...s.deps, agentRuntime: runtime, turns });
+    try {
+      const first = send({ messages: [{ role: 'user', content: 'a long one' }] }, url);
+      await waitFor(() => runtime.started === 1);
+      const queued = await send(
+        { messages: [{ role: 'user', content: 'behind it' }], streaming: true },
+        url,
+      );
+      const chunks = (await readChunks(queued)).filter((c) => c !== PING);
+      expect(chunks).toEqual([
+        'data: {"message_type":"stop_reason","stop_reason":"error"}',
+        `event: error\ndata: ${JSON.stringify({
+          message_type: 'error_message',
+          error_type: 'conflict',
+          message: 'The agent has been busy with another turn for 0.1 seconds; try again later',
+        })}`,
+        'data: [DONE]',
+      ]);
+      runtime.release();
+      expect((await first).status).toBe(200);
+      expect((await storedMessages()).map((m) => m.content)).not.toContain('behind it');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('ends a turn that fails on the server with an internal error, logged, not shown', async () => {
+    // A runtime whose memory edit cannot be stored: a server fault, not the model's.
+    const broken: AgentRuntime = {
+      name: 'broken',
+      llmConfig: () => ({ model: 'broken', model_endpoint_type: 'broken', context_window: 0 }),
+      async *respond() {
+        yield { type: 'memory', label: 'human', value: 'x'.repeat(MEMORY_BLOCK_MAX_CHARS + 1) };
+      },
+    };
+    const lines: string[] = [];
+    const server = await startTestServer(
+      { ...s.deps, agentRuntime: broken },
+      { level: 'error', stream: { write: (line) => lines.push(line) } },
+    );
+    try {
+      const response = await send(
+        { messages: [{ role: 'user', content: 'remember this' }], streaming: true },
+        server.baseUrl,
+      );
+      expect(response.status).toBe(200);
+      expect(await readChunks(response)).toEqual([
+        'data: {"message_type":"stop_reason","stop_reason":"error"}',
+        `event: error\ndata: ${JSON.stringify({
+          message_type: 'error_message',
+          error_type: 'internal_error',
+          message: 'The turn failed on the server; the messages sent were stored if acknowledged.',
+        })}`,
+        'data: [DONE]',
+      ]);
+      const logged = lines.map((line) => JSON.parse(line) as { msg: string; err?: unknown });
+      expect(logged.find((l) => l.msg === 'streamed turn failed')?.err).toMatchObject({
+        message: expect.stringContaining("The runtime's edit of block human"),
+      });
+      expect((await storedMessages()).map((m) => m.content)).toEqual(['remember this']);
     } finally {
       await server.close();
     }

@@ -11,8 +11,10 @@ import { AppError } from '../src/errors.js';
 import { getAgent } from '../src/services/agents.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { listMessages, sendMessages } from '../src/services/messages.js';
+import { TurnQueue } from '../src/services/turn-queue.js';
 import { FakeOpenAI } from './support/fake-openai.js';
 import { seedOrganization } from './support/fixtures.js';
+import { ScriptedRuntime } from './support/scripted-runtime.js';
 import { SlowRuntime } from './support/slow-runtime.js';
 import { useSuite } from './support/suite.js';
 
@@ -205,6 +207,28 @@ describe('one turn at a time per agent', () => {
       expect(reply?.content).toBe(`re: ${user?.content}`);
       expect(reply?.run_id).toBe(user?.run_id);
     }
+  });
+
+  it('gives up a send that waits behind another turn too long, storing nothing of it', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['done'], gated: true });
+    const queued = {
+      ...s.deps,
+      agentRuntime: runtime,
+      turns: new TurnQueue(undefined, { maxWaitMs: 100 }),
+    };
+    const first = send('a long one', queued);
+    while (runtime.started === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await send('behind it', queued).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(AppError);
+    expect(second).toMatchObject({
+      code: 'CONFLICT',
+      shouldRetry: false,
+      message: 'The agent has been busy with another turn for 0.1 seconds; try again later',
+    });
+    runtime.release();
+    await expect(first).resolves.toMatchObject({ messages: [{ content: 'done' }] });
+    const stored = await s.database.db.select().from(messages);
+    expect(stored.map((m) => m.content).sort()).toEqual(['a long one', 'done']);
   });
 
   it('runs turns of different agents side by side', async () => {

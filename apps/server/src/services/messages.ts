@@ -95,6 +95,12 @@ export interface SendMessagesArgs {
   messages: MessageCreate[];
   /** Sees every event of the turn as it happens: REST streaming writes them out. */
   onEvent?: (event: ConversationEvent) => void;
+  /**
+   * Called once the send has passed its checks, before it waits for the agent's turn: a
+   * streaming answer opens here, so a client queued behind a long turn hears pings
+   * instead of timing out and sending again.
+   */
+  onAccepted?: () => void;
 }
 
 /** Checks what is sent before anything is stored or queued: a refused send changes nothing. */
@@ -168,6 +174,7 @@ export async function sendMessages(
   const sent = validateSend(deps, args.messages);
   const { organizationId, agentId } = args;
   await getAgent(deps, { organizationId, agentId });
+  args.onAccepted?.();
   const runId = newId('run');
   const emit = async (event: ConversationEvent) => {
     args.onEvent?.(event);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Mutex } from 'async-mutex';
+import { Mutex, withTimeout } from 'async-mutex';
 import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { agents } from '../db/schema.js';
@@ -9,13 +9,29 @@ import { AppError } from '../errors.js';
 const LEASE_MS = 60_000;
 const RENEW_MS = 20_000;
 
-export interface LeaseTiming {
+export interface TurnTiming {
   leaseMs: number;
   renewMs: number;
+  /** How long a send waits for the agent, behind this instance's turns and others' in all. */
+  maxWaitMs: number;
 }
-/** How often a waiting instance asks again, and how long it waits in all. */
+/** How often a waiting instance asks again, and how long a send waits in all. */
 const POLL_MS = 25;
 const MAX_WAIT_MS = 120_000;
+
+const duration = (ms: number) =>
+  ms % 60_000 === 0
+    ? `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}`
+    : `${Math.round(ms / 100) / 10} seconds`;
+
+/** The SDK would retry at once and wait as long again per attempt. */
+const busy = (waitedMs: number) =>
+  new AppError(
+    'CONFLICT',
+    `The agent has been busy with another turn for ${duration(waitedMs)}; try again later`,
+    undefined,
+    { shouldRetry: false },
+  );
 
 /**
  * One turn at a time per agent: a second send waits for the first to finish, so replies
@@ -30,12 +46,15 @@ const MAX_WAIT_MS = 120_000;
 export class TurnQueue {
   readonly #locks = new Map<string, { mutex: Mutex; users: number }>();
   readonly #holder = `instance-${randomUUID()}`;
+  private readonly timing: TurnTiming;
 
   /** `db` when other instances may share the database; omitted for embedded PGlite. */
   constructor(
     private readonly db?: Database,
-    private readonly timing: LeaseTiming = { leaseMs: LEASE_MS, renewMs: RENEW_MS },
-  ) {}
+    timing: Partial<TurnTiming> = {},
+  ) {
+    this.timing = { leaseMs: LEASE_MS, renewMs: RENEW_MS, maxWaitMs: MAX_WAIT_MS, ...timing };
+  }
 
   /** Runs `turn` when it is the agent's; its signal aborts if the turn stops being so. */
   async run<T>(agentId: string, turn: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -46,8 +65,13 @@ export class TurnQueue {
     }
     entry.users += 1;
     const current = entry;
+    const { maxWaitMs } = this.timing;
+    const deadline = Date.now() + maxWaitMs;
     try {
-      return await current.mutex.runExclusive(() => this.#acrossInstances(agentId, turn));
+      // A send waits no longer behind this instance's turns than behind another's.
+      return await withTimeout(current.mutex, maxWaitMs, busy(maxWaitMs)).runExclusive(() =>
+        this.#acrossInstances(agentId, turn, deadline),
+      );
     } finally {
       current.users -= 1;
       // Forget idle agents, so the map holds only agents with a turn running or waiting.
@@ -58,27 +82,19 @@ export class TurnQueue {
   async #acrossInstances<T>(
     agentId: string,
     turn: (signal: AbortSignal) => Promise<T>,
+    deadline: number,
   ): Promise<T> {
     const { db } = this;
     const lease = new AbortController();
     // One instance needs no lease: the mutex alone keeps the turn, and nothing takes it away.
     if (!db) return turn(lease.signal);
-    const deadline = Date.now() + MAX_WAIT_MS;
     while (!(await this.#acquire(db, agentId))) {
       const [exists] = await db
         .select({ id: agents.id })
         .from(agents)
         .where(eq(agents.id, agentId));
       if (!exists) throw new AppError('NOT_FOUND', `Agent ${agentId} not found`);
-      if (Date.now() > deadline) {
-        throw new AppError(
-          'CONFLICT',
-          'The agent has been busy with another turn for 2 minutes; try again later',
-          undefined,
-          // The SDK would retry at once and wait another 2 minutes per attempt.
-          { shouldRetry: false },
-        );
-      }
+      if (Date.now() > deadline) throw busy(this.timing.maxWaitMs);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
     const { leaseMs, renewMs } = this.timing;

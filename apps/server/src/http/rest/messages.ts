@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requireAgentAccess } from '../../auth/authorize.js';
+import { AppError } from '../../errors.js';
 import type { ConversationEvent } from '../../services/conversation-events.js';
 import type { ServiceDeps } from '../../services/deps.js';
 import {
@@ -143,7 +144,9 @@ export function registerMessageRoutes(
 /**
  * Streams a turn as Letta does. Everything that can be refused (input, permission, missing
  * agent) is refused with a plain JSON error before the stream opens: the SDK turns those into
- * typed errors. Once open, a model failure arrives in-stream.
+ * typed errors. The stream then opens at once, before the send waits for the agent's turn,
+ * so its pings reach a client queued behind a long turn (which would otherwise time out and
+ * send again); what fails after that (the wait, the model) arrives in-stream.
  */
 async function streamTurn(
   deps: ServiceDeps,
@@ -161,7 +164,7 @@ async function streamTurn(
     return stream;
   };
   const onEvent = (event: ConversationEvent) => {
-    // The user's own messages are not echoed, as in Letta; the stream opens with the reply.
+    // The user's own messages are not echoed, as in Letta.
     if (event.type === 'delta' && streamTokens && assistantMessages) {
       open().data({
         id: event.messageId,
@@ -172,24 +175,26 @@ async function streamTurn(
       });
     } else if (event.type === 'message' && event.message.message_type === 'assistant_message') {
       if (!streamTokens && assistantMessages) open().data(event.message);
-    } else if (event.type === 'message') {
-      open();
     }
   };
   let response: Awaited<ReturnType<typeof sendMessages>>;
   try {
-    response = await sendMessages(deps, { ...args, onEvent });
+    response = await sendMessages(deps, { ...args, onEvent, onAccepted: open });
   } catch (error) {
     // Before the stream opened, the error handler answers as for any request.
     if (!stream) throw error;
     stream.data({ message_type: 'stop_reason', stop_reason: 'error' });
+    // Ours (a busy agent, a lost turn) say what happened; anything else is not for the client.
+    const known = error instanceof AppError;
     stream.error({
       message_type: 'error_message',
-      error_type: 'internal_error',
-      message: 'The turn failed on the server; the messages sent were stored if acknowledged.',
+      error_type: known ? error.code.toLowerCase() : 'internal_error',
+      message: known
+        ? error.message
+        : 'The turn failed on the server; the messages sent were stored if acknowledged.',
     });
     stream.done();
-    reply.log.error({ err: error }, 'streamed turn failed');
+    if (!known) reply.log.error({ err: error }, 'streamed turn failed');
     return reply;
   }
   const s = open();
