@@ -7,7 +7,11 @@ import {
 import { type MessageType, messages } from '../db/schema.js';
 import { AppError, notFound } from '../errors.js';
 import { getAgent, setMemoryBlock } from './agents.js';
-import { type ConversationEvent, publishConversationEvent } from './conversation-events.js';
+import {
+  type ConversationEvent,
+  publishConversationEvent,
+  storeAndAnnounce,
+} from './conversation-events.js';
 import type { ServiceDeps } from './deps.js';
 import { newId } from './ids.js';
 import {
@@ -180,26 +184,26 @@ export async function sendMessages(
     args.onEvent?.(event);
     await publishConversationEvent(deps.bus, agentId, event);
   };
+  const store = async (values: Parameters<typeof storeAndAnnounce>[2]) => {
+    const stored = await storeAndAnnounce(deps, agentId, values);
+    for (const message of stored) args.onEvent?.({ type: 'message', message });
+    return stored;
+  };
 
   // The signal aborts if this instance loses the agent's turn lease (see TurnQueue).
   return deps.turns.run(agentId, async (signal) => {
     await refuseResend(deps, agentId, sent);
-    const stored = await deps.db
-      .insert(messages)
-      .values(
-        sent.map((m) => ({
-          id: newId('message'),
-          agentId,
-          runId,
-          messageType: m.type,
-          content: m.content,
-          otid: m.otid,
-        })),
-      )
-      .returning();
-    stored.sort((a, b) => a.seq - b.seq);
-    for (const row of stored) await emit({ type: 'message', message: toLettaMessage(row) });
-    let lastSeq = stored.at(-1)?.seq ?? 0;
+    const sentMessages = await store(
+      sent.map((m) => ({
+        id: newId('message'),
+        agentId,
+        runId,
+        messageType: m.type,
+        content: m.content,
+        otid: m.otid,
+      })),
+    );
+    let lastSeq = sentMessages.at(-1)?.seq_id ?? 0;
 
     // Read inside the turn: the turn before may have changed the agent's memory.
     const agent = await getAgent(deps, { organizationId, agentId });
@@ -273,15 +277,11 @@ export async function sendMessages(
     signal.throwIfAborted();
     const produced: LettaMessage[] = [];
     if (!failure && reply !== '') {
-      const [row] = await deps.db
-        .insert(messages)
-        .values({ id: replyId, agentId, runId, messageType: 'assistant_message', content: reply })
-        .returning();
-      if (!row) throw new Error('Inserting a reply returned no row');
-      const message = toLettaMessage(row);
-      produced.push(message);
-      lastSeq = row.seq;
-      await emit({ type: 'message', message });
+      const stored = await store([
+        { id: replyId, agentId, runId, messageType: 'assistant_message', content: reply },
+      ]);
+      produced.push(...stored);
+      lastSeq = stored.at(-1)?.seq_id ?? lastSeq;
     }
     const stopReason: StopReason = failure ? 'llm_api_error' : 'end_turn';
     await emit({
