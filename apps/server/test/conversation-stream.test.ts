@@ -222,6 +222,28 @@ describe('the live conversation stream', () => {
     controller.abort();
   });
 
+  it('pings while the conversation is quiet, so proxies keep the idle stream open', async () => {
+    const query = new URLSearchParams({
+      input: JSON.stringify({ agentId: s.acme.agentId }),
+      connectionParams: JSON.stringify({ authorization: `Bearer ${await tokenFor()}` }),
+    });
+    const controller = new AbortController();
+    const response = await fetch(`${s.server.baseUrl}/trpc/messages.events?${query}`, {
+      headers: { accept: 'text/event-stream', origin: APP_ORIGIN },
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    let text = '';
+    const decoder = new TextDecoder();
+    for await (const piece of response.body ?? []) {
+      text += decoder.decode(piece, { stream: true });
+      if (text.includes('event: ping')) break;
+    }
+    controller.abort();
+    expect(text).toMatch(/^event: connected\n/);
+    expect(text).toContain('\n\nevent: ping\n');
+  });
+
   it('ends with a 401 when its token expires, so the client refreshes and resubscribes', async () => {
     const { token } = await mintClientToken(s.deps, {
       organizationId: s.acme.organizationId,
