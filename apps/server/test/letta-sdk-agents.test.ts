@@ -1,4 +1,9 @@
-import Letta, { ConflictError, NotFoundError, PermissionDeniedError } from '@letta-ai/letta-client';
+import Letta, {
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  PermissionDeniedError,
+} from '@letta-ai/letta-client';
 import type { Access } from '@scopekit/policy';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
@@ -57,6 +62,68 @@ describe('agents through the SDK with a server-side key', () => {
 
     await client.agents.delete(created.id);
     await expect(client.agents.retrieve(created.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('takes every field the SDK declares for a listing, honouring what it asks for', async () => {
+    const client = sdk(s.acme.apiKey);
+    const make = (name: string, tags: string[]) => client.agents.create({ name, tags });
+    const helper = await make('Tea helper', ['tea', 'demo']);
+    const coffee = await make('coffee helper', ['coffee', 'demo']);
+    const plain = await make('plain', ['tea']);
+    const ids = async (query: Parameters<typeof client.agents.list>[0]) =>
+      (await client.agents.list(query)).items.map((a) => a.id);
+
+    expect(await ids({ tags: ['tea', 'demo'] })).toEqual([plain.id, coffee.id, helper.id]);
+    expect(await ids({ tags: ['tea', 'demo'], match_all_tags: true })).toEqual([helper.id]);
+    expect(await ids({ query_text: 'HELPER' })).toEqual([coffee.id, helper.id]);
+    expect(await ids({ query_text: '_' })).toEqual([]);
+    // Oldest first, by either name for it, and the SDK's paging follows the same order.
+    const oldestFirst = [s.acme.agentId, s.acme.otherAgentId, helper.id, coffee.id, plain.id];
+    expect(await ids({ ascending: true, order_by: 'created_at' })).toEqual(oldestFirst);
+    expect(await ids({ order: 'asc', sort_by: 'created_at' })).toEqual(oldestFirst);
+    const paged = [];
+    for await (const agent of client.agents.list({ ascending: true, limit: 2 }))
+      paged.push(agent.id);
+    expect(paged).toEqual(oldestFirst);
+    // Tuning for what this server always answers whole is accepted and changes nothing.
+    expect(
+      await ids({
+        include: ['agent.blocks', 'agent.tools'],
+        include_relationships: ['memory'],
+        project_id: 'default-project',
+        order: 'desc',
+        ascending: false,
+      }),
+    ).toEqual([...oldestFirst].reverse());
+
+    const refused = async (query: Parameters<typeof client.agents.list>[0], message: string) => {
+      const error = await client.agents.list(query).catch((e: unknown) => e);
+      expect(error, message).toBeInstanceOf(BadRequestError);
+      expect((error as Error).message).toContain(message);
+    };
+    await refused({ order_by: 'last_run_completion' }, 'order_by: is not supported');
+    await refused({ template_id: 'template-1' }, 'template_id: is not supported');
+    await refused({ identity_id: 'identity-1' }, 'identity_id: is not supported');
+    await refused({ identifier_keys: ['k'] }, 'identifier_keys: is not supported');
+    await refused({ last_stop_reason: 'end_turn' }, 'last_stop_reason: is not supported');
+    await refused({ order: 'desc', ascending: true }, 'ascending: contradicts order');
+  });
+
+  it('pages backwards with before, in either order', async () => {
+    const client = sdk(s.acme.apiKey);
+    const created = [];
+    for (const name of ['a', 'b', 'c', 'd'])
+      created.push((await client.agents.create({ name })).id);
+    const all = [s.acme.agentId, s.acme.otherAgentId, ...created];
+    const ids = async (query: Parameters<typeof client.agents.list>[0]) =>
+      (await client.agents.list(query)).items.map((a) => a.id);
+    // A before-page holds the agents nearest the cursor, in the list's own order.
+    expect(await ids({ order: 'asc', before: all[4], limit: 2 })).toEqual(all.slice(2, 4));
+    expect(await ids({ order: 'asc', before: all[4] })).toEqual(all.slice(0, 4));
+    expect(await ids({ order: 'desc', before: all[1], limit: 2 })).toEqual(
+      all.slice(2, 4).reverse(),
+    );
+    expect(await ids({ order: 'asc', after: all[0], before: all[3] })).toEqual(all.slice(1, 3));
   });
 
   it('cannot see or touch another organization’s agents', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, gt, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, ilike, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { LlmConfig } from '../agent-runtime/runtime.js';
 import { agents, type MemoryBlock, users } from '../db/schema.js';
 import { AppError, badRequest, notFound } from '../errors.js';
@@ -167,8 +167,14 @@ export async function listAgents(
   const input = parseInput(agentListSchema, query);
   const conditions: (SQL | undefined)[] = [eq(agents.organizationId, organizationId)];
   if (input.name) conditions.push(eq(agents.name, input.name));
+  if (input.query_text) {
+    conditions.push(ilike(agents.name, `%${input.query_text.replace(/[\\%_]/g, '\\$&')}%`));
+  }
   if (input.tags?.length) {
-    conditions.push(sql`${agents.tags} ?| ${sql.param(input.tags)}::text[]`);
+    const tags = sql`${sql.param(input.tags)}::text[]`;
+    conditions.push(
+      input.match_all_tags ? sql`${agents.tags} ?& ${tags}` : sql`${agents.tags} ?| ${tags}`,
+    );
   }
   // Cursors are agent ids; the order is (created_at, id) so equal timestamps stay stable.
   const cursor = async (id: string, field: string) => {

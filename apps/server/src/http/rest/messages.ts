@@ -8,27 +8,29 @@ import {
   type LettaMessageType,
   messageContent,
   messageCreateSchema,
+  messageListSchema,
   messageTypesSchema,
 } from '../../services/message-schemas.js';
 import { listMessages, sendMessages } from '../../services/messages.js';
 import { refuseNonUserMessages } from '../../services/server-key-only.js';
 import { emptyList, nullOnly } from '../../services/unsupported-fields.js';
 import { openEventStream } from '../sse.js';
-import { authenticate, parseOrThrow, queryBoolean, queryInteger } from './authenticate.js';
+import {
+  authenticate,
+  parseOrThrow,
+  queryBoolean,
+  queryList,
+  queryNumber,
+} from './authenticate.js';
 
-/** Letta's list query; the flags about message formatting change nothing here. */
-const listQuery = z.strictObject({
-  before: z.string().min(1).max(200).optional(),
-  after: z.string().min(1).max(200).optional(),
-  limit: queryInteger({ min: 1, max: 1000 }).default(100),
-  order: z.enum(['asc', 'desc']).default('desc'),
+/**
+ * Letta's list query: the service's fields, with a query string's numbers and lists as text
+ * (the service holds them to its limits). The flags about message formatting change nothing.
+ */
+const listQuery = messageListSchema.extend({
+  limit: queryNumber.optional(),
+  include_return_message_types: queryList.pipe(messageTypesSchema).optional(),
   order_by: z.literal('created_at').optional(),
-  // `?t=a&t=b` arrives as an array, `?t=a` as a string.
-  include_return_message_types: z
-    .union([z.string(), z.array(z.string())])
-    .transform((t) => (Array.isArray(t) ? t : [t]))
-    .pipe(messageTypesSchema)
-    .optional(),
   use_assistant_message: queryBoolean.optional(),
   include_err: queryBoolean.optional(),
   assistant_message_tool_kwarg: z.string().max(200).optional(),
