@@ -60,7 +60,6 @@ const storedUserMessages = async (agentId: string, content?: string) =>
 
 /** A runtime that waits for `release()` before answering, so a test can act mid-turn. */
 class GatedRuntime implements AgentRuntime {
-  readonly name = 'gated';
   entered!: Promise<void>;
   #enter!: () => void;
   #gate!: Promise<void>;

@@ -234,7 +234,6 @@ describe('a streamed send and the agent’s queue', () => {
   it('ends a turn that fails on the server with an internal error, logged, not shown', async () => {
     // A runtime whose memory edit cannot be stored: a server fault, not the model's.
     const broken: AgentRuntime = {
-      name: 'broken',
       llmConfig: () => ({ model: 'broken', model_endpoint_type: 'broken', context_window: 0 }),
       async *respond() {
         yield { type: 'memory', label: 'human', value: 'x'.repeat(MEMORY_BLOCK_MAX_CHARS + 1) };

@@ -244,7 +244,6 @@ describe('one turn at a time per agent', () => {
 
 describe('when the model fails', () => {
   class FailingRuntime implements AgentRuntime {
-    readonly name = 'failing';
     llmConfig = () => ({ model: 'failing', model_endpoint_type: 'failing', context_window: 0 });
     // biome-ignore lint/correctness/useYield: it fails before producing anything, by design
     async *respond(): AsyncIterable<RuntimePart> {

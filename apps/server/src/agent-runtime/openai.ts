@@ -27,7 +27,6 @@ export interface OpenAIRuntimeOptions {
  * LM Studio. The official `openai` client does the HTTP, SSE parsing and error typing.
  */
 export class OpenAIRuntime implements AgentRuntime {
-  readonly name = 'openai';
   readonly #client: OpenAI;
 
   llmConfig(model: string | null): LlmConfig {
