@@ -8,7 +8,7 @@ import {
 } from '../src/agent-runtime/runtime.js';
 import { messages } from '../src/db/schema.js';
 import { AppError } from '../src/errors.js';
-import { getAgent } from '../src/services/agents.js';
+import { deleteAgent, getAgent } from '../src/services/agents.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { listMessages, sendMessages } from '../src/services/messages.js';
 import { TurnQueue } from '../src/services/turn-queue.js';
@@ -231,6 +231,24 @@ describe('one turn at a time per agent', () => {
     expect(stored.map((m) => m.content).sort()).toEqual(['a long one', 'done']);
   });
 
+  it('answers 404, not a server error, to sends whose agent is deleted while they run or wait', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['too late'], gated: true });
+    const gated = { ...s.deps, agentRuntime: runtime };
+    const running = send('first', gated).catch((e: unknown) => e);
+    while (runtime.started === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const queued = send('second', gated).catch((e: unknown) => e);
+    await deleteAgent(s.deps, { organizationId: s.acme.organizationId, agentId: s.acme.agentId });
+    runtime.release();
+    for (const outcome of [await running, await queued]) {
+      expect(outcome).toBeInstanceOf(AppError);
+      expect(outcome).toMatchObject({
+        code: 'NOT_FOUND',
+        message: `Agent ${s.acme.agentId} not found`,
+      });
+    }
+    expect(await storedCount()).toBe(0);
+  });
+
   it('runs turns of different agents side by side', async () => {
     const slow = new SlowRuntime();
     const slowDeps = { ...s.deps, agentRuntime: slow };
@@ -330,7 +348,7 @@ describe('when the model fails', () => {
           model: 'm',
           stream: true,
         }),
-        limits: { ...s.deps.limits, historyWindow: 3 },
+        limits: { ...s.deps.limits, historyWindow: 2 },
       };
       fake.failWith = { status: 500, message: 'boom' };
       const failed = await send('first', openai);
@@ -340,13 +358,25 @@ describe('when the model fails', () => {
       await send('second', openai);
       const third = await send('third', openai);
       expect(third.messages[0]?.content).toBe('echo: third');
-      // system + the 3 most recent messages: second's reply is there, first is not.
+      // system, the 2 messages before this send (first is not among them), and the send.
       const last = fake.requests.at(-1);
       expect(last?.messages.map((m) => m.content).slice(1)).toEqual([
         'second',
         'echo: second',
         'third',
       ]);
+      // A send of more messages than the window still reaches the model whole.
+      await sendMessages(openai, {
+        organizationId: s.acme.organizationId,
+        agentId: s.acme.agentId,
+        messages: ['a', 'b', 'c'].map((content) => ({ role: 'user' as const, content })),
+      });
+      expect(
+        fake.requests
+          .at(-1)
+          ?.messages.map((m) => m.content)
+          .slice(1),
+      ).toEqual(['third', 'echo: third', 'a', 'b', 'c']);
     } finally {
       await fake.close();
     }

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, max, sql } from 'drizzle-orm';
 import { messages } from '../db/schema.js';
-import { AppError } from '../errors.js';
+import { FOREIGN_KEY_VIOLATION, sqlStateOf } from '../db/sql-state.js';
+import { AppError, notFound } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import { notifyPayloads } from '../events/postgres-bus.js';
 import type { ServiceDeps } from './deps.js';
@@ -45,18 +46,25 @@ export async function storeAndAnnounce(
 ): Promise<LettaMessage[]> {
   const channel = conversationChannel(agentId);
   const viaDatabase = deps.bus.notifiesThroughDatabase;
-  const stored = await deps.db.transaction(async (tx) => {
-    const rows = await tx.insert(messages).values(values).returning();
-    const inserted = rows.sort((a, b) => a.seq - b.seq).map(toLettaMessage);
-    if (viaDatabase) {
-      for (const message of inserted) {
-        for (const text of notifyPayloads(channel, { type: 'message', message })) {
-          await tx.execute(sql`select pg_notify(${channel}, ${text})`);
+  let stored: LettaMessage[];
+  try {
+    stored = await deps.db.transaction(async (tx) => {
+      const rows = await tx.insert(messages).values(values).returning();
+      const inserted = rows.sort((a, b) => a.seq - b.seq).map(toLettaMessage);
+      if (viaDatabase) {
+        for (const message of inserted) {
+          for (const text of notifyPayloads(channel, { type: 'message', message })) {
+            await tx.execute(sql`select pg_notify(${channel}, ${text})`);
+          }
         }
       }
-    }
-    return inserted;
-  });
+      return inserted;
+    });
+  } catch (error) {
+    // The agent was deleted while its turn ran (its conversation went with it).
+    if (sqlStateOf(error) === FOREIGN_KEY_VIOLATION) throw notFound(`Agent ${agentId} not found`);
+    throw error;
+  }
   if (!viaDatabase) {
     for (const message of stored) await deps.bus.publish(channel, { type: 'message', message });
   }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, lt, lte, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, type SQL } from 'drizzle-orm';
 import {
   AgentRuntimeError,
   type HistoryMessage,
@@ -192,6 +192,9 @@ export async function sendMessages(
 
   // The signal aborts if this instance loses the agent's turn lease (see TurnQueue).
   return deps.turns.run(agentId, async (signal) => {
+    // Read inside the turn: the turn before may have changed the agent's memory, and the
+    // agent may have been deleted while this send waited.
+    const agent = await getAgent(deps, { organizationId, agentId });
     await refuseResend(deps, agentId, sent);
     const sentMessages = await store(
       sent.map((m) => ({
@@ -205,15 +208,14 @@ export async function sendMessages(
     );
     let lastSeq = sentMessages.at(-1)?.seq_id ?? 0;
 
-    // Read inside the turn: the turn before may have changed the agent's memory.
-    const agent = await getAgent(deps, { organizationId, agentId });
-    const history = await deps.db
+    // The window counts earlier messages: what is being sent is always seen whole.
+    const earlier = await deps.db
       .select()
       .from(messages)
-      .where(and(eq(messages.agentId, agentId), lte(messages.seq, lastSeq)))
+      .where(and(eq(messages.agentId, agentId), lt(messages.seq, sentMessages[0]?.seq_id ?? 0)))
       .orderBy(desc(messages.seq))
       .limit(deps.limits.historyWindow);
-    history.reverse();
+    const history = [...earlier.reverse().map(toLettaMessage), ...sentMessages];
 
     const replyId = newId('message');
     let reply = '';
@@ -235,7 +237,7 @@ export async function sendMessages(
           model: agent.model,
           memoryBlocks: agent.memoryBlocks,
         },
-        history.map((m) => ({ role: TYPE_ROLES[m.messageType], content: m.content })),
+        history.map((m) => ({ role: TYPE_ROLES[m.message_type], content: m.content })),
         { signal: AbortSignal.any([signal, stalled.signal]) },
       )
       [Symbol.asyncIterator]();
