@@ -68,6 +68,8 @@ const envSchema = z.object({
   LLM_API_KEY: z.string().optional(),
   LLM_MODEL: z.string().min(1).optional(),
   LLM_STREAM: z.stringbool().default(true),
+  /** Ask a streamed reply for its usage; `false` for servers that refuse `stream_options`. */
+  LLM_STREAM_USAGE: z.stringbool().default(true),
   /** The model's context window in tokens, as agents' `llm_config` reports it. */
   LLM_CONTEXT_WINDOW: z.coerce.number().int().positive().default(DEFAULT_CONTEXT_WINDOW),
   /** Largest message a user may send, in bytes of UTF-8. */
@@ -128,6 +130,7 @@ export interface Config {
     llmApiKey: string | undefined;
     llmModel: string;
     llmStream: boolean;
+    llmStreamUsage: boolean;
     llmContextWindow: number;
   };
   messageMaxBytes: number;
@@ -225,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       llmApiKey: e.LLM_API_KEY,
       llmModel: e.LLM_MODEL ?? '',
       llmStream: e.LLM_STREAM,
+      llmStreamUsage: e.LLM_STREAM_USAGE,
       llmContextWindow: e.LLM_CONTEXT_WINDOW,
     },
     messageMaxBytes: e.SCOPEKIT_MESSAGE_MAX_BYTES,

@@ -226,6 +226,27 @@ describe('openai runtime against a local OpenAI-compatible server', () => {
     expect(fake.requests[0]?.model).toBe('configured-model');
   });
 
+  it('asks for usage by default, and not with LLM_STREAM_USAGE=false, for servers that refuse it', async () => {
+    fake.refusesStreamOptions = true;
+    const config = (usage?: string) =>
+      loadConfig({
+        SCOPEKIT_AGENT_PROVIDER: 'openai',
+        LLM_BASE_URL: fake.baseURL,
+        LLM_MODEL: 'm1',
+        ...(usage && { LLM_STREAM_USAGE: usage }),
+      });
+    const refused = await collect(openAgentRuntime(config()), history).catch((e: unknown) => e);
+    expect((refused as Error).message).toBe(
+      'The model API failed: 400 Unrecognized request argument supplied: stream_options',
+    );
+    expect(fake.requests[0]?.stream_options).toEqual({ include_usage: true });
+    const { text, parts } = await collect(openAgentRuntime(config('false')), history);
+    expect(text).toBe('echo: how are you?');
+    expect(fake.requests[1]?.stream_options).toBeUndefined();
+    // The usage this fake sends anyway is still read.
+    expect(parts).toContainEqual({ type: 'usage', promptTokens: 11, completionTokens: 7 });
+  });
+
   it('turns an unreachable endpoint into an AgentRuntimeError', async () => {
     const runtime = new OpenAIRuntime({
       baseURL: 'http://127.0.0.1:9/v1',

@@ -17,6 +17,11 @@ export interface OpenAIRuntimeOptions {
   model: string;
   /** Stream the reply (the default); some local servers only answer whole. */
   stream: boolean;
+  /**
+   * Ask a streamed reply for its token usage (`stream_options.include_usage`, the default);
+   * some OpenAI-compatible servers refuse the option.
+   */
+  streamUsage?: boolean;
   /** Tokens the model reads, as `llm_config` reports it; nothing here enforces it. */
   contextWindow?: number;
   timeoutMs?: number;
@@ -72,7 +77,12 @@ export class OpenAIRuntime implements AgentRuntime {
         return;
       }
       const stream = await this.#client.chat.completions.create(
-        { model, messages, stream: true, stream_options: { include_usage: true } },
+        {
+          model,
+          messages,
+          stream: true,
+          ...(this.options.streamUsage !== false && { stream_options: { include_usage: true } }),
+        },
         { signal },
       );
       for await (const chunk of stream) {

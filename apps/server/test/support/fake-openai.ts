@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface ChatRequest {
   model: string;
   stream?: boolean;
+  stream_options?: { include_usage?: boolean };
   messages: { role: string; content: string }[];
 }
 
@@ -39,6 +40,8 @@ export class FakeOpenAI {
   /** Streamed replies whose client went away before the reply ended. */
   abandoned = 0;
   failWith: { status: number; message: string } | undefined;
+  /** Answer 400 to a request with `stream_options`, as some compatible servers do. */
+  refusesStreamOptions = false;
   midStream: MidStream | undefined;
   /** Pause before each piece of a streamed reply. */
   pieceDelayMs = 0;
@@ -69,6 +72,7 @@ export class FakeOpenAI {
     this.failWith = undefined;
     this.midStream = undefined;
     this.pieceDelayMs = 0;
+    this.refusesStreamOptions = false;
     this.reply = echo;
   }
 
@@ -82,11 +86,14 @@ export class FakeOpenAI {
     const request = JSON.parse(raw) as ChatRequest;
     this.requests.push(request);
     this.headers.push(req.headers);
-    if (this.failWith) {
-      res.writeHead(this.failWith.status, { 'content-type': 'application/json' });
-      return res.end(
-        JSON.stringify({ error: { message: this.failWith.message, type: 'server_error' } }),
-      );
+    const failure =
+      this.failWith ??
+      (this.refusesStreamOptions && request.stream_options
+        ? { status: 400, message: 'Unrecognized request argument supplied: stream_options' }
+        : undefined);
+    if (failure) {
+      res.writeHead(failure.status, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ error: { message: failure.message, type: 'server_error' } }));
     }
     const text = this.reply(request);
     const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
