@@ -6,9 +6,13 @@ import { buildApp } from '../src/http/app.js';
 import { MEMORY_BLOCK_MAX_CHARS } from '../src/services/agent-schemas.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { TurnQueue } from '../src/services/turn-queue.js';
+import { createContextFromHeaders } from '../src/trpc/context.js';
+import { appRouter } from '../src/trpc/router.js';
+import { createCallerFactory } from '../src/trpc/trpc.js';
 import { ScriptedRuntime } from './support/scripted-runtime.js';
 import { startTestServer } from './support/server.js';
 import { useSuite } from './support/suite.js';
+import { trpcError } from './support/trpc-error.js';
 
 const s = useSuite({ server: true });
 
@@ -160,7 +164,21 @@ describe('streaming over HTTP', () => {
   });
 });
 
-describe('a streamed send and the agent’s queue', () => {
+/** A queue that counts the sends that have come to it and those it is done with. */
+class WatchedQueue extends TurnQueue {
+  entered = 0;
+  settled = 0;
+  override async run<T>(...args: Parameters<TurnQueue['run']>): Promise<T> {
+    this.entered += 1;
+    try {
+      return (await super.run(...args)) as T;
+    } finally {
+      this.settled += 1;
+    }
+  }
+}
+
+describe('a send and the agent’s queue', () => {
   const listen = async (deps: ServiceDeps) => {
     const app = await buildApp({ deps, logLevel: 'silent', streamPingMs: 5 });
     return { app, url: await app.listen({ host: '127.0.0.1', port: 0 }) };
@@ -229,6 +247,59 @@ describe('a streamed send and the agent’s queue', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('gives up a send still queued when its client leaves, so a retry is not stored twice', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['answered'], gated: true });
+    const turns = new WatchedQueue();
+    const { app, url } = await listen({ ...s.deps, agentRuntime: runtime, turns });
+    try {
+      const first = send({ messages: [{ role: 'user', content: 'a long one' }] }, url);
+      await waitFor(() => runtime.started === 1);
+      const client = new AbortController();
+      const left = fetch(`${url}/v1/agents/${s.acme.agentId}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${s.acme.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'timed out' }] }),
+        signal: client.signal,
+      }).catch(() => 'left');
+      await waitFor(() => turns.entered === 2);
+      client.abort();
+      expect(await left).toBe('left');
+      // The server gives the queued send up before the agent is free.
+      await waitFor(() => turns.settled === 1);
+      runtime.release();
+      expect((await first).status).toBe(200);
+      expect(runtime.started).toBe(1);
+      expect((await storedMessages()).map((m) => m.content).sort()).toEqual([
+        'a long one',
+        'answered',
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('gives up a tRPC send still queued when its call is aborted', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['answered'], gated: true });
+    const deps = { ...s.deps, agentRuntime: runtime };
+    const call = new AbortController();
+    const caller = createCallerFactory(appRouter)(
+      createContextFromHeaders(deps, { authorization: `Bearer ${s.acme.apiKey}` }),
+      { signal: call.signal },
+    );
+    const first = caller.messages.send({ agentId: s.acme.agentId, content: 'a long one' });
+    await waitFor(() => runtime.started === 1);
+    const queued = trpcError(caller.messages.send({ agentId: s.acme.agentId, content: 'behind' }));
+    call.abort();
+    const refused = await queued;
+    expect(refused).toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('given up'),
+    });
+    runtime.release();
+    await expect(first).resolves.toMatchObject({ messages: [{ content: 'answered' }] });
+    expect((await storedMessages()).map((m) => m.content)).not.toContain('behind');
   });
 
   it('ends a turn that fails on the server with an internal error, logged, not shown', async () => {

@@ -105,6 +105,8 @@ export interface SendMessagesArgs {
    * instead of timing out and sending again.
    */
   onAccepted?: () => void;
+  /** Aborts when the client has gone: a send still waiting for its turn is then given up. */
+  signal?: AbortSignal;
 }
 
 /** Checks what is sent before anything is stored or queued: a refused send changes nothing. */
@@ -191,7 +193,7 @@ export async function sendMessages(
   };
 
   // The signal aborts if this instance loses the agent's turn lease (see TurnQueue).
-  return deps.turns.run(agentId, async (signal) => {
+  const turn = async (signal: AbortSignal): Promise<LettaResponse> => {
     // Read inside the turn: the turn before may have changed the agent's memory, and the
     // agent may have been deleted while this send waited.
     const agent = await getAgent(deps, { organizationId, agentId });
@@ -308,5 +310,6 @@ export async function sendMessages(
         step_count: 1,
       },
     };
-  });
+  };
+  return deps.turns.run(agentId, turn, args.signal);
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Mutex, withTimeout } from 'async-mutex';
+import { Mutex, type MutexInterface } from 'async-mutex';
 import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { agents } from '../db/schema.js';
@@ -23,6 +23,14 @@ const duration = (ms: number) =>
   ms % 60_000 === 0
     ? `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}`
     : `${Math.round(ms / 100) / 10} seconds`;
+
+const givenUp = () =>
+  new AppError(
+    'CONFLICT',
+    'The send was given up: its client went away while it waited for the agent; nothing was stored',
+    undefined,
+    { shouldRetry: false },
+  );
 
 /** The SDK would retry at once and wait as long again per attempt. */
 const busy = (waitedMs: number) =>
@@ -56,8 +64,17 @@ export class TurnQueue {
     this.timing = { leaseMs: LEASE_MS, renewMs: RENEW_MS, maxWaitMs: MAX_WAIT_MS, ...timing };
   }
 
-  /** Runs `turn` when it is the agent's; its signal aborts if the turn stops being so. */
-  async run<T>(agentId: string, turn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * Runs `turn` when it is the agent's; its signal aborts if the turn stops being so.
+   * `waiting` aborting before then gives the wait up (the client went away): a send that
+   * nobody will hear the answer to is not run, so a client's retry is not stored twice.
+   */
+  async run<T>(
+    agentId: string,
+    turn: (signal: AbortSignal) => Promise<T>,
+    waiting?: AbortSignal,
+  ): Promise<T> {
+    if (waiting?.aborted) throw givenUp();
     let entry = this.#locks.get(agentId);
     if (!entry) {
       entry = { mutex: new Mutex(), users: 0 };
@@ -69,9 +86,12 @@ export class TurnQueue {
     const deadline = Date.now() + maxWaitMs;
     try {
       // A send waits no longer behind this instance's turns than behind another's.
-      return await withTimeout(current.mutex, maxWaitMs, busy(maxWaitMs)).runExclusive(() =>
-        this.#acrossInstances(agentId, turn, deadline),
-      );
+      const release = await this.#local(current.mutex, deadline, waiting);
+      try {
+        return await this.#acrossInstances(agentId, turn, deadline, waiting);
+      } finally {
+        release();
+      }
     } finally {
       current.users -= 1;
       // Forget idle agents, so the map holds only agents with a turn running or waiting.
@@ -79,10 +99,34 @@ export class TurnQueue {
     }
   }
 
+  /** This instance's mutex for the agent, unless the deadline passes or `waiting` aborts first. */
+  #local(mutex: Mutex, deadline: number, waiting?: AbortSignal): Promise<MutexInterface.Releaser> {
+    return new Promise((resolve, reject) => {
+      let given = false;
+      const giveUp = (reason: unknown) => {
+        given = true;
+        clearTimeout(timer);
+        waiting?.removeEventListener('abort', onAbort);
+        reject(reason);
+      };
+      const timer = setTimeout(() => giveUp(busy(this.timing.maxWaitMs)), deadline - Date.now());
+      const onAbort = () => giveUp(givenUp());
+      waiting?.addEventListener('abort', onAbort, { once: true });
+      void mutex.acquire().then((release) => {
+        // A wait given up keeps its place in the queue; its turn comes and passes at once.
+        if (given) return release();
+        clearTimeout(timer);
+        waiting?.removeEventListener('abort', onAbort);
+        resolve(release);
+      });
+    });
+  }
+
   async #acrossInstances<T>(
     agentId: string,
     turn: (signal: AbortSignal) => Promise<T>,
     deadline: number,
+    waiting: AbortSignal | undefined,
   ): Promise<T> {
     const { db } = this;
     const lease = new AbortController();
@@ -95,6 +139,7 @@ export class TurnQueue {
         .where(eq(agents.id, agentId));
       if (!exists) throw new AppError('NOT_FOUND', `Agent ${agentId} not found`);
       if (Date.now() > deadline) throw busy(this.timing.maxWaitMs);
+      if (waiting?.aborted) throw givenUp();
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
     const { leaseMs, renewMs } = this.timing;

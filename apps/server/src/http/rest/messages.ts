@@ -14,6 +14,7 @@ import {
 import { listMessages, sendMessages } from '../../services/messages.js';
 import { refuseNonUserMessages } from '../../services/server-key-only.js';
 import { emptyList, nullOnly } from '../../services/unsupported-fields.js';
+import { untilClientGone } from '../client-gone.js';
 import { openEventStream } from '../sse.js';
 import {
   authenticate,
@@ -114,7 +115,14 @@ export function registerMessageRoutes(
       requireAgentAccess(principal, agentId, 'write_messages');
       const body = parseOrThrow(sendBody, request.body);
       refuseNonUserMessages(principal, body.messages);
-      const args = { organizationId: principal.organizationId, agentId, messages: body.messages };
+      const args = {
+        organizationId: principal.organizationId,
+        agentId,
+        messages: body.messages,
+        // A send still queued when its client leaves is given up: nobody would hear the
+        // answer, and the SDK, having timed out, sends it again.
+        signal: untilClientGone(reply),
+      };
       const wanted = (type: LettaMessageType) =>
         !body.include_return_message_types || body.include_return_message_types.includes(type);
       if (alwaysStream || body.streaming) {

@@ -23,11 +23,13 @@ export const messagesRouter = router({
         otid: z.string().min(1).max(200).optional(),
       }),
     )
-    .mutation(({ ctx, input }) =>
+    .mutation(({ ctx, input, signal }) =>
       sendMessages(ctx.deps, {
         organizationId: ctx.principal.organizationId,
         agentId: input.agentId,
         messages: [{ role: 'user', content: input.content, otid: input.otid }],
+        // Aborts when the client leaves: a send still queued then is given up.
+        signal,
       }),
     ),
 
