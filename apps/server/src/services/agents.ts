@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, gt, ilike, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, ilike, inArray, type SQL, sql } from 'drizzle-orm';
 import type { LlmConfig } from '../agent-runtime/runtime.js';
 import { agents, type MemoryBlock, users } from '../db/schema.js';
 import { AppError, badRequest, notFound } from '../errors.js';
@@ -177,24 +177,19 @@ export async function listAgents(
     );
   }
   // Cursors are agent ids; the order is (created_at, id) so equal timestamps stay stable.
+  // The cursor's place is compared in the database: read into a Date, its microseconds
+  // would be lost, and a page after it would start with the cursor itself again.
   const cursor = async (id: string, field: string) => {
     const [row] = await db
-      .select({ createdAt: agents.createdAt, id: agents.id })
+      .select({ id: agents.id })
       .from(agents)
       .where(and(eq(agents.id, id), eq(agents.organizationId, organizationId)));
     if (!row) throw notFound(`${field}: agent ${id} not found`);
-    return row;
+    return sql`(select c.created_at, c.id from agents c where c.id = ${id})`;
   };
-  const newerThan = (c: { createdAt: Date; id: string }) =>
-    or(
-      gt(agents.createdAt, c.createdAt),
-      and(eq(agents.createdAt, c.createdAt), gt(agents.id, c.id)),
-    );
-  const olderThan = (c: { createdAt: Date; id: string }) =>
-    or(
-      lt(agents.createdAt, c.createdAt),
-      and(eq(agents.createdAt, c.createdAt), lt(agents.id, c.id)),
-    );
+  const place = sql`(${agents.createdAt}, ${agents.id})`;
+  const newerThan = (c: SQL) => sql`${place} > ${c}`;
+  const olderThan = (c: SQL) => sql`${place} < ${c}`;
   const descending = input.order === 'desc';
   if (input.after) {
     const c = await cursor(input.after, 'after');
