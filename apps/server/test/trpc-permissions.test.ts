@@ -90,12 +90,12 @@ describe('a client-side token with every access to one agent', () => {
   it('may not create, list or delete agents', async () => {
     const caller = await tokenFor(kinds);
     const calls = [
-      caller.agents.create({ name: 'mine' }),
-      caller.agents.list(),
-      caller.agents.delete({ agentId: s.acme.agentId }),
+      () => caller.agents.create({ name: 'mine' }),
+      () => caller.agents.list(),
+      () => caller.agents.delete({ agentId: s.acme.agentId }),
     ];
     for (const call of calls) {
-      const refused = await trpcError(call);
+      const refused = await trpcError(call());
       expect(refused.code).toBe('FORBIDDEN');
       expect(refused.message).toMatch(/needs a server-side API key/);
     }
