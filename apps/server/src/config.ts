@@ -71,6 +71,8 @@ const envSchema = z.object({
   LLM_API_KEY: z.string().optional(),
   LLM_MODEL: z.string().min(1).optional(),
   LLM_STREAM: z.stringbool().default(true),
+  /** Ask a streamed reply for its usage; `false` for servers that refuse `stream_options`. */
+  LLM_STREAM_USAGE: z.stringbool().default(true),
   /** The model's context window in tokens, as agents' `llm_config` reports it. */
   LLM_CONTEXT_WINDOW: z.coerce.number().int().positive().default(DEFAULT_CONTEXT_WINDOW),
   /** Largest message a user may send, in bytes of UTF-8. */
@@ -81,6 +83,12 @@ const envSchema = z.object({
     .default(32 * 1024),
   /** How many earlier messages the model sees each turn. */
   SCOPEKIT_HISTORY_WINDOW: z.coerce.number().int().min(1).max(1_000).default(20),
+  /**
+   * A turn whose model goes quiet this long between pieces (or before the first), or that
+   * runs this long in all, is stopped with llm_api_error: it would hold its agent meanwhile.
+   */
+  SCOPEKIT_TURN_IDLE_TIMEOUT_SECONDS: z.coerce.number().positive().max(3_600).default(60),
+  SCOPEKIT_TURN_TIMEOUT_SECONDS: z.coerce.number().positive().max(86_400).default(300),
   /**
    * Behind a load balancer: the proxies' comma-separated addresses/CIDRs. Off by default: a
    * direct client could forge the header.
@@ -175,10 +183,13 @@ export interface Config {
     llmApiKey: string | undefined;
     llmModel: string;
     llmStream: boolean;
+    llmStreamUsage: boolean;
     llmContextWindow: number;
   };
   messageMaxBytes: number;
   historyWindow: number;
+  turnIdleTimeoutMs: number;
+  turnTimeoutMs: number;
 }
 
 export interface AccountsConfig {
@@ -271,10 +282,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       llmApiKey: e.LLM_API_KEY,
       llmModel: e.LLM_MODEL ?? '',
       llmStream: e.LLM_STREAM,
+      llmStreamUsage: e.LLM_STREAM_USAGE,
       llmContextWindow: e.LLM_CONTEXT_WINDOW,
     },
     messageMaxBytes: e.SCOPEKIT_MESSAGE_MAX_BYTES,
     historyWindow: e.SCOPEKIT_HISTORY_WINDOW,
+    turnIdleTimeoutMs: e.SCOPEKIT_TURN_IDLE_TIMEOUT_SECONDS * 1000,
+    turnTimeoutMs: e.SCOPEKIT_TURN_TIMEOUT_SECONDS * 1000,
   };
 }
 

@@ -58,6 +58,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       bearerFailuresPerMinute: config.bearerFailuresPerMinute,
       messageMaxBytes: config.messageMaxBytes,
       historyWindow: config.historyWindow,
+      turnIdleTimeoutMs: config.turnIdleTimeoutMs,
+      turnTimeoutMs: config.turnTimeoutMs,
     },
     accounts: config.accounts,
   };

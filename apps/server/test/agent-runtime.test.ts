@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BuiltinRuntime, toSecondPerson } from '../src/agent-runtime/builtin.js';
+import { openAgentRuntime } from '../src/agent-runtime/open-runtime.js';
 import { OpenAIRuntime } from '../src/agent-runtime/openai.js';
 import {
   type AgentContext,
@@ -8,6 +9,7 @@ import {
   type HistoryMessage,
   type RuntimePart,
 } from '../src/agent-runtime/runtime.js';
+import { loadConfig } from '../src/config.js';
 import { FakeOpenAI } from './support/fake-openai.js';
 
 const agent: AgentContext = {
@@ -101,10 +103,7 @@ describe('openai runtime against a local OpenAI-compatible server', () => {
     fake = await FakeOpenAI.start();
   });
   afterAll(() => fake.close());
-  beforeEach(() => {
-    fake.requests.length = 0;
-    fake.failWith = undefined;
-  });
+  beforeEach(() => fake.reset());
 
   const history: HistoryMessage[] = [
     { role: 'user', content: 'hi' },
@@ -160,6 +159,92 @@ describe('openai runtime against a local OpenAI-compatible server', () => {
     const error = await collect(runtime, history).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AgentRuntimeError);
     expect((error as Error).message).toBe('The model API failed: 400 model not loaded');
+  });
+
+  async function partsUntilFailure(runtime: AgentRuntime) {
+    const parts: RuntimePart[] = [];
+    const signal = new AbortController().signal;
+    try {
+      for await (const part of runtime.respond(agent, history, { signal })) parts.push(part);
+    } catch (error) {
+      return { parts, error };
+    }
+    throw new Error(`The reply did not fail: ${JSON.stringify(parts)}`);
+  }
+
+  const streaming = () =>
+    new OpenAIRuntime({ baseURL: fake.baseURL, apiKey: 'k', model: 'm1', stream: true });
+
+  it('turns an error sent mid-stream into an AgentRuntimeError, after the pieces before it', async () => {
+    fake.midStream = { after: 2, does: 'error' };
+    const { parts, error } = await partsUntilFailure(streaming());
+    expect(parts).toEqual([
+      { type: 'text', text: 'echo' },
+      { type: 'text', text: ': ho' },
+    ]);
+    expect(error).toBeInstanceOf(AgentRuntimeError);
+    expect((error as Error).message).toBe(
+      'The model API failed: The server had an error while processing your request.',
+    );
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('turns a connection cut mid-stream into an AgentRuntimeError, without asking again', async () => {
+    fake.midStream = { after: 2, does: 'cut' };
+    const { parts, error } = await partsUntilFailure(streaming());
+    expect(parts).toHaveLength(2);
+    expect(error).toBeInstanceOf(AgentRuntimeError);
+    expect((error as Error).message).toMatch(/^The model API failed mid-reply: \S/);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('gives up its request when the turn is aborted mid-stream, ending with the abort', async () => {
+    fake.midStream = { after: 1, does: 'stall' };
+    const controller = new AbortController();
+    const reason = new Error('the turn was stopped');
+    const parts = streaming().respond(agent, history, { signal: controller.signal });
+    const iterator = parts[Symbol.asyncIterator]();
+    expect(await iterator.next()).toEqual({ done: false, value: { type: 'text', text: 'echo' } });
+    const stalled = iterator.next();
+    controller.abort(reason);
+    await expect(stalled).rejects.toBe(reason);
+    while (fake.abandoned === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(fake.abandoned).toBe(1);
+  });
+
+  it('sends LLM_API_KEY as the bearer, and LLM_MODEL as the model', async () => {
+    const runtime = openAgentRuntime(
+      loadConfig({
+        SCOPEKIT_AGENT_PROVIDER: 'openai',
+        LLM_BASE_URL: fake.baseURL,
+        LLM_MODEL: 'configured-model',
+        LLM_API_KEY: 'sk-operator-secret',
+      }),
+    );
+    await collect(runtime, history);
+    expect(fake.headers[0]?.authorization).toBe('Bearer sk-operator-secret');
+    expect(fake.requests[0]?.model).toBe('configured-model');
+  });
+
+  it('asks for usage by default, and not with LLM_STREAM_USAGE=false, for servers that refuse it', async () => {
+    fake.refusesStreamOptions = true;
+    const config = (usage?: string) =>
+      loadConfig({
+        SCOPEKIT_AGENT_PROVIDER: 'openai',
+        LLM_BASE_URL: fake.baseURL,
+        LLM_MODEL: 'm1',
+        ...(usage && { LLM_STREAM_USAGE: usage }),
+      });
+    const refused = await collect(openAgentRuntime(config()), history).catch((e: unknown) => e);
+    expect((refused as Error).message).toBe(
+      'The model API failed: 400 Unrecognized request argument supplied: stream_options',
+    );
+    expect(fake.requests[0]?.stream_options).toEqual({ include_usage: true });
+    const { text, parts } = await collect(openAgentRuntime(config('false')), history);
+    expect(text).toBe('echo: how are you?');
+    expect(fake.requests[1]?.stream_options).toBeUndefined();
+    // The usage this fake sends anyway is still read.
+    expect(parts).toContainEqual({ type: 'usage', promptTokens: 11, completionTokens: 7 });
   });
 
   it('turns an unreachable endpoint into an AgentRuntimeError', async () => {

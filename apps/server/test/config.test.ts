@@ -73,3 +73,18 @@ describe('account limits', () => {
     expect(() => loadConfig({ SCOPEKIT_SIGNUP: 'maybe' })).toThrow(/SCOPEKIT_SIGNUP/);
   });
 });
+
+describe('turn timeouts', () => {
+  it('stop a quiet turn after 60 s and any turn after 5 minutes, unless configured', () => {
+    expect(loadConfig({})).toMatchObject({ turnIdleTimeoutMs: 60_000, turnTimeoutMs: 300_000 });
+    expect(
+      loadConfig({
+        SCOPEKIT_TURN_IDLE_TIMEOUT_SECONDS: '2.5',
+        SCOPEKIT_TURN_TIMEOUT_SECONDS: '90',
+      }),
+    ).toMatchObject({ turnIdleTimeoutMs: 2_500, turnTimeoutMs: 90_000 });
+    expect(() => loadConfig({ SCOPEKIT_TURN_TIMEOUT_SECONDS: '0' })).toThrow(
+      /SCOPEKIT_TURN_TIMEOUT_SECONDS/,
+    );
+  });
+});

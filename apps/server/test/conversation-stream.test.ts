@@ -4,12 +4,17 @@ import { messages } from '../src/db/schema.js';
 import { mintClientToken } from '../src/services/client-tokens.js';
 import {
   type ConversationEvent,
-  conversationEvents,
+  conversationChannel,
+  MAX_BUFFERED_EVENTS,
+  openConversationEvents,
+  publishConversationEvent,
   REPLAY_PAGE,
   type TrackedEvent,
 } from '../src/services/conversation-events.js';
 import { sendMessages } from '../src/services/messages.js';
-import type { AppRouter } from '../src/trpc/router.js';
+import { createContextFromHeaders } from '../src/trpc/context.js';
+import { type AppRouter, appRouter } from '../src/trpc/router.js';
+import { createCallerFactory } from '../src/trpc/trpc.js';
 import { APP_ORIGIN } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
 import { browserTrpcClient } from './support/trpc-client.js';
@@ -129,7 +134,7 @@ describe('the live conversation stream', () => {
     );
     const controller = new AbortController();
     const received: TrackedEvent[] = [];
-    const stream = conversationEvents(s.deps, {
+    const stream = await openConversationEvents(s.deps, {
       agentId: s.acme.agentId,
       lastEventId: '0',
       signal: controller.signal,
@@ -138,7 +143,7 @@ describe('the live conversation stream', () => {
       received.push(tracked);
       if (received.length === backlog) break;
     }
-    const live = conversationEvents(s.deps, {
+    const live = await openConversationEvents(s.deps, {
       agentId: s.acme.agentId,
       lastEventId: received.at(-1)?.id,
       signal: controller.signal,
@@ -161,6 +166,82 @@ describe('the live conversation stream', () => {
       type: 'message',
       message: { content: 'after the backlog' },
     });
+  });
+
+  it('listens before its answer starts: what is published once the stream is open is delivered', async () => {
+    // tRPC reports a stream connected as soon as its procedure returns, before reading it.
+    const controller = new AbortController();
+    const caller = createCallerFactory(appRouter)(
+      createContextFromHeaders(s.deps, {
+        authorization: `Bearer ${await tokenFor()}`,
+        origin: APP_ORIGIN,
+      }),
+      { signal: controller.signal },
+    );
+    const opened = await caller.messages.events({ agentId: s.acme.agentId });
+    await sendMessages(s.deps, {
+      organizationId: s.acme.organizationId,
+      agentId: s.acme.agentId,
+      messages: [{ role: 'user', content: 'right away' }],
+    });
+    const first = await opened[Symbol.asyncIterator]().next();
+    // A caller sees what `tracked()` made: an [id, event] envelope.
+    const [, event] = first.value as unknown as [string, ConversationEvent];
+    expect(event).toMatchObject({ type: 'message', message: { content: 'right away' } });
+    controller.abort();
+  });
+
+  it('ends a stream whose reader falls too far behind, so the client resumes from its last id', async () => {
+    const controller = new AbortController();
+    const events = await openConversationEvents(s.deps, {
+      agentId: s.acme.agentId,
+      signal: controller.signal,
+    });
+    let delivered = 0;
+    const stop = await s.deps.bus.subscribe(conversationChannel(s.acme.agentId), () => {
+      delivered += 1;
+    });
+    const delta = (index: number): ConversationEvent => ({
+      type: 'delta',
+      messageId: 'message-1',
+      runId: 'run-1',
+      text: 'word ',
+      index,
+      afterSeq: 0,
+    });
+    for (let i = 0; i <= MAX_BUFFERED_EVENTS; i++) {
+      await publishConversationEvent(s.deps.bus, s.acme.agentId, delta(i));
+    }
+    // Delivered to every local subscriber in turn: the stream has had them all by now.
+    while (delivered <= MAX_BUFFERED_EVENTS) await new Promise((r) => setTimeout(r, 5));
+    await expect(events.next()).rejects.toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      message: expect.stringContaining(`fell more than ${MAX_BUFFERED_EVENTS} events behind`),
+    });
+    await stop();
+    controller.abort();
+  });
+
+  it('pings while the conversation is quiet, so proxies keep the idle stream open', async () => {
+    const query = new URLSearchParams({
+      input: JSON.stringify({ agentId: s.acme.agentId }),
+      connectionParams: JSON.stringify({ authorization: `Bearer ${await tokenFor()}` }),
+    });
+    const controller = new AbortController();
+    const response = await fetch(`${s.server.baseUrl}/trpc/messages.events?${query}`, {
+      headers: { accept: 'text/event-stream', origin: APP_ORIGIN },
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    let text = '';
+    const decoder = new TextDecoder();
+    for await (const piece of response.body ?? []) {
+      text += decoder.decode(piece, { stream: true });
+      if (text.includes('event: ping')) break;
+    }
+    controller.abort();
+    expect(text).toMatch(/^event: connected\n/);
+    expect(text).toContain('\n\nevent: ping\n');
   });
 
   it('ends with a 401 when its token expires, so the client refreshes and resubscribes', async () => {

@@ -1,10 +1,16 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREDENTIAL_REVOKED_CHANNEL, TokenCache } from '../src/auth/token-cache.js';
 import { type DatabaseHandle, openDatabase } from '../src/db/client.js';
 import { messages } from '../src/db/schema.js';
-import type { Interruption } from '../src/events/bus.js';
+import type { EventBus, Interruption } from '../src/events/bus.js';
 import { PostgresBus } from '../src/events/postgres-bus.js';
-import { conversationEvents, type TrackedEvent } from '../src/services/conversation-events.js';
+import {
+  conversationChannel,
+  openConversationEvents,
+  type TrackedEvent,
+} from '../src/services/conversation-events.js';
+import { sendMessages } from '../src/services/messages.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { makeDeps, seedOrganization } from './support/fixtures.js';
 import { TcpProxy } from './support/tcp-proxy.js';
@@ -152,7 +158,7 @@ describe('PostgresBus', () => {
       });
     await insert('before');
     const stream = (async () => {
-      for await (const tracked of conversationEvents(
+      for await (const tracked of await openConversationEvents(
         { db: proxied.db, bus },
         { agentId: acme.agentId, lastEventId: '0', signal: controller.signal },
       )) {
@@ -173,6 +179,82 @@ describe('PostgresBus', () => {
       r.event.type === 'message' ? r.event.message.content : '',
     );
     expect(contents).toEqual(['before', 'during the gap']);
+    controller.abort();
+    await stream;
+    await stopWatching();
+  });
+
+  it('a stored message is announced by the transaction that stores it, not after it', async () => {
+    const deps = makeDeps(database);
+    const acme = await seedOrganization(deps, 'hooli');
+    const received: unknown[] = [];
+    const stop = await direct.subscribe(conversationChannel(acme.agentId), (p) => received.push(p));
+    // Every NOTIFY through the pool fails: only one sent inside the insert can get through.
+    const poolFails: EventBus = {
+      notifiesThroughDatabase: true,
+      publish: () => Promise.reject(new Error('NOTIFY through the pool failed')),
+      subscribe: (...args) => deps.bus.subscribe(...args),
+      close: () => deps.bus.close(),
+    };
+    const content = 'a long message '.repeat(1_000);
+    await expect(
+      sendMessages(
+        { ...deps, bus: poolFails },
+        {
+          organizationId: acme.organizationId,
+          agentId: acme.agentId,
+          messages: [{ role: 'user', content }],
+        },
+      ),
+    ).rejects.toThrow('NOTIFY through the pool failed');
+    await until(() => received.length === 1, 'the stored message’s event');
+    const [stored] = await database.db
+      .select()
+      .from(messages)
+      .where(eq(messages.agentId, acme.agentId));
+    expect(received).toEqual([
+      { type: 'message', message: expect.objectContaining({ id: stored?.id, content }) },
+    ]);
+    await stop();
+    await deps.bus.close();
+  });
+
+  it('a stream opened without an event id also re-reads what was stored during a gap', async () => {
+    const acme = await seedOrganization(makeDeps(database), 'initech');
+    const phases: Interruption[] = [];
+    const stopWatching = await bus.subscribe(
+      'scopekit_test_phases_fresh',
+      () => {},
+      (p) => phases.push(p),
+    );
+    const insert = (content: string) =>
+      database.db.insert(messages).values({
+        id: `message-fresh-${content.replaceAll(' ', '-')}`,
+        agentId: acme.agentId,
+        messageType: 'user_message',
+        content,
+        runId: 'run-test',
+      });
+    await insert('before the stream');
+    const controller = new AbortController();
+    const events = await openConversationEvents(
+      { db: proxied.db, bus },
+      { agentId: acme.agentId, signal: controller.signal },
+    );
+    const received: TrackedEvent[] = [];
+    const stream = (async () => {
+      for await (const tracked of events) received.push(tracked);
+    })();
+
+    await proxy.cut();
+    await until(() => phases.includes('lost'), 'the loss to be noticed');
+    await insert('during the gap');
+    await proxy.start();
+    await until(() => phases.includes('resumed'), 'delivery to resume');
+    await until(() => received.length === 1, 'the message stored during the gap');
+    expect(
+      received.map((r) => (r.event.type === 'message' ? r.event.message.content : '')),
+    ).toEqual(['during the gap']);
     controller.abort();
     await stream;
     await stopWatching();

@@ -10,7 +10,8 @@ import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { AgentRuntime, RuntimePart } from '../src/agent-runtime/runtime.js';
 import { messages } from '../src/db/schema.js';
-import { deleteAgent, getAgent } from '../src/services/agents.js';
+import { MEMORY_BLOCK_MAX_CHARS } from '../src/services/agent-schemas.js';
+import { getAgent } from '../src/services/agents.js';
 import { mintClientToken } from '../src/services/client-tokens.js';
 import { APP_ORIGIN, makeDeps } from './support/fixtures.js';
 import { startTestServer } from './support/server.js';
@@ -60,7 +61,6 @@ const storedUserMessages = async (agentId: string, content?: string) =>
 
 /** A runtime that waits for `release()` before answering, so a test can act mid-turn. */
 class GatedRuntime implements AgentRuntime {
-  readonly name = 'gated';
   entered!: Promise<void>;
   #enter!: () => void;
   #gate!: Promise<void>;
@@ -393,7 +393,10 @@ describe('a retried send is not stored twice', () => {
   });
 
   it('a failure after the message was stored says not to retry', async () => {
-    const runtime = new GatedRuntime([{ type: 'text', text: 'too late' }]);
+    // A memory edit past any block's limit: the turn fails on the server, mid-turn.
+    const runtime = new GatedRuntime([
+      { type: 'memory', label: 'human', value: 'x'.repeat(MEMORY_BLOCK_MAX_CHARS + 1) },
+    ]);
     const server = await serverWith(runtime);
     try {
       const client = sdk(s.acme.apiKey, { baseURL: server.baseUrl, maxRetries: 2 });
@@ -402,8 +405,6 @@ describe('a retried send is not stored twice', () => {
       const outcome = turn.catch((error: unknown) => error);
       await runtime.entered;
       expect(await storedUserMessages(agentId, 'hello')).toHaveLength(1);
-      // The agent goes away mid-turn: storing the reply fails on the server.
-      await deleteAgent(s.deps, { organizationId: s.acme.organizationId, agentId });
       runtime.release();
       expect(await outcome).toBeInstanceOf(InternalServerError);
       expect(client.counter.attempts).toBe(1);

@@ -1,10 +1,18 @@
 import Letta from '@letta-ai/letta-client';
 import { describe, expect, it } from 'vitest';
+import type { AgentRuntime } from '../src/agent-runtime/runtime.js';
 import { messages } from '../src/db/schema.js';
 import { buildApp } from '../src/http/app.js';
+import { MEMORY_BLOCK_MAX_CHARS } from '../src/services/agent-schemas.js';
+import type { ServiceDeps } from '../src/services/deps.js';
+import { TurnQueue } from '../src/services/turn-queue.js';
+import { createContextFromHeaders } from '../src/trpc/context.js';
+import { appRouter } from '../src/trpc/router.js';
+import { createCallerFactory } from '../src/trpc/trpc.js';
 import { ScriptedRuntime } from './support/scripted-runtime.js';
 import { startTestServer } from './support/server.js';
 import { useSuite } from './support/suite.js';
+import { trpcError } from './support/trpc-error.js';
 
 const s = useSuite({ server: true });
 
@@ -150,6 +158,183 @@ describe('streaming over HTTP', () => {
       // The user's messages stay; no half reply is stored.
       const stored = await storedMessages();
       expect(stored.map((m) => m.messageType)).toEqual(['user_message', 'user_message']);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+/** A queue that counts the sends that have come to it and those it is done with. */
+class WatchedQueue extends TurnQueue {
+  entered = 0;
+  settled = 0;
+  override async run<T>(...args: Parameters<TurnQueue['run']>): Promise<T> {
+    this.entered += 1;
+    try {
+      return (await super.run(...args)) as T;
+    } finally {
+      this.settled += 1;
+    }
+  }
+}
+
+describe('a send and the agent’s queue', () => {
+  const listen = async (deps: ServiceDeps) => {
+    const app = await buildApp({ deps, logLevel: 'silent', streamPingMs: 5 });
+    return { app, url: await app.listen({ host: '127.0.0.1', port: 0 }) };
+  };
+  const waitFor = async (condition: () => boolean) => {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+
+  it('opens before waiting for the agent, so a send queued behind a long turn hears pings', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['answered'], gated: true });
+    const { app, url } = await listen({ ...s.deps, agentRuntime: runtime });
+    try {
+      const first = send({ messages: [{ role: 'user', content: 'a long one' }] }, url);
+      await waitFor(() => runtime.started === 1);
+      const queued = await send(
+        { messages: [{ role: 'user', content: 'behind it' }], streaming: true },
+        url,
+      );
+      // The answer has begun while the first turn still holds the agent.
+      expect(queued.status).toBe(200);
+      expect(runtime.started).toBe(1);
+      const chunks = await readChunks(queued, (text) => {
+        if (text.includes(PING)) runtime.release();
+      });
+      expect(chunks[0]).toBe(PING);
+      const rest = chunks.filter((c) => c !== PING);
+      expect(rest.slice(0, 3).map(parse)).toMatchObject([
+        { message_type: 'assistant_message', content: 'answered' },
+        { message_type: 'stop_reason', stop_reason: 'end_turn' },
+        { message_type: 'usage_statistics' },
+      ]);
+      expect(rest.slice(3)).toEqual(['data: [DONE]']);
+      expect((await first).status).toBe(200);
+      expect((await storedMessages()).map((m) => m.content).sort()).toEqual(
+        ['a long one', 'answered', 'answered', 'behind it'].sort(),
+      );
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('tells a send that waited too long, in-stream, that the agent is busy', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['answered'], gated: true });
+    const turns = new TurnQueue(undefined, { maxWaitMs: 50 });
+    const { app, url } = await listen({ ...s.deps, agentRuntime: runtime, turns });
+    try {
+      const first = send({ messages: [{ role: 'user', content: 'a long one' }] }, url);
+      await waitFor(() => runtime.started === 1);
+      const queued = await send(
+        { messages: [{ role: 'user', content: 'behind it' }], streaming: true },
+        url,
+      );
+      const chunks = (await readChunks(queued)).filter((c) => c !== PING);
+      expect(chunks).toEqual([
+        'data: {"message_type":"stop_reason","stop_reason":"error"}',
+        `event: error\ndata: ${JSON.stringify({
+          message_type: 'error_message',
+          error_type: 'conflict',
+          message: 'The agent has been busy with another turn for 0.1 seconds; try again later',
+        })}`,
+        'data: [DONE]',
+      ]);
+      runtime.release();
+      expect((await first).status).toBe(200);
+      expect((await storedMessages()).map((m) => m.content)).not.toContain('behind it');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('gives up a send still queued when its client leaves, so a retry is not stored twice', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['answered'], gated: true });
+    const turns = new WatchedQueue();
+    const { app, url } = await listen({ ...s.deps, agentRuntime: runtime, turns });
+    try {
+      const first = send({ messages: [{ role: 'user', content: 'a long one' }] }, url);
+      await waitFor(() => runtime.started === 1);
+      const client = new AbortController();
+      const left = fetch(`${url}/v1/agents/${s.acme.agentId}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${s.acme.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'timed out' }] }),
+        signal: client.signal,
+      }).catch(() => 'left');
+      await waitFor(() => turns.entered === 2);
+      client.abort();
+      expect(await left).toBe('left');
+      // The server gives the queued send up before the agent is free.
+      await waitFor(() => turns.settled === 1);
+      runtime.release();
+      expect((await first).status).toBe(200);
+      expect(runtime.started).toBe(1);
+      expect((await storedMessages()).map((m) => m.content).sort()).toEqual([
+        'a long one',
+        'answered',
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('gives up a tRPC send still queued when its call is aborted', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['answered'], gated: true });
+    const deps = { ...s.deps, agentRuntime: runtime };
+    const call = new AbortController();
+    const caller = createCallerFactory(appRouter)(
+      createContextFromHeaders(deps, { authorization: `Bearer ${s.acme.apiKey}` }),
+      { signal: call.signal },
+    );
+    const first = caller.messages.send({ agentId: s.acme.agentId, content: 'a long one' });
+    await waitFor(() => runtime.started === 1);
+    const queued = trpcError(caller.messages.send({ agentId: s.acme.agentId, content: 'behind' }));
+    call.abort();
+    const refused = await queued;
+    expect(refused).toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('given up'),
+    });
+    runtime.release();
+    await expect(first).resolves.toMatchObject({ messages: [{ content: 'answered' }] });
+    expect((await storedMessages()).map((m) => m.content)).not.toContain('behind');
+  });
+
+  it('ends a turn that fails on the server with an internal error, logged, not shown', async () => {
+    // A runtime whose memory edit cannot be stored: a server fault, not the model's.
+    const broken: AgentRuntime = {
+      llmConfig: () => ({ model: 'broken', model_endpoint_type: 'broken', context_window: 0 }),
+      async *respond() {
+        yield { type: 'memory', label: 'human', value: 'x'.repeat(MEMORY_BLOCK_MAX_CHARS + 1) };
+      },
+    };
+    const lines: string[] = [];
+    const server = await startTestServer(
+      { ...s.deps, agentRuntime: broken },
+      { level: 'error', stream: { write: (line) => lines.push(line) } },
+    );
+    try {
+      const response = await send(
+        { messages: [{ role: 'user', content: 'remember this' }], streaming: true },
+        server.baseUrl,
+      );
+      expect(response.status).toBe(200);
+      expect(await readChunks(response)).toEqual([
+        'data: {"message_type":"stop_reason","stop_reason":"error"}',
+        `event: error\ndata: ${JSON.stringify({
+          message_type: 'error_message',
+          error_type: 'internal_error',
+          message: 'The turn failed on the server; the messages sent were stored if acknowledged.',
+        })}`,
+        'data: [DONE]',
+      ]);
+      const logged = lines.map((line) => JSON.parse(line) as { msg: string; err?: unknown });
+      expect(logged.find((l) => l.msg === 'streamed turn failed')?.err).toMatchObject({
+        message: expect.stringContaining("The runtime's edit of block human"),
+      });
+      expect((await storedMessages()).map((m) => m.content)).toEqual(['remember this']);
     } finally {
       await server.close();
     }

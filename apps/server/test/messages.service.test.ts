@@ -1,5 +1,5 @@
 import { count, eq } from 'drizzle-orm';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAIRuntime } from '../src/agent-runtime/openai.js';
 import {
   type AgentRuntime,
@@ -8,11 +8,13 @@ import {
 } from '../src/agent-runtime/runtime.js';
 import { messages } from '../src/db/schema.js';
 import { AppError } from '../src/errors.js';
-import { getAgent } from '../src/services/agents.js';
+import { deleteAgent, getAgent } from '../src/services/agents.js';
 import type { ServiceDeps } from '../src/services/deps.js';
 import { listMessages, sendMessages } from '../src/services/messages.js';
+import { TurnQueue } from '../src/services/turn-queue.js';
 import { FakeOpenAI } from './support/fake-openai.js';
 import { seedOrganization } from './support/fixtures.js';
+import { ScriptedRuntime } from './support/scripted-runtime.js';
 import { SlowRuntime } from './support/slow-runtime.js';
 import { useSuite } from './support/suite.js';
 
@@ -207,6 +209,46 @@ describe('one turn at a time per agent', () => {
     }
   });
 
+  it('gives up a send that waits behind another turn too long, storing nothing of it', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['done'], gated: true });
+    const queued = {
+      ...s.deps,
+      agentRuntime: runtime,
+      turns: new TurnQueue(undefined, { maxWaitMs: 100 }),
+    };
+    const first = send('a long one', queued);
+    while (runtime.started === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await send('behind it', queued).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(AppError);
+    expect(second).toMatchObject({
+      code: 'CONFLICT',
+      shouldRetry: false,
+      message: 'The agent has been busy with another turn for 0.1 seconds; try again later',
+    });
+    runtime.release();
+    await expect(first).resolves.toMatchObject({ messages: [{ content: 'done' }] });
+    const stored = await s.database.db.select().from(messages);
+    expect(stored.map((m) => m.content).sort()).toEqual(['a long one', 'done']);
+  });
+
+  it('answers 404, not a server error, to sends whose agent is deleted while they run or wait', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['too late'], gated: true });
+    const gated = { ...s.deps, agentRuntime: runtime };
+    const running = send('first', gated).catch((e: unknown) => e);
+    while (runtime.started === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const queued = send('second', gated).catch((e: unknown) => e);
+    await deleteAgent(s.deps, { organizationId: s.acme.organizationId, agentId: s.acme.agentId });
+    runtime.release();
+    for (const outcome of [await running, await queued]) {
+      expect(outcome).toBeInstanceOf(AppError);
+      expect(outcome).toMatchObject({
+        code: 'NOT_FOUND',
+        message: `Agent ${s.acme.agentId} not found`,
+      });
+    }
+    expect(await storedCount()).toBe(0);
+  });
+
   it('runs turns of different agents side by side', async () => {
     const slow = new SlowRuntime();
     const slowDeps = { ...s.deps, agentRuntime: slow };
@@ -220,7 +262,6 @@ describe('one turn at a time per agent', () => {
 
 describe('when the model fails', () => {
   class FailingRuntime implements AgentRuntime {
-    readonly name = 'failing';
     llmConfig = () => ({ model: 'failing', model_endpoint_type: 'failing', context_window: 0 });
     // biome-ignore lint/correctness/useYield: it fails before producing anything, by design
     async *respond(): AsyncIterable<RuntimePart> {
@@ -246,6 +287,56 @@ describe('when the model fails', () => {
     });
   });
 
+  describe('that stops sending, through the openai runtime', () => {
+    let fake: FakeOpenAI;
+    beforeAll(async () => {
+      fake = await FakeOpenAI.start();
+    });
+    afterAll(() => fake.close());
+    beforeEach(() => fake.reset());
+    const withTimeouts = (limits: Partial<ServiceDeps['limits']>) => ({
+      ...s.deps,
+      agentRuntime: new OpenAIRuntime({
+        baseURL: fake.baseURL,
+        apiKey: 'k',
+        model: 'm',
+        stream: true,
+      }),
+      limits: { ...s.deps.limits, ...limits },
+    });
+
+    it('stops a turn quiet for the idle timeout, keeping the user’s message and the agent free', async () => {
+      fake.midStream = { after: 2, does: 'stall' };
+      const stalled = withTimeouts({ turnIdleTimeoutMs: 200 });
+      const response = await send('tell me a story', stalled);
+      expect(response.messages).toEqual([]);
+      expect(response.stop_reason).toEqual({
+        message_type: 'stop_reason',
+        stop_reason: 'llm_api_error',
+        error: 'The model sent nothing for 0.2 seconds; the turn was stopped',
+      });
+      // The request to the model was given up, not left open.
+      while (fake.abandoned === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const stored = await s.database.db.select().from(messages);
+      expect(stored.map((m) => m.content)).toEqual(['tell me a story']);
+      fake.midStream = undefined;
+      await expect(send('again', stalled)).resolves.toMatchObject({
+        messages: [{ content: 'echo: again' }],
+      });
+    });
+
+    it('stops a turn that outlasts the turn timeout, however steadily the model sends', async () => {
+      fake.pieceDelayMs = 20;
+      fake.reply = () => 'word '.repeat(500);
+      const response = await send('go on', withTimeouts({ turnTimeoutMs: 300 }));
+      expect(response.stop_reason).toMatchObject({
+        stop_reason: 'llm_api_error',
+        error: 'The model did not finish its reply within 0.3 seconds; the turn was stopped',
+      });
+      expect(await storedCount()).toBe(1);
+    });
+  });
+
   it('through the openai runtime: a failing endpoint, then a working one with a bounded history', async () => {
     const fake = await FakeOpenAI.start();
     try {
@@ -257,7 +348,7 @@ describe('when the model fails', () => {
           model: 'm',
           stream: true,
         }),
-        limits: { ...s.deps.limits, historyWindow: 3 },
+        limits: { ...s.deps.limits, historyWindow: 2 },
       };
       fake.failWith = { status: 500, message: 'boom' };
       const failed = await send('first', openai);
@@ -267,13 +358,25 @@ describe('when the model fails', () => {
       await send('second', openai);
       const third = await send('third', openai);
       expect(third.messages[0]?.content).toBe('echo: third');
-      // system + the 3 most recent messages: second's reply is there, first is not.
+      // system, the 2 messages before this send (first is not among them), and the send.
       const last = fake.requests.at(-1);
       expect(last?.messages.map((m) => m.content).slice(1)).toEqual([
         'second',
         'echo: second',
         'third',
       ]);
+      // A send of more messages than the window still reaches the model whole.
+      await sendMessages(openai, {
+        organizationId: s.acme.organizationId,
+        agentId: s.acme.agentId,
+        messages: ['a', 'b', 'c'].map((content) => ({ role: 'user' as const, content })),
+      });
+      expect(
+        fake.requests
+          .at(-1)
+          ?.messages.map((m) => m.content)
+          .slice(1),
+      ).toEqual(['third', 'echo: third', 'a', 'b', 'c']);
     } finally {
       await fake.close();
     }

@@ -90,8 +90,6 @@ export function builtinReply(agent: AgentContext, history: HistoryMessage[]): Re
 }
 
 export class BuiltinRuntime implements AgentRuntime {
-  readonly name = 'builtin';
-
   llmConfig(): LlmConfig {
     // No model behind it, whatever the agent names; it reads the whole history window.
     return { model: 'builtin', model_endpoint_type: 'builtin', context_window: this.contextWindow };

@@ -13,6 +13,7 @@ export function openAgentRuntime(config: Config): AgentRuntime {
     apiKey: agent.llmApiKey,
     model: agent.llmModel,
     stream: agent.llmStream,
+    streamUsage: agent.llmStreamUsage,
     contextWindow: agent.llmContextWindow,
   });
 }

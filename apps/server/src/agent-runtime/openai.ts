@@ -17,6 +17,11 @@ export interface OpenAIRuntimeOptions {
   model: string;
   /** Stream the reply (the default); some local servers only answer whole. */
   stream: boolean;
+  /**
+   * Ask a streamed reply for its token usage (`stream_options.include_usage`, the default);
+   * some OpenAI-compatible servers refuse the option.
+   */
+  streamUsage?: boolean;
   /** Tokens the model reads, as `llm_config` reports it; nothing here enforces it. */
   contextWindow?: number;
   timeoutMs?: number;
@@ -27,7 +32,6 @@ export interface OpenAIRuntimeOptions {
  * LM Studio. The official `openai` client does the HTTP, SSE parsing and error typing.
  */
 export class OpenAIRuntime implements AgentRuntime {
-  readonly name = 'openai';
   readonly #client: OpenAI;
 
   llmConfig(model: string | null): LlmConfig {
@@ -59,6 +63,7 @@ export class OpenAIRuntime implements AgentRuntime {
       { role: 'system', content: systemWithMemory(agent) },
       ...history.map((m) => ({ role: m.role, content: m.content })),
     ];
+    let midReply = false;
     try {
       if (!this.options.stream) {
         const completion = await this.#client.chat.completions.create(
@@ -72,22 +77,31 @@ export class OpenAIRuntime implements AgentRuntime {
         return;
       }
       const stream = await this.#client.chat.completions.create(
-        { model, messages, stream: true, stream_options: { include_usage: true } },
+        {
+          model,
+          messages,
+          stream: true,
+          ...(this.options.streamUsage !== false && { stream_options: { include_usage: true } }),
+        },
         { signal },
       );
       for await (const chunk of stream) {
+        midReply = true;
         const text = chunk.choices[0]?.delta?.content;
         if (text) yield { type: 'text', text };
         if (chunk.usage) yield usageOf(chunk.usage);
       }
+      // The client ends an aborted stream quietly, as if the reply were whole: it is not.
+      signal.throwIfAborted();
     } catch (error) {
       if (error instanceof AgentRuntimeError || signal.aborted) throw error;
       if (error instanceof OpenAI.APIError) {
         // The client's message already leads with the status ("400 model not loaded").
         throw new AgentRuntimeError(`The model API failed: ${error.message}`);
       }
+      // A transport failure's own message ("terminated") does not say the reply was under way.
       throw new AgentRuntimeError(
-        `The model API failed: ${error instanceof Error ? error.message : String(error)}`,
+        `The model API failed${midReply ? ' mid-reply' : ''}: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
   }

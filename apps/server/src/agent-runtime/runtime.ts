@@ -38,7 +38,6 @@ export interface LlmConfig {
  * to clients and permissions all stay in the service.
  */
 export interface AgentRuntime {
-  readonly name: string;
   /** What answers an agent whose own model is `model` (null: the runtime's default). */
   llmConfig(model: string | null): LlmConfig;
   respond(

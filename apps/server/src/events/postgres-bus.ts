@@ -32,6 +32,22 @@ export function splitUtf8(text: string, max: number): string[] {
   return pieces;
 }
 
+/**
+ * The NOTIFY payloads that carry `payload` on `channel`: its JSON, or its parts when larger
+ * than one NOTIFY takes. Sent in one transaction, in this order, they arrive as one event.
+ */
+export function notifyPayloads(channel: string, payload: unknown): string[] {
+  const text = JSON.stringify(payload);
+  const size = Buffer.byteLength(text);
+  if (size <= MAX_NOTIFY_BYTES) return [text];
+  const pieces = splitUtf8(text, MAX_NOTIFY_BYTES - PART_HEADER_BYTES);
+  if (pieces.length > MAX_PARTS) {
+    throw new Error(`Event on ${channel} is ${size} bytes, more than the bus carries`);
+  }
+  const id = randomUUID();
+  return pieces.map((piece, index) => `${PART_PREFIX}${id}:${index}:${pieces.length}:${piece}`);
+}
+
 interface Assembly {
   channel: string;
   parts: string[];
@@ -133,22 +149,14 @@ export class PostgresBus implements EventBus {
    * every subscriber of every instance read the row back for each large message.
    */
   async publish(channel: string, payload: unknown): Promise<void> {
-    const text = JSON.stringify(payload);
-    const size = Buffer.byteLength(text);
-    if (size <= MAX_NOTIFY_BYTES) {
-      await this.sql.notify(channel, text);
+    const payloads = notifyPayloads(channel, payload);
+    const [single] = payloads;
+    if (payloads.length === 1 && single !== undefined) {
+      await this.sql.notify(channel, single);
       return;
     }
-    const pieces = splitUtf8(text, MAX_NOTIFY_BYTES - PART_HEADER_BYTES);
-    if (pieces.length > MAX_PARTS) {
-      throw new Error(`Event on ${channel} is ${size} bytes, more than the bus carries`);
-    }
-    const id = randomUUID();
-    const parts = pieces.map(
-      (piece, index) => `${PART_PREFIX}${id}:${index}:${pieces.length}:${piece}`,
-    );
     // Pipelined in one transaction: the parts commit, and are delivered, together.
-    await this.sql.begin((tx) => parts.map((part) => tx`select pg_notify(${channel}, ${part})`));
+    await this.sql.begin((tx) => payloads.map((part) => tx`select pg_notify(${channel}, ${part})`));
   }
 
   async subscribe(

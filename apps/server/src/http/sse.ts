@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 
-/** Letta's keep-alive: the SDK ignores pings, proxies see traffic. */
+/** Letta's keep-alive, and tRPC's: clients ignore pings, proxies see traffic. */
 export const PING_MS = 15_000;
 
 /**

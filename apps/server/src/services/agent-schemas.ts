@@ -39,6 +39,18 @@ export const blockLimit = z
   .min(1, 'must be at least 1')
   .max(MEMORY_BLOCK_MAX_CHARS, `must be at most ${MEMORY_BLOCK_MAX_CHARS}`);
 
+/** What Letta's agent list may be asked to include; everything is always there here. */
+const AGENT_INCLUDES = [
+  'agent.blocks',
+  'agent.identities',
+  'agent.managed_group',
+  'agent.pending_approval',
+  'agent.secrets',
+  'agent.sources',
+  'agent.tags',
+  'agent.tools',
+] as const;
+
 /** Block fields of Letta's templates, projects and deployments: accepted, not stored. */
 export const ignoredBlockFields = {
   base_template_id: z.string().nullable().optional(),
@@ -170,15 +182,52 @@ export const agentUpdateSchema = z.strictObject({
 });
 export type AgentUpdateInput = z.input<typeof agentUpdateSchema>;
 
-/** Letta pages lists with an id cursor (`after`/`before`) and an order. */
-export const agentListSchema = z.strictObject({
+/** Agents are listed in the order they were created; Letta's other order is by last run. */
+const byCreation = z
+  .literal('created_at', { error: 'is not supported by this server; only created_at is' })
+  .nullable()
+  .optional();
+
+/**
+ * Letta's `AgentListParams`: pages with an id cursor (`after`/`before`) and an order, and
+ * filters by name (exact, or `query_text` within it) and by tags (any, or all with
+ * `match_all_tags`). `ascending` is Letta's older way to say the order. `include` and
+ * `include_relationships` only shape Letta's answer (this server always answers whole), and
+ * `project_id` names the one project an organization has here; filters by what this server
+ * does not keep (templates, identities, creators, runs) are refused unless empty.
+ */
+export const agentListFields = z.strictObject({
   after: z.string().min(1).max(200).optional(),
   before: z.string().min(1).max(200).optional(),
   limit: z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100').default(50),
-  order: z.enum(['asc', 'desc']).default('desc'),
-  name: z.string().max(200).optional(),
-  tags: z.array(z.string().max(100)).max(50).optional(),
+  order: z.enum(['asc', 'desc']).optional(),
+  ascending: z.boolean().optional(),
+  order_by: byCreation,
+  sort_by: byCreation,
+  name: z.string().max(200).nullable().optional(),
+  query_text: z.string().max(200).nullable().optional(),
+  tags: z.array(z.string().max(100)).max(50).nullable().optional(),
+  match_all_tags: z.boolean().optional(),
+  include: z.array(z.enum(AGENT_INCLUDES)).max(AGENT_INCLUDES.length).nullable().optional(),
+  include_relationships: z.array(z.string().max(100)).max(50).nullable().optional(),
+  project_id: z.string().max(200).nullable().optional(),
+  base_template_id: nullOnly,
+  created_by_id: nullOnly,
+  identifier_keys: emptyList,
+  identity_id: nullOnly,
+  last_stop_reason: nullOnly,
+  template_id: nullOnly,
 });
+export const agentListSchema = agentListFields
+  .refine(
+    (q) =>
+      q.order === undefined || q.ascending === undefined || q.ascending === (q.order === 'asc'),
+    { path: ['ascending'], message: 'contradicts order; give one of them' },
+  )
+  .transform(({ ascending, order, ...rest }) => ({
+    ...rest,
+    order: order ?? (ascending ? ('asc' as const) : ('desc' as const)),
+  }));
 export type AgentListInput = z.input<typeof agentListSchema>;
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, gt, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, ilike, inArray, type SQL, sql } from 'drizzle-orm';
 import type { LlmConfig } from '../agent-runtime/runtime.js';
 import { agents, type MemoryBlock, users } from '../db/schema.js';
 import { AppError, badRequest, notFound } from '../errors.js';
@@ -167,28 +167,29 @@ export async function listAgents(
   const input = parseInput(agentListSchema, query);
   const conditions: (SQL | undefined)[] = [eq(agents.organizationId, organizationId)];
   if (input.name) conditions.push(eq(agents.name, input.name));
+  if (input.query_text) {
+    conditions.push(ilike(agents.name, `%${input.query_text.replace(/[\\%_]/g, '\\$&')}%`));
+  }
   if (input.tags?.length) {
-    conditions.push(sql`${agents.tags} ?| ${sql.param(input.tags)}::text[]`);
+    const tags = sql`${sql.param(input.tags)}::text[]`;
+    conditions.push(
+      input.match_all_tags ? sql`${agents.tags} ?& ${tags}` : sql`${agents.tags} ?| ${tags}`,
+    );
   }
   // Cursors are agent ids; the order is (created_at, id) so equal timestamps stay stable.
+  // The cursor's place is compared in the database: read into a Date, its microseconds
+  // would be lost, and a page after it would start with the cursor itself again.
   const cursor = async (id: string, field: string) => {
     const [row] = await db
-      .select({ createdAt: agents.createdAt, id: agents.id })
+      .select({ id: agents.id })
       .from(agents)
       .where(and(eq(agents.id, id), eq(agents.organizationId, organizationId)));
     if (!row) throw notFound(`${field}: agent ${id} not found`);
-    return row;
+    return sql`(select c.created_at, c.id from agents c where c.id = ${id})`;
   };
-  const newerThan = (c: { createdAt: Date; id: string }) =>
-    or(
-      gt(agents.createdAt, c.createdAt),
-      and(eq(agents.createdAt, c.createdAt), gt(agents.id, c.id)),
-    );
-  const olderThan = (c: { createdAt: Date; id: string }) =>
-    or(
-      lt(agents.createdAt, c.createdAt),
-      and(eq(agents.createdAt, c.createdAt), lt(agents.id, c.id)),
-    );
+  const place = sql`(${agents.createdAt}, ${agents.id})`;
+  const newerThan = (c: SQL) => sql`${place} > ${c}`;
+  const olderThan = (c: SQL) => sql`${place} < ${c}`;
   const descending = input.order === 'desc';
   if (input.after) {
     const c = await cursor(input.after, 'after');
@@ -362,10 +363,12 @@ export async function deleteAgent(
   args: { organizationId: string; agentId: string },
 ): Promise<void> {
   // A web user's agent goes with its user, not on its own: the account would be left unusable.
+  // Only an agent of the caller's organization is looked at: another's is simply not found.
   const [owner] = await db
     .select({ username: users.username })
     .from(users)
-    .where(eq(users.agentId, args.agentId));
+    .innerJoin(agents, eq(agents.id, users.agentId))
+    .where(and(eq(users.agentId, args.agentId), eq(agents.organizationId, args.organizationId)));
   if (owner) {
     throw new AppError(
       'CONFLICT',

@@ -1,6 +1,9 @@
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, max, sql } from 'drizzle-orm';
 import { messages } from '../db/schema.js';
+import { FOREIGN_KEY_VIOLATION, sqlStateOf } from '../db/sql-state.js';
+import { AppError, notFound } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
+import { notifyPayloads } from '../events/postgres-bus.js';
 import type { ServiceDeps } from './deps.js';
 import { type LettaMessage, type StopReason, toLettaMessage } from './message-view.js';
 
@@ -27,6 +30,45 @@ export const conversationChannel = (agentId: string) => `conversation:${agentId}
 
 export function publishConversationEvent(bus: EventBus, agentId: string, event: ConversationEvent) {
   return bus.publish(conversationChannel(agentId), event);
+}
+
+/**
+ * Stores messages and announces them as one, oldest first. Through PostgreSQL the NOTIFYs
+ * are sent inside the insert's transaction and delivered when it commits, so a stored
+ * message is never missing from live streams, and a NOTIFY that fails rolls its insert back
+ * rather than failing a send whose message is stored. In one process the bus is a function
+ * call, made once the rows are in.
+ */
+export async function storeAndAnnounce(
+  deps: Pick<ServiceDeps, 'db' | 'bus'>,
+  agentId: string,
+  values: (typeof messages.$inferInsert)[],
+): Promise<LettaMessage[]> {
+  const channel = conversationChannel(agentId);
+  const viaDatabase = deps.bus.notifiesThroughDatabase;
+  let stored: LettaMessage[];
+  try {
+    stored = await deps.db.transaction(async (tx) => {
+      const rows = await tx.insert(messages).values(values).returning();
+      const inserted = rows.sort((a, b) => a.seq - b.seq).map(toLettaMessage);
+      if (viaDatabase) {
+        for (const message of inserted) {
+          for (const text of notifyPayloads(channel, { type: 'message', message })) {
+            await tx.execute(sql`select pg_notify(${channel}, ${text})`);
+          }
+        }
+      }
+      return inserted;
+    });
+  } catch (error) {
+    // The agent was deleted while its turn ran (its conversation went with it).
+    if (sqlStateOf(error) === FOREIGN_KEY_VIOLATION) throw notFound(`Agent ${agentId} not found`);
+    throw error;
+  }
+  if (!viaDatabase) {
+    for (const message of stored) await deps.bus.publish(channel, { type: 'message', message });
+  }
+  return stored;
 }
 
 /**
@@ -60,25 +102,63 @@ export interface TrackedEvent {
 }
 
 /**
- * A live stream of one agent's conversation. It listens first and reads the database second,
- * so nothing published in between is lost; messages already replayed are not sent twice.
- * After `lastEventId`, the stored messages that followed it are replayed (deltas are not: a
- * reply in progress shows up whole once stored).
+ * Events a stream holds for a reader that does not keep up (a slow client, a stalled
+ * connection) before it gives up on it: every delta of a few long replies. Past that the
+ * stream ends with an error, and the client resumes from its last event id.
  */
-export async function* conversationEvents(
+export const MAX_BUFFERED_EVENTS = 2000;
+
+const fellBehind = () =>
+  new AppError(
+    'SERVICE_UNAVAILABLE',
+    `This stream fell more than ${MAX_BUFFERED_EVENTS} events behind and was ended; subscribe again with the last event id to resume`,
+  );
+
+/** The newest stored message's seq, or 0: where a stream opened without a position stands. */
+async function newestSeq(deps: Pick<ServiceDeps, 'db'>, agentId: string): Promise<number> {
+  const [row] = await deps.db
+    .select({ seq: max(messages.seq) })
+    .from(messages)
+    .where(eq(messages.agentId, agentId));
+  return Number(row?.seq ?? 0);
+}
+
+/**
+ * Opens a live stream of one agent's conversation, resolving once it listens: whatever is
+ * published after that is delivered. It listens first and reads the database second, so
+ * nothing published in between is lost; messages already replayed are not sent twice. After
+ * `lastEventId`, the stored messages that followed it are replayed (deltas are not: a reply
+ * in progress shows up whole once stored). Without one the stream starts from the newest
+ * message now, which is also where it catches up from after a gap in delivery.
+ */
+export async function openConversationEvents(
   deps: Pick<ServiceDeps, 'db' | 'bus'>,
   args: { agentId: string; lastEventId?: string | null; signal: AbortSignal },
-): AsyncGenerator<TrackedEvent> {
+): Promise<AsyncGenerator<TrackedEvent>> {
   const { agentId, signal } = args;
   const queue: ConversationEvent[] = [];
   let wake: (() => void) | undefined;
   // After a gap in delivery (the instance lost its LISTEN connection), whatever was
   // published meanwhile is gone from the bus; the stored messages among it are re-read.
   let resync = false;
-  const unsubscribe = await deps.bus.subscribe(
+  let overflowed = false;
+  let stopListening: (() => Promise<void>) | undefined;
+  const unsubscribe = async () => {
+    const stop = stopListening;
+    stopListening = undefined;
+    await stop?.();
+  };
+  stopListening = await deps.bus.subscribe(
     conversationChannel(agentId),
     (payload) => {
-      queue.push(payload as ConversationEvent);
+      if (overflowed) return;
+      if (queue.length >= MAX_BUFFERED_EVENTS) {
+        overflowed = true;
+        queue.length = 0;
+        void unsubscribe();
+      } else {
+        queue.push(payload as ConversationEvent);
+      }
       wake?.();
     },
     (phase) => {
@@ -87,53 +167,70 @@ export async function* conversationEvents(
       wake?.();
     },
   );
-  const onAbort = () => wake?.();
-  signal.addEventListener('abort', onAbort);
+  // A stream that is never read (its client left at once) lets go when its signal ends.
+  const onAbort = () => {
+    wake?.();
+    void unsubscribe();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  let lastSeq = resumeSeqOf(args.lastEventId);
+  let position: number;
   try {
-    let lastSeq = resumeSeqOf(args.lastEventId);
-    // Page by page until caught up: live events carry later seqs, so a message left out of
-    // the replay would never be sent.
-    const replayAfter = async function* (after: number) {
-      for (;;) {
-        const page = await deps.db
-          .select()
-          .from(messages)
-          .where(and(eq(messages.agentId, agentId), gt(messages.seq, after)))
-          .orderBy(asc(messages.seq))
-          .limit(REPLAY_PAGE);
-        for (const row of page) {
-          const event: ConversationEvent = { type: 'message', message: toLettaMessage(row) };
-          lastSeq = row.seq;
-          yield { id: eventIdOf(event), event };
-        }
-        const last = page.at(-1);
-        if (!last || page.length < REPLAY_PAGE || signal.aborted) return;
-        after = last.seq;
-      }
-    };
-    if (lastSeq !== null) yield* replayAfter(lastSeq);
-    while (!signal.aborted) {
-      // Without a position (no lastEventId, nothing stored seen yet) there is none to resume from.
-      if (resync) {
-        resync = false;
-        if (lastSeq !== null) yield* replayAfter(lastSeq);
-      }
-      const event = queue.shift();
-      if (!event) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
-        continue;
-      }
-      if (event.type === 'message') {
-        if (lastSeq !== null && event.message.seq_id <= lastSeq) continue;
-        lastSeq = event.message.seq_id;
-      }
-      yield { id: eventIdOf(event), event };
-    }
-  } finally {
+    position = lastSeq ?? (await newestSeq(deps, agentId));
+  } catch (error) {
     signal.removeEventListener('abort', onAbort);
     await unsubscribe();
+    throw error;
   }
+
+  // Page by page until caught up: live events carry later seqs, so a message left out of
+  // the replay would never be sent.
+  async function* replayAfter(after: number): AsyncGenerator<TrackedEvent> {
+    for (;;) {
+      const page = await deps.db
+        .select()
+        .from(messages)
+        .where(and(eq(messages.agentId, agentId), gt(messages.seq, after)))
+        .orderBy(asc(messages.seq))
+        .limit(REPLAY_PAGE);
+      for (const row of page) {
+        const event: ConversationEvent = { type: 'message', message: toLettaMessage(row) };
+        lastSeq = row.seq;
+        yield { id: eventIdOf(event), event };
+      }
+      const last = page.at(-1);
+      if (!last || page.length < REPLAY_PAGE || signal.aborted) return;
+      after = last.seq;
+    }
+  }
+
+  async function* follow(): AsyncGenerator<TrackedEvent> {
+    try {
+      if (lastSeq !== null) yield* replayAfter(lastSeq);
+      while (!signal.aborted) {
+        if (overflowed) throw fellBehind();
+        if (resync) {
+          resync = false;
+          yield* replayAfter(lastSeq ?? position);
+        }
+        const event = queue.shift();
+        if (!event) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+          continue;
+        }
+        if (event.type === 'message') {
+          if (lastSeq !== null && event.message.seq_id <= lastSeq) continue;
+          lastSeq = event.message.seq_id;
+        }
+        yield { id: eventIdOf(event), event };
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      await unsubscribe();
+    }
+  }
+  return follow();
 }

@@ -36,6 +36,9 @@ export interface ServiceDeps {
     messageMaxBytes: number;
     /** Earlier messages the model sees each turn. */
     historyWindow: number;
+    /** A turn stops when its runtime is quiet this long, or when it has run this long. */
+    turnIdleTimeoutMs: number;
+    turnTimeoutMs: number;
   };
   /** Web users: their organization, sessions, and the tokens their sessions mint. */
   accounts: AccountsConfig;

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, lt, lte, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, type SQL } from 'drizzle-orm';
 import {
   AgentRuntimeError,
   type HistoryMessage,
@@ -7,7 +7,11 @@ import {
 import { type MessageType, messages } from '../db/schema.js';
 import { AppError, notFound } from '../errors.js';
 import { getAgent, setMemoryBlock } from './agents.js';
-import { type ConversationEvent, publishConversationEvent } from './conversation-events.js';
+import {
+  type ConversationEvent,
+  publishConversationEvent,
+  storeAndAnnounce,
+} from './conversation-events.js';
 import type { ServiceDeps } from './deps.js';
 import { newId } from './ids.js';
 import {
@@ -23,6 +27,7 @@ import {
   toLettaMessage,
 } from './message-view.js';
 import { parseInput } from './parse-input.js';
+import { nextPartWithin } from './turn-timeout.js';
 
 const ROLE_TYPES: Record<MessageCreate['role'] & string, MessageType> = {
   user: 'user_message',
@@ -94,6 +99,14 @@ export interface SendMessagesArgs {
   messages: MessageCreate[];
   /** Sees every event of the turn as it happens: REST streaming writes them out. */
   onEvent?: (event: ConversationEvent) => void;
+  /**
+   * Called once the send has passed its checks, before it waits for the agent's turn: a
+   * streaming answer opens here, so a client queued behind a long turn hears pings
+   * instead of timing out and sending again.
+   */
+  onAccepted?: () => void;
+  /** Aborts when the client has gone: a send still waiting for its turn is then given up. */
+  signal?: AbortSignal;
 }
 
 /** Checks what is sent before anything is stored or queued: a refused send changes nothing. */
@@ -167,47 +180,56 @@ export async function sendMessages(
   const sent = validateSend(deps, args.messages);
   const { organizationId, agentId } = args;
   await getAgent(deps, { organizationId, agentId });
+  args.onAccepted?.();
   const runId = newId('run');
   const emit = async (event: ConversationEvent) => {
     args.onEvent?.(event);
     await publishConversationEvent(deps.bus, agentId, event);
   };
+  const store = async (values: Parameters<typeof storeAndAnnounce>[2]) => {
+    const stored = await storeAndAnnounce(deps, agentId, values);
+    for (const message of stored) args.onEvent?.({ type: 'message', message });
+    return stored;
+  };
 
   // The signal aborts if this instance loses the agent's turn lease (see TurnQueue).
-  return deps.turns.run(agentId, async (signal) => {
-    await refuseResend(deps, agentId, sent);
-    const stored = await deps.db
-      .insert(messages)
-      .values(
-        sent.map((m) => ({
-          id: newId('message'),
-          agentId,
-          runId,
-          messageType: m.type,
-          content: m.content,
-          otid: m.otid,
-        })),
-      )
-      .returning();
-    stored.sort((a, b) => a.seq - b.seq);
-    for (const row of stored) await emit({ type: 'message', message: toLettaMessage(row) });
-    let lastSeq = stored.at(-1)?.seq ?? 0;
-
-    // Read inside the turn: the turn before may have changed the agent's memory.
+  const turn = async (signal: AbortSignal): Promise<LettaResponse> => {
+    // Read inside the turn: the turn before may have changed the agent's memory, and the
+    // agent may have been deleted while this send waited.
     const agent = await getAgent(deps, { organizationId, agentId });
-    const history = await deps.db
+    await refuseResend(deps, agentId, sent);
+    const sentMessages = await store(
+      sent.map((m) => ({
+        id: newId('message'),
+        agentId,
+        runId,
+        messageType: m.type,
+        content: m.content,
+        otid: m.otid,
+      })),
+    );
+    let lastSeq = sentMessages.at(-1)?.seq_id ?? 0;
+
+    // The window counts earlier messages: what is being sent is always seen whole.
+    const earlier = await deps.db
       .select()
       .from(messages)
-      .where(and(eq(messages.agentId, agentId), lte(messages.seq, lastSeq)))
+      .where(and(eq(messages.agentId, agentId), lt(messages.seq, sentMessages[0]?.seq_id ?? 0)))
       .orderBy(desc(messages.seq))
       .limit(deps.limits.historyWindow);
-    history.reverse();
+    const history = [...earlier.reverse().map(toLettaMessage), ...sentMessages];
 
     const replyId = newId('message');
     let reply = '';
     let pieces = 0;
     const usage = { prompt: 0, completion: 0 };
     let failure: string | undefined;
+    const stalled = new AbortController();
+    const timeouts = {
+      idleMs: deps.limits.turnIdleTimeoutMs,
+      totalMs: deps.limits.turnTimeoutMs,
+      startedAt: Date.now(),
+    };
     const parts = deps.agentRuntime
       .respond(
         {
@@ -217,8 +239,8 @@ export async function sendMessages(
           model: agent.model,
           memoryBlocks: agent.memoryBlocks,
         },
-        history.map((m) => ({ role: TYPE_ROLES[m.messageType], content: m.content })),
-        { signal },
+        history.map((m) => ({ role: TYPE_ROLES[m.message_type], content: m.content })),
+        { signal: AbortSignal.any([signal, stalled.signal]) },
       )
       [Symbol.asyncIterator]();
     for (;;) {
@@ -226,7 +248,7 @@ export async function sendMessages(
       let next: IteratorResult<RuntimePart>;
       // Only the runtime's own failures end the turn with llm_api_error; ours propagate.
       try {
-        next = await parts.next();
+        next = await nextPartWithin(parts, timeouts, stalled);
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         failure =
@@ -259,15 +281,11 @@ export async function sendMessages(
     signal.throwIfAborted();
     const produced: LettaMessage[] = [];
     if (!failure && reply !== '') {
-      const [row] = await deps.db
-        .insert(messages)
-        .values({ id: replyId, agentId, runId, messageType: 'assistant_message', content: reply })
-        .returning();
-      if (!row) throw new Error('Inserting a reply returned no row');
-      const message = toLettaMessage(row);
-      produced.push(message);
-      lastSeq = row.seq;
-      await emit({ type: 'message', message });
+      const stored = await store([
+        { id: replyId, agentId, runId, messageType: 'assistant_message', content: reply },
+      ]);
+      produced.push(...stored);
+      lastSeq = stored.at(-1)?.seq_id ?? lastSeq;
     }
     const stopReason: StopReason = failure ? 'llm_api_error' : 'end_turn';
     await emit({
@@ -292,5 +310,6 @@ export async function sendMessages(
         step_count: 1,
       },
     };
-  });
+  };
+  return deps.turns.run(agentId, turn, args.signal);
 }

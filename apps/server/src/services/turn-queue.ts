@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Mutex } from 'async-mutex';
+import { Mutex, type MutexInterface } from 'async-mutex';
 import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { agents } from '../db/schema.js';
@@ -9,13 +9,37 @@ import { AppError } from '../errors.js';
 const LEASE_MS = 60_000;
 const RENEW_MS = 20_000;
 
-export interface LeaseTiming {
+export interface TurnTiming {
   leaseMs: number;
   renewMs: number;
+  /** How long a send waits for the agent, behind this instance's turns and others' in all. */
+  maxWaitMs: number;
 }
-/** How often a waiting instance asks again, and how long it waits in all. */
+/** How often a waiting instance asks again, and how long a send waits in all. */
 const POLL_MS = 25;
 const MAX_WAIT_MS = 120_000;
+
+const duration = (ms: number) =>
+  ms % 60_000 === 0
+    ? `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}`
+    : `${Math.round(ms / 100) / 10} seconds`;
+
+const givenUp = () =>
+  new AppError(
+    'CONFLICT',
+    'The send was given up: its client went away while it waited for the agent; nothing was stored',
+    undefined,
+    { shouldRetry: false },
+  );
+
+/** The SDK would retry at once and wait as long again per attempt. */
+const busy = (waitedMs: number) =>
+  new AppError(
+    'CONFLICT',
+    `The agent has been busy with another turn for ${duration(waitedMs)}; try again later`,
+    undefined,
+    { shouldRetry: false },
+  );
 
 /**
  * One turn at a time per agent: a second send waits for the first to finish, so replies
@@ -30,15 +54,27 @@ const MAX_WAIT_MS = 120_000;
 export class TurnQueue {
   readonly #locks = new Map<string, { mutex: Mutex; users: number }>();
   readonly #holder = `instance-${randomUUID()}`;
+  private readonly timing: TurnTiming;
 
   /** `db` when other instances may share the database; omitted for embedded PGlite. */
   constructor(
     private readonly db?: Database,
-    private readonly timing: LeaseTiming = { leaseMs: LEASE_MS, renewMs: RENEW_MS },
-  ) {}
+    timing: Partial<TurnTiming> = {},
+  ) {
+    this.timing = { leaseMs: LEASE_MS, renewMs: RENEW_MS, maxWaitMs: MAX_WAIT_MS, ...timing };
+  }
 
-  /** Runs `turn` when it is the agent's; its signal aborts if the turn stops being so. */
-  async run<T>(agentId: string, turn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * Runs `turn` when it is the agent's; its signal aborts if the turn stops being so.
+   * `waiting` aborting before then gives the wait up (the client went away): a send that
+   * nobody will hear the answer to is not run, so a client's retry is not stored twice.
+   */
+  async run<T>(
+    agentId: string,
+    turn: (signal: AbortSignal) => Promise<T>,
+    waiting?: AbortSignal,
+  ): Promise<T> {
+    if (waiting?.aborted) throw givenUp();
     let entry = this.#locks.get(agentId);
     if (!entry) {
       entry = { mutex: new Mutex(), users: 0 };
@@ -46,8 +82,16 @@ export class TurnQueue {
     }
     entry.users += 1;
     const current = entry;
+    const { maxWaitMs } = this.timing;
+    const deadline = Date.now() + maxWaitMs;
     try {
-      return await current.mutex.runExclusive(() => this.#acrossInstances(agentId, turn));
+      // A send waits no longer behind this instance's turns than behind another's.
+      const release = await this.#local(current.mutex, deadline, waiting);
+      try {
+        return await this.#acrossInstances(agentId, turn, deadline, waiting);
+      } finally {
+        release();
+      }
     } finally {
       current.users -= 1;
       // Forget idle agents, so the map holds only agents with a turn running or waiting.
@@ -55,30 +99,47 @@ export class TurnQueue {
     }
   }
 
+  /** This instance's mutex for the agent, unless the deadline passes or `waiting` aborts first. */
+  #local(mutex: Mutex, deadline: number, waiting?: AbortSignal): Promise<MutexInterface.Releaser> {
+    return new Promise((resolve, reject) => {
+      let given = false;
+      const giveUp = (reason: unknown) => {
+        given = true;
+        clearTimeout(timer);
+        waiting?.removeEventListener('abort', onAbort);
+        reject(reason);
+      };
+      const timer = setTimeout(() => giveUp(busy(this.timing.maxWaitMs)), deadline - Date.now());
+      const onAbort = () => giveUp(givenUp());
+      waiting?.addEventListener('abort', onAbort, { once: true });
+      void mutex.acquire().then((release) => {
+        // A wait given up keeps its place in the queue; its turn comes and passes at once.
+        if (given) return release();
+        clearTimeout(timer);
+        waiting?.removeEventListener('abort', onAbort);
+        resolve(release);
+      });
+    });
+  }
+
   async #acrossInstances<T>(
     agentId: string,
     turn: (signal: AbortSignal) => Promise<T>,
+    deadline: number,
+    waiting: AbortSignal | undefined,
   ): Promise<T> {
     const { db } = this;
     const lease = new AbortController();
     // One instance needs no lease: the mutex alone keeps the turn, and nothing takes it away.
     if (!db) return turn(lease.signal);
-    const deadline = Date.now() + MAX_WAIT_MS;
     while (!(await this.#acquire(db, agentId))) {
       const [exists] = await db
         .select({ id: agents.id })
         .from(agents)
         .where(eq(agents.id, agentId));
       if (!exists) throw new AppError('NOT_FOUND', `Agent ${agentId} not found`);
-      if (Date.now() > deadline) {
-        throw new AppError(
-          'CONFLICT',
-          'The agent has been busy with another turn for 2 minutes; try again later',
-          undefined,
-          // The SDK would retry at once and wait another 2 minutes per attempt.
-          { shouldRetry: false },
-        );
-      }
+      if (Date.now() > deadline) throw busy(this.timing.maxWaitMs);
+      if (waiting?.aborted) throw givenUp();
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
     const { leaseMs, renewMs } = this.timing;

@@ -5,11 +5,16 @@ import { requireAgentAccess, requireApiKey } from '../auth/authorize.js';
 import { enforceRateLimit, verifyBearerWithinLimits } from '../auth/rate-limit.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, forbidden, sessionEnded } from '../errors.js';
+import { PING_MS } from '../http/sse.js';
 import { isWebOrigin, resolveSession } from '../services/sessions.js';
 import type { Context } from './context.js';
 
-// Never in development mode: error responses must not carry stack traces, in any environment.
-const t = initTRPC.context<Context>().create({ isDev: false });
+const t = initTRPC.context<Context>().create({
+  // Never in development mode: error responses must not carry stack traces, in any environment.
+  isDev: false,
+  // A live stream is quiet between turns; proxies and load balancers cut idle responses.
+  sse: { ping: { enabled: true, intervalMs: PING_MS } },
+});
 
 /** tRPC validates inputs through Standard Schema; its failure carries `issues` with paths. */
 const hasIssues = (cause: unknown): cause is IssueList =>

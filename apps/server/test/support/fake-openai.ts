@@ -1,11 +1,31 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ChatRequest {
   model: string;
   stream?: boolean;
+  stream_options?: { include_usage?: boolean };
   messages: { role: string; content: string }[];
+}
+
+const echo = (request: ChatRequest) => `echo: ${request.messages.at(-1)?.content ?? ''}`;
+
+/**
+ * What a streamed reply `does` after its first `after` pieces: `stall` keeps the connection
+ * open and sends nothing more, `error` sends an error event as OpenAI does mid-stream, `cut`
+ * drops the connection.
+ */
+export interface MidStream {
+  after: number;
+  does: 'stall' | 'error' | 'cut';
 }
 
 /**
@@ -15,8 +35,17 @@ export interface ChatRequest {
  */
 export class FakeOpenAI {
   readonly requests: ChatRequest[] = [];
+  /** The headers of each request, in the same order. */
+  readonly headers: IncomingHttpHeaders[] = [];
+  /** Streamed replies whose client went away before the reply ended. */
+  abandoned = 0;
   failWith: { status: number; message: string } | undefined;
-  reply: (request: ChatRequest) => string = (r) => `echo: ${r.messages.at(-1)?.content ?? ''}`;
+  /** Answer 400 to a request with `stream_options`, as some compatible servers do. */
+  refusesStreamOptions = false;
+  midStream: MidStream | undefined;
+  /** Pause before each piece of a streamed reply. */
+  pieceDelayMs = 0;
+  reply = echo;
 
   private constructor(
     private readonly server: Server,
@@ -36,7 +65,18 @@ export class FakeOpenAI {
     return fake;
   }
 
-  private async handle(req: IncomingMessage, res: import('node:http').ServerResponse) {
+  reset() {
+    this.requests.length = 0;
+    this.headers.length = 0;
+    this.abandoned = 0;
+    this.failWith = undefined;
+    this.midStream = undefined;
+    this.pieceDelayMs = 0;
+    this.refusesStreamOptions = false;
+    this.reply = echo;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse) {
     let raw = '';
     for await (const chunk of req) raw += chunk;
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
@@ -45,11 +85,15 @@ export class FakeOpenAI {
     }
     const request = JSON.parse(raw) as ChatRequest;
     this.requests.push(request);
-    if (this.failWith) {
-      res.writeHead(this.failWith.status, { 'content-type': 'application/json' });
-      return res.end(
-        JSON.stringify({ error: { message: this.failWith.message, type: 'server_error' } }),
-      );
+    this.headers.push(req.headers);
+    const failure =
+      this.failWith ??
+      (this.refusesStreamOptions && request.stream_options
+        ? { status: 400, message: 'Unrecognized request argument supplied: stream_options' }
+        : undefined);
+    if (failure) {
+      res.writeHead(failure.status, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ error: { message: failure.message, type: 'server_error' } }));
     }
     const text = this.reply(request);
     const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
@@ -68,8 +112,25 @@ export class FakeOpenAI {
       );
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.on('close', () => {
+      if (!res.writableFinished) this.abandoned += 1;
+    });
     const send = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
-    for (const piece of text.match(/.{1,4}/gs) ?? []) {
+    const { midStream, pieceDelayMs } = this;
+    for (const [index, piece] of (text.match(/.{1,4}/gs) ?? []).entries()) {
+      if (midStream?.after === index) {
+        if (midStream.does === 'cut') {
+          // Only once what was written has left: the client is mid-reply, not mid-request.
+          await new Promise<void>((resolve) => res.write('', () => resolve()));
+          return res.destroy();
+        }
+        // Held open until the client gives up or the server closes.
+        if (midStream.does === 'stall') return;
+        send({ error: { message: 'The server had an error while processing your request.' } });
+        return res.end();
+      }
+      if (pieceDelayMs > 0) await sleep(pieceDelayMs);
+      if (res.destroyed) return;
       send({
         ...base,
         object: 'chat.completion.chunk',

@@ -62,6 +62,8 @@ export function makeDeps(
       bearerFailuresPerMinute: 10_000,
       messageMaxBytes: 32 * 1024,
       historyWindow: 20,
+      turnIdleTimeoutMs: 60_000,
+      turnTimeoutMs: 300_000,
       ...limits,
     },
     accounts: {

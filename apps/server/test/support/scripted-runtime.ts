@@ -9,7 +9,6 @@ import {
  * then yields `pieces`, and then fails as a model does when `failure` is set.
  */
 export class ScriptedRuntime implements AgentRuntime {
-  readonly name = 'scripted';
   llmConfig = () => ({ model: 'scripted', model_endpoint_type: 'scripted', context_window: 0 });
   /** Turns that have started, so a test knows one is waiting at the gate. */
   started = 0;

@@ -2,7 +2,6 @@ import type { AgentRuntime, RuntimePart } from '../../src/agent-runtime/runtime.
 
 /** A runtime whose replies take a while, recording how many turns ran at once. */
 export class SlowRuntime implements AgentRuntime {
-  readonly name = 'slow';
   llmConfig = () => ({ model: 'slow', model_endpoint_type: 'slow', context_window: 0 });
   running = 0;
   maxRunning = 0;

@@ -97,8 +97,8 @@ export function ChatPage(props: {
           if (!isCurrent()) return;
           attempts = 0;
           setConnection('live');
-          // The server starts listening just after it reports the stream connected: the old
-          // stream stays a moment longer so no piece of a reply falls in between. With no old
+          // The server listens before it reports the stream connected; the old stream stays
+          // a moment longer anyway, a margin for pieces already in flight on it. With no old
           // stream open, nothing covered the time before this one: a reply half-streamed
           // before it cannot be completed piece by piece.
           if (retiring) retireTimer = setTimeout(closeRetiring, HANDOVER_OVERLAP_MS);

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { requireAgentAccess, requireApiKey } from '../../auth/authorize.js';
 import {
   agentCreateSchema,
+  agentListFields,
   agentUpdateSchema,
+  blockListSchema,
   blockUpdateSchema,
 } from '../../services/agent-schemas.js';
 import {
@@ -19,28 +20,24 @@ import {
 } from '../../services/agents.js';
 import type { ServiceDeps } from '../../services/deps.js';
 import { parseInput } from '../../services/parse-input.js';
-import { authenticate, queryInteger } from './authenticate.js';
+import { refuseServerKeyAgentFields } from '../../services/server-key-only.js';
+import { authenticate, queryBoolean, queryList, queryNumber } from './authenticate.js';
 
-const listQuery = z.strictObject({
-  after: z.string().min(1).max(200).optional(),
-  before: z.string().min(1).max(200).optional(),
-  limit: queryInteger({ min: 1, max: 100 }).default(50),
-  order: z.enum(['asc', 'desc']).default('desc'),
-  name: z.string().max(200).optional(),
-  // `?tags=a&tags=b` arrives as an array, `?tags=a` as a string.
-  tags: z
-    .union([z.string().max(100), z.array(z.string().max(100)).max(50)])
-    .transform((t) => (Array.isArray(t) ? t : [t]))
-    .optional(),
+/**
+ * The services' own list fields, with the numbers, flags and lists of a query string as
+ * text: the services hold them to their limits.
+ */
+const listQuery = agentListFields.extend({
+  limit: queryNumber.optional(),
+  ascending: queryBoolean.optional(),
+  match_all_tags: queryBoolean.optional(),
+  tags: queryList.optional(),
+  include: queryList.pipe(agentListFields.shape.include.unwrap().unwrap()).optional(),
+  include_relationships: queryList.optional(),
+  identifier_keys: queryList.optional(),
 });
 
-const blockListQuery = z.strictObject({
-  after: z.string().min(1).max(200).optional(),
-  before: z.string().min(1).max(200).optional(),
-  limit: queryInteger({ min: 1, max: 100 }).optional(),
-  order: z.enum(['asc', 'desc']).default('asc'),
-  order_by: z.literal('created_at').optional(),
-});
+const blockListQuery = blockListSchema.extend({ limit: queryNumber.optional() });
 
 type AgentParams = { Params: { agentId: string } };
 type BlockParams = { Params: { agentId: string; label: string } };
@@ -76,6 +73,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
     const { agentId } = request.params;
     requireAgentAccess(principal, agentId, 'write_agent');
     const body = parseInput(agentUpdateSchema, request.body);
+    refuseServerKeyAgentFields(principal, body);
     return toAgentState(
       deps,
       await updateAgent(deps, { organizationId: principal.organizationId, agentId, ...body }),

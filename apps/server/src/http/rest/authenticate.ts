@@ -26,6 +26,20 @@ export const queryInteger = ({ min, max }: { min: number; max: number }) =>
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
+/**
+ * A whole number in a query string: "", "2.5", "1e3" and "-0" are refused, not coerced. Its
+ * limits are the service's, checked when the service parses its input.
+ */
+export const queryNumber = z
+  .string()
+  .regex(/^\d{1,9}$/, 'must be a whole number')
+  .transform(Number);
+
+/** A list in a query string: `?t=a&t=b` arrives as an array, `?t=a` as a string. */
+export const queryList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((t) => (Array.isArray(t) ? t : [t]));
+
 /** A flag in a query string, as the SDK writes it: `true` or `false`, nothing else. */
 export const queryBoolean = z
   .enum(['true', 'false'], { error: 'must be true or false' })

@@ -1,33 +1,32 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requireAgentAccess } from '../../auth/authorize.js';
+import { AppError } from '../../errors.js';
 import type { ConversationEvent } from '../../services/conversation-events.js';
 import type { ServiceDeps } from '../../services/deps.js';
 import {
   type LettaMessageType,
   messageContent,
   messageCreateSchema,
+  messageListSchema,
   messageTypesSchema,
 } from '../../services/message-schemas.js';
 import { listMessages, sendMessages } from '../../services/messages.js';
 import { parseInput } from '../../services/parse-input.js';
+import { refuseNonUserMessages } from '../../services/server-key-only.js';
 import { emptyList, nullOnly } from '../../services/unsupported-fields.js';
+import { untilClientGone } from '../client-gone.js';
 import { openEventStream } from '../sse.js';
-import { authenticate, queryBoolean, queryInteger } from './authenticate.js';
+import { authenticate, queryBoolean, queryList, queryNumber } from './authenticate.js';
 
-/** Letta's list query; the flags about message formatting change nothing here. */
-const listQuery = z.strictObject({
-  before: z.string().min(1).max(200).optional(),
-  after: z.string().min(1).max(200).optional(),
-  limit: queryInteger({ min: 1, max: 1000 }).default(100),
-  order: z.enum(['asc', 'desc']).default('desc'),
+/**
+ * Letta's list query: the service's fields, with a query string's numbers and lists as text
+ * (the service holds them to its limits). The flags about message formatting change nothing.
+ */
+const listQuery = messageListSchema.extend({
+  limit: queryNumber.optional(),
+  include_return_message_types: queryList.pipe(messageTypesSchema).optional(),
   order_by: z.literal('created_at').optional(),
-  // `?t=a&t=b` arrives as an array, `?t=a` as a string.
-  include_return_message_types: z
-    .union([z.string(), z.array(z.string())])
-    .transform((t) => (Array.isArray(t) ? t : [t]))
-    .pipe(messageTypesSchema)
-    .optional(),
   use_assistant_message: queryBoolean.optional(),
   include_err: queryBoolean.optional(),
   assistant_message_tool_kwarg: z.string().max(200).optional(),
@@ -110,7 +109,15 @@ export function registerMessageRoutes(
       const { agentId } = request.params;
       requireAgentAccess(principal, agentId, 'write_messages');
       const body = parseInput(sendBody, request.body);
-      const args = { organizationId: principal.organizationId, agentId, messages: body.messages };
+      refuseNonUserMessages(principal, body.messages);
+      const args = {
+        organizationId: principal.organizationId,
+        agentId,
+        messages: body.messages,
+        // A send still queued when its client leaves is given up: nobody would hear the
+        // answer, and the SDK, having timed out, sends it again.
+        signal: untilClientGone(reply),
+      };
       const wanted = (type: LettaMessageType) =>
         !body.include_return_message_types || body.include_return_message_types.includes(type);
       if (alwaysStream || body.streaming) {
@@ -142,7 +149,9 @@ export function registerMessageRoutes(
 /**
  * Streams a turn as Letta does. Everything that can be refused (input, permission, missing
  * agent) is refused with a plain JSON error before the stream opens: the SDK turns those into
- * typed errors. Once open, a model failure arrives in-stream.
+ * typed errors. The stream then opens at once, before the send waits for the agent's turn,
+ * so its pings reach a client queued behind a long turn (which would otherwise time out and
+ * send again); what fails after that (the wait, the model) arrives in-stream.
  */
 async function streamTurn(
   deps: ServiceDeps,
@@ -160,7 +169,7 @@ async function streamTurn(
     return stream;
   };
   const onEvent = (event: ConversationEvent) => {
-    // The user's own messages are not echoed, as in Letta; the stream opens with the reply.
+    // The user's own messages are not echoed, as in Letta.
     if (event.type === 'delta' && streamTokens && assistantMessages) {
       open().data({
         id: event.messageId,
@@ -171,24 +180,26 @@ async function streamTurn(
       });
     } else if (event.type === 'message' && event.message.message_type === 'assistant_message') {
       if (!streamTokens && assistantMessages) open().data(event.message);
-    } else if (event.type === 'message') {
-      open();
     }
   };
   let response: Awaited<ReturnType<typeof sendMessages>>;
   try {
-    response = await sendMessages(deps, { ...args, onEvent });
+    response = await sendMessages(deps, { ...args, onEvent, onAccepted: open });
   } catch (error) {
     // Before the stream opened, the error handler answers as for any request.
     if (!stream) throw error;
     stream.data({ message_type: 'stop_reason', stop_reason: 'error' });
+    // Ours (a busy agent, a lost turn) say what happened; anything else is not for the client.
+    const known = error instanceof AppError;
     stream.error({
       message_type: 'error_message',
-      error_type: 'internal_error',
-      message: 'The turn failed on the server; the messages sent were stored if acknowledged.',
+      error_type: known ? error.code.toLowerCase() : 'internal_error',
+      message: known
+        ? error.message
+        : 'The turn failed on the server; the messages sent were stored if acknowledged.',
     });
     stream.done();
-    reply.log.error({ err: error }, 'streamed turn failed');
+    if (!known) reply.log.error({ err: error }, 'streamed turn failed');
     return reply;
   }
   const s = open();

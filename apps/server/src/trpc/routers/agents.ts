@@ -15,6 +15,7 @@ import {
   updateAgent,
   updateBlock,
 } from '../../services/agents.js';
+import { refuseServerKeyAgentFields } from '../../services/server-key-only.js';
 import { agentIdSchema, agentProcedure, apiKeyProcedure, router } from '../trpc.js';
 
 export const agentsRouter = router({
@@ -50,12 +51,13 @@ export const agentsRouter = router({
 
   update: agentProcedure('write_agent')
     .input(agentUpdateSchema.extend({ agentId: agentIdSchema }))
-    .mutation(async ({ ctx, input }) =>
-      toAgentState(
+    .mutation(async ({ ctx, input }) => {
+      refuseServerKeyAgentFields(ctx.principal, input);
+      return toAgentState(
         ctx.deps,
         await updateAgent(ctx.deps, { organizationId: ctx.principal.organizationId, ...input }),
-      ),
-    ),
+      );
+    }),
 
   /** One memory block's value, description or limit, as the REST block PATCH does. */
   updateBlock: agentProcedure('write_agent')

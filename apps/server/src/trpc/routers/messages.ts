@@ -1,7 +1,7 @@
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { getAgent } from '../../services/agents.js';
-import { conversationEvents } from '../../services/conversation-events.js';
+import { openConversationEvents, type TrackedEvent } from '../../services/conversation-events.js';
 import { messageListSchema } from '../../services/message-schemas.js';
 import { listMessages, sendMessages } from '../../services/messages.js';
 import { untilCredentialEnds } from '../stream-lifetime.js';
@@ -23,17 +23,21 @@ export const messagesRouter = router({
         otid: z.string().min(1).max(200).optional(),
       }),
     )
-    .mutation(({ ctx, input }) =>
+    .mutation(({ ctx, input, signal }) =>
       sendMessages(ctx.deps, {
         organizationId: ctx.principal.organizationId,
         agentId: input.agentId,
         messages: [{ role: 'user', content: input.content, otid: input.otid }],
+        // Aborts when the client leaves: a send still queued then is given up.
+        signal,
       }),
     ),
 
   /**
    * The conversation live, over SSE: every stored message and every piece of a reply as it is
-   * produced. `lastEventId` (sent by tRPC's client on reconnect) replays what was missed.
+   * produced. `lastEventId` (sent by tRPC's client on reconnect) replays what was missed. The
+   * stream listens before its answer starts, so once the client hears it is connected nothing
+   * published is missed.
    */
   events: agentProcedure('read_messages')
     .input(
@@ -42,26 +46,35 @@ export const messagesRouter = router({
         lastEventId: z.string().max(200).nullish(),
       }),
     )
-    .subscription(async function* ({ ctx, input, signal }) {
-      // A subscription's body runs after the middleware has returned, so its errors are mapped here.
+    .subscription(async ({ ctx, input, signal }) => {
       await getAgent(ctx.deps, {
         organizationId: ctx.principal.organizationId,
         agentId: input.agentId,
-      }).catch((error: unknown) => {
-        throw toTRPCError(error) ?? error;
       });
       const lifetime = untilCredentialEnds(ctx, signal);
+      // A stream whose client leaves before it is read is never iterated: let go then too.
+      lifetime.signal.addEventListener('abort', () => lifetime.dispose(), { once: true });
+      let events: AsyncGenerator<TrackedEvent>;
       try {
-        for await (const { id, event } of conversationEvents(ctx.deps, {
+        events = await openConversationEvents(ctx.deps, {
           agentId: input.agentId,
           lastEventId: input.lastEventId,
           signal: lifetime.signal,
-        })) {
-          yield tracked(id, event);
-        }
-        lifetime.check();
-      } finally {
+        });
+      } catch (error) {
         lifetime.dispose();
+        throw error;
       }
+      // The body runs after the middleware has returned, so its errors are mapped here.
+      return (async function* () {
+        try {
+          for await (const { id, event } of events) yield tracked(id, event);
+          lifetime.check();
+        } catch (error) {
+          throw toTRPCError(error) ?? error;
+        } finally {
+          lifetime.dispose();
+        }
+      })();
     }),
 });
