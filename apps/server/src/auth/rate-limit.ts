@@ -4,7 +4,7 @@ import { AppError, RateLimitedError } from '../errors.js';
 import type { RateLimiter, RateRule } from '../rate-limit/rate-limiter.js';
 import type { ServiceDeps } from '../services/deps.js';
 import type { Principal } from './principal.js';
-import { type BearerRequest, credentialHash, verifyBearer } from './verify-bearer.js';
+import { type BearerRequest, verifyBearer } from './verify-bearer.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -91,24 +91,25 @@ export async function withLoginLimits<T>(
  * (an IPv6 /64). The token checksum is public, so anyone can make well-formed tokens that
  * pass it, and each unknown one costs a database read: over the limit, an address's
  * credentials that are not in the token cache get a 429 before any read. Those the cache
- * holds are verified as ever: they cost no read, and a neighbour behind the same NAT who
- * guesses must not cut off a client whose token works. As for log-ins, each attempt holds
- * a place while it runs, so a burst of parallel guesses cannot all pass the check first.
+ * holds are verified as ever, and malformed ones are refused offline: neither costs a read,
+ * and a neighbour behind the same NAT who guesses must not cut off a client whose token
+ * works. As for log-ins, each read holds a place while it runs, so a burst of parallel
+ * guesses cannot all pass the check first.
  */
 export function verifyBearerWithinLimits(
   deps: ServiceDeps,
   request: BearerRequest,
   clientAddress: string | undefined,
 ): Promise<Principal> {
-  const hash = credentialHash(request.authorization);
-  if (hash !== undefined && deps.tokenCache.get(hash)) return verifyBearer(deps, request);
   const limit = deps.limits.bearerFailuresPerMinute;
-  return underFailureLimits(
-    deps,
-    [[`bearer:${addressKey(clientAddress)}`, { limit, windowMs: MINUTE_MS }]],
-    (retryAfterSeconds) =>
-      `More than ${limit} failed authentications a minute from this address; retry in ${retryAfterSeconds} s`,
-    () => verifyBearer(deps, request),
+  return verifyBearer(deps, request, (read) =>
+    underFailureLimits(
+      deps,
+      [[`bearer:${addressKey(clientAddress)}`, { limit, windowMs: MINUTE_MS }]],
+      (retryAfterSeconds) =>
+        `More than ${limit} failed authentications a minute from this address; retry in ${retryAfterSeconds} s`,
+      read,
+    ),
   );
 }
 

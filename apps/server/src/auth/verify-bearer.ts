@@ -17,22 +17,36 @@ export interface BearerRequest {
 type VerifyDeps = Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'lastUsed'>;
 
 /**
+ * Runs the database read of a credential the cache does not hold: the edges pass one that
+ * holds the read to the limit of failed authentications per client address.
+ */
+export type GuardRead = (read: () => Promise<VerifiedCredential>) => Promise<VerifiedCredential>;
+
+const unguarded: GuardRead = (read) => read();
+
+/**
  * Turns an `Authorization: Bearer …` header into a principal, or throws 401 for a missing,
  * malformed, unknown, expired or revoked credential and 403 for a client-side token used
  * from an origin it is not bound to.
  *
  * Cost, cheapest first: a malformed token is refused offline by its checksum; a credential
  * verified recently is found in the in-process cache (a hash and a map look-up); only the
- * rest read the database. `last_used_at` is recorded in memory and written behind.
+ * rest read the database, through `guardRead`. `last_used_at` is recorded in memory and
+ * written behind.
  */
-export async function verifyBearer(deps: VerifyDeps, request: BearerRequest): Promise<Principal> {
+export async function verifyBearer(
+  deps: VerifyDeps,
+  request: BearerRequest,
+  guardRead: GuardRead = unguarded,
+): Promise<Principal> {
   const token = bearerToken(request.authorization);
   const parsed = parseToken(token);
   if (!parsed.ok) throw unauthorized(`Invalid API Key: ${describeTokenError(parsed.error)}`);
   const hash = hashToken(token);
   const now = deps.now();
   const credential =
-    deps.tokenCache.get(hash) ?? (await readCredential(deps, hash, parsed.value.kind, now));
+    deps.tokenCache.get(hash) ??
+    (await guardRead(() => readCredential(deps, hash, parsed.value.kind, now)));
   if (credential.kind === 'clientToken') checkOrigin(credential.hostname, request.origin);
   deps.lastUsed.record(credential.kind, credential.id, now);
   return credential.kind === 'apiKey'
