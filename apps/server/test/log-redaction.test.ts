@@ -16,7 +16,6 @@ const BREAK = 'break the runtime';
  * before producing anything when asked to break: the server's 500 path, logged in full.
  */
 class BreakableRuntime implements AgentRuntime {
-  readonly name = 'breakable';
   readonly #inner = new BuiltinRuntime(0);
   llmConfig = () => this.#inner.llmConfig();
   respond(agent: AgentContext, history: HistoryMessage[], options: { signal: AbortSignal }) {
