@@ -1,6 +1,6 @@
 import { defineConfig } from 'vite';
 import solid from 'vite-plugin-solid';
-import { precompress } from './precompress';
+import { precompress } from './precompress.ts';
 
 const server = process.env.SCOPEKIT_SERVER_URL ?? 'http://127.0.0.1:8283';
 
