@@ -216,4 +216,29 @@ describe('AgentTokenStore', () => {
     expect(await store.rejected('ck-let-1')).toBe('ck-let-6');
     store.close();
   });
+
+  it('mints instead of handing out a token it knows has expired', async () => {
+    const source = mintSource(30);
+    const { store } = storeOver(source);
+    expect(await store.get()).toBe('ck-let-1');
+    source.failWith = () => new TypeError('Failed to fetch');
+    // Every refresh fails until the token expires at 30 s, and the retries stop there.
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(source.calls).toBe(5);
+    source.failWith = () => undefined;
+    expect(await store.get()).toBe('ck-let-6');
+    store.close();
+  });
+
+  it('mints instead of handing out a token that expired while the machine slept', async () => {
+    const source = mintSource(30);
+    const { store } = storeOver(source);
+    await store.get();
+    // Asleep for an hour: the clock moves on, the refresh timer (like performance.now() in
+    // browsers outside Windows) does not.
+    vi.setSystemTime(Date.now() + 3_600_000);
+    expect(source.calls).toBe(1);
+    expect(await store.get()).toBe('ck-let-2');
+    store.close();
+  });
 });
