@@ -156,6 +156,21 @@ describe('AgentTokenStore', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('leaves the ending to a log-out that closed it while a mint it refuses was in flight', async () => {
+    const source = mintSource();
+    source.hold = true;
+    const { store, ended } = storeOver(source);
+    const asked = store.get();
+    await vi.waitFor(() => expect(source.waiting).toHaveLength(1));
+    // The log-out ends the session on the server, so the mint in flight comes back 401.
+    store.close();
+    source.failWith = unauthorized;
+    source.release();
+    await expect(asked).rejects.toThrow('The token was revoked');
+    // The log-out says so itself: "your session has ended" would replace its message.
+    expect(ended.count).toBe(0);
+  });
+
   it('ends the session when minting is refused with 401, and mints no more', async () => {
     const source = mintSource();
     const { store, ended } = storeOver(source);

@@ -103,7 +103,9 @@ export class AgentTokenStore {
       for (const listener of this.#listeners) listener(minted.token);
       return minted.token;
     } catch (error) {
-      if (isUnauthorized(error)) {
+      // Closed meanwhile, the store has nothing to end: a log-out refuses the mint it raced,
+      // and "your session has ended" must not replace its own message.
+      if (isUnauthorized(error) && !this.#closed) {
         this.close();
         this.onSessionEnded();
       }
