@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, type Route, test } from '@playwright/test';
 import {
   callFromPage,
   connection,
@@ -428,12 +428,26 @@ test('a log-out the server did not confirm keeps the session, says so, and can b
 }) => {
   const alice = await loggedInPage(browser, 'alice');
   await expect(connection(alice)).toHaveText('Live');
+  // Every log-out is held until the test fails it, so the page can be looked at meanwhile.
+  const held: Route[] = [];
   const isLogOut = (url: URL) => url.pathname === '/trpc/session.logOut';
-  await alice.route(isLogOut, (route) => route.abort('connectionfailed'));
-  await alice.getByRole('button', { name: 'Log out' }).click();
-  await expect(alice.getByRole('alert')).toContainText(
-    'Could not log out, so you are still logged in',
-  );
+  await alice.route(isLogOut, (route) => {
+    held.push(route);
+  });
+  const logOut = alice.getByRole('button', { name: 'Log out' });
+  await logOut.focus();
+  await alice.keyboard.press('Enter');
+  await expect.poll(() => held.length).toBe(1);
+  // The pressed button keeps the focus while it waits, and pressing it again does nothing.
+  await expect(logOut).toHaveAttribute('aria-disabled', 'true');
+  await expect(logOut).toBeFocused();
+  await alice.keyboard.press('Enter');
+  await held[0]?.abort('connectionfailed');
+  const alert = alice.getByRole('alert');
+  await expect(alert).toContainText('Could not log out, so you are still logged in');
+  expect(held).toHaveLength(1);
+  const tryAgain = alice.getByRole('button', { name: 'Try again' });
+  await expect(tryAgain).toBeFocused();
   await expect(alice).toHaveURL(/\/$/);
   // The session and its token are still good, and the chat goes on with them.
   await send(alice, 'Still here after a failed log-out');
@@ -442,8 +456,19 @@ test('a log-out the server did not confirm keeps the session, says so, and can b
     'stored',
   );
 
+  // Failing the same way again: "Try again" keeps the focus throughout, and the alert, empty
+  // while it waits, says it once more (new text, so screen readers hear it again).
+  await tryAgain.focus();
+  await alice.keyboard.press('Enter');
+  await expect.poll(() => held.length).toBe(2);
+  await expect(alice.getByRole('button', { name: 'Logging out…' })).toBeFocused();
+  await expect(alert).toHaveText('');
+  await held[1]?.abort('connectionfailed');
+  await expect(alert).toContainText('Could not log out, so you are still logged in');
+  await expect(tryAgain).toBeFocused();
+
   await alice.unroute(isLogOut);
-  await alice.getByRole('button', { name: 'Try again' }).click();
+  await alice.keyboard.press('Enter');
   await expect(alice).toHaveURL(/\/login$/);
   await expect(alice.getByRole('status')).toHaveText('You have logged out.');
   const me = await callFromPage(alice, { path: 'session.me', method: 'GET' });
