@@ -481,14 +481,36 @@ test('a server unreachable at the first load is said, with a retry, and nothing 
 }) => {
   const uncaught: Error[] = [];
   page.on('pageerror', (error) => uncaught.push(error));
+  const held: Route[] = [];
   const isMe = (url: URL) => url.pathname === '/trpc/session.me';
-  await page.route(isMe, (route) => route.abort('connectionrefused'));
+  await page.route(isMe, (route) => {
+    held.push(route);
+  });
   await page.goto('/');
-  await expect(page.getByRole('alert')).toHaveText(
-    'Cannot reach the server. Check your connection and try again.',
-  );
+  await expect.poll(() => held.length).toBe(1);
+  await held[0]?.abort('connectionrefused');
+  const alert = page.getByRole('alert');
+  const unreachable = 'Cannot reach the server. Check your connection and try again.';
+  await expect(alert).toHaveText(unreachable);
+  const tryAgain = page.getByRole('button', { name: 'Try again' });
+  await expect(tryAgain).toBeFocused();
+
+  // A retry that fails the same way: the button keeps the focus while it waits (pressing it
+  // again does nothing), and the alert, emptied meanwhile, says it once more.
+  await page.keyboard.press('Enter');
+  await expect.poll(() => held.length).toBe(2);
+  const retrying = page.getByRole('button', { name: 'Trying again…' });
+  await expect(retrying).toHaveAttribute('aria-disabled', 'true');
+  await expect(retrying).toBeFocused();
+  await expect(alert).toHaveText('');
+  await page.keyboard.press('Enter');
+  await held[1]?.abort('connectionrefused');
+  await expect(alert).toHaveText(unreachable);
+  await expect(tryAgain).toBeFocused();
+  expect(held).toHaveLength(2);
+
   await page.unroute(isMe);
-  await page.getByRole('button', { name: 'Try again' }).click();
+  await page.keyboard.press('Enter');
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
   expect(uncaught).toEqual([]);
