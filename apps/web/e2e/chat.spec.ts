@@ -519,16 +519,25 @@ test('a server unreachable at the first load is said, with a retry, and nothing 
 test('Enter while a message is still on its way sends nothing more', async ({ browser }) => {
   const page = await signedUpPage(browser, 'erin');
   await expect(connection(page)).toHaveText('Live');
+  // The send is held until the second Enter has been pressed, however quick the reply.
+  const held: Route[] = [];
+  const isSend = (url: URL) => url.pathname === '/trpc/messages.send';
+  await page.route(isSend, (route) => {
+    held.push(route);
+  });
   const box = page.getByRole('textbox', { name: 'Message' });
   const sendButton = page.getByRole('button', { name: 'Send' });
   await box.fill('The first message');
   await box.press('Enter');
+  await expect.poll(() => held.length).toBe(1);
   await expect(sendButton).toBeDisabled();
   await box.fill('The second message');
   await box.press('Enter');
+  await held[0]?.continue();
   await expect(sendButton).toBeEnabled();
   await expect(messages(page).locator('.message.assistant[data-state="stored"]')).toHaveCount(1);
   await expect(messages(page).locator('.message.user')).toHaveText([/The first message$/]);
   await expect(box).toHaveValue('The second message');
+  expect(held).toHaveLength(1);
   await page.context().close();
 });
