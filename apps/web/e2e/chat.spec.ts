@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, type Route, test } from '@playwright/test';
 import {
   callFromPage,
   connection,
@@ -428,12 +428,26 @@ test('a log-out the server did not confirm keeps the session, says so, and can b
 }) => {
   const alice = await loggedInPage(browser, 'alice');
   await expect(connection(alice)).toHaveText('Live');
+  // Every log-out is held until the test fails it, so the page can be looked at meanwhile.
+  const held: Route[] = [];
   const isLogOut = (url: URL) => url.pathname === '/trpc/session.logOut';
-  await alice.route(isLogOut, (route) => route.abort('connectionfailed'));
-  await alice.getByRole('button', { name: 'Log out' }).click();
-  await expect(alice.getByRole('alert')).toContainText(
-    'Could not log out, so you are still logged in',
-  );
+  await alice.route(isLogOut, (route) => {
+    held.push(route);
+  });
+  const logOut = alice.getByRole('button', { name: 'Log out' });
+  await logOut.focus();
+  await alice.keyboard.press('Enter');
+  await expect.poll(() => held.length).toBe(1);
+  // The pressed button keeps the focus while it waits, and pressing it again does nothing.
+  await expect(logOut).toHaveAttribute('aria-disabled', 'true');
+  await expect(logOut).toBeFocused();
+  await alice.keyboard.press('Enter');
+  await held[0]?.abort('connectionfailed');
+  const alert = alice.getByRole('alert');
+  await expect(alert).toContainText('Could not log out, so you are still logged in');
+  expect(held).toHaveLength(1);
+  const tryAgain = alice.getByRole('button', { name: 'Try again' });
+  await expect(tryAgain).toBeFocused();
   await expect(alice).toHaveURL(/\/$/);
   // The session and its token are still good, and the chat goes on with them.
   await send(alice, 'Still here after a failed log-out');
@@ -442,8 +456,19 @@ test('a log-out the server did not confirm keeps the session, says so, and can b
     'stored',
   );
 
+  // Failing the same way again: "Try again" keeps the focus throughout, and the alert, empty
+  // while it waits, says it once more (new text, so screen readers hear it again).
+  await tryAgain.focus();
+  await alice.keyboard.press('Enter');
+  await expect.poll(() => held.length).toBe(2);
+  await expect(alice.getByRole('button', { name: 'Logging out…' })).toBeFocused();
+  await expect(alert).toHaveText('');
+  await held[1]?.abort('connectionfailed');
+  await expect(alert).toContainText('Could not log out, so you are still logged in');
+  await expect(tryAgain).toBeFocused();
+
   await alice.unroute(isLogOut);
-  await alice.getByRole('button', { name: 'Try again' }).click();
+  await alice.keyboard.press('Enter');
   await expect(alice).toHaveURL(/\/login$/);
   await expect(alice.getByRole('status')).toHaveText('You have logged out.');
   const me = await callFromPage(alice, { path: 'session.me', method: 'GET' });
@@ -456,14 +481,36 @@ test('a server unreachable at the first load is said, with a retry, and nothing 
 }) => {
   const uncaught: Error[] = [];
   page.on('pageerror', (error) => uncaught.push(error));
+  const held: Route[] = [];
   const isMe = (url: URL) => url.pathname === '/trpc/session.me';
-  await page.route(isMe, (route) => route.abort('connectionrefused'));
+  await page.route(isMe, (route) => {
+    held.push(route);
+  });
   await page.goto('/');
-  await expect(page.getByRole('alert')).toHaveText(
-    'Cannot reach the server. Check your connection and try again.',
-  );
+  await expect.poll(() => held.length).toBe(1);
+  await held[0]?.abort('connectionrefused');
+  const alert = page.getByRole('alert');
+  const unreachable = 'Cannot reach the server. Check your connection and try again.';
+  await expect(alert).toHaveText(unreachable);
+  const tryAgain = page.getByRole('button', { name: 'Try again' });
+  await expect(tryAgain).toBeFocused();
+
+  // A retry that fails the same way: the button keeps the focus while it waits (pressing it
+  // again does nothing), and the alert, emptied meanwhile, says it once more.
+  await page.keyboard.press('Enter');
+  await expect.poll(() => held.length).toBe(2);
+  const retrying = page.getByRole('button', { name: 'Trying again…' });
+  await expect(retrying).toHaveAttribute('aria-disabled', 'true');
+  await expect(retrying).toBeFocused();
+  await expect(alert).toHaveText('');
+  await page.keyboard.press('Enter');
+  await held[1]?.abort('connectionrefused');
+  await expect(alert).toHaveText(unreachable);
+  await expect(tryAgain).toBeFocused();
+  expect(held).toHaveLength(2);
+
   await page.unroute(isMe);
-  await page.getByRole('button', { name: 'Try again' }).click();
+  await page.keyboard.press('Enter');
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
   expect(uncaught).toEqual([]);
@@ -472,16 +519,25 @@ test('a server unreachable at the first load is said, with a retry, and nothing 
 test('Enter while a message is still on its way sends nothing more', async ({ browser }) => {
   const page = await signedUpPage(browser, 'erin');
   await expect(connection(page)).toHaveText('Live');
+  // The send is held until the second Enter has been pressed, however quick the reply.
+  const held: Route[] = [];
+  const isSend = (url: URL) => url.pathname === '/trpc/messages.send';
+  await page.route(isSend, (route) => {
+    held.push(route);
+  });
   const box = page.getByRole('textbox', { name: 'Message' });
   const sendButton = page.getByRole('button', { name: 'Send' });
   await box.fill('The first message');
   await box.press('Enter');
+  await expect.poll(() => held.length).toBe(1);
   await expect(sendButton).toBeDisabled();
   await box.fill('The second message');
   await box.press('Enter');
+  await held[0]?.continue();
   await expect(sendButton).toBeEnabled();
   await expect(messages(page).locator('.message.assistant[data-state="stored"]')).toHaveCount(1);
   await expect(messages(page).locator('.message.user')).toHaveText([/The first message$/]);
   await expect(box).toHaveValue('The second message');
+  expect(held).toHaveLength(1);
   await page.context().close();
 });

@@ -77,3 +77,23 @@ test('older history loads on request, and a reader scrolled up is not pulled dow
   await expect.poll(async () => (await list(page)).fromBottom).toBeLessThan(5);
   await page.context().close();
 });
+
+test('with a history exactly a page long, the empty older page leaves the focus on the first message', async ({
+  browser,
+}) => {
+  const page = await signedUpPage(browser, 'fay');
+  // 95 messages of the user's and 5 replies: the first page of 100 is all there is.
+  await fillHistory(page, 95);
+  await page.reload();
+  const shown = messages(page).locator('.message');
+  await expect(shown).toHaveCount(100);
+  const older = page.getByRole('button', { name: 'Load older messages' });
+  await older.focus();
+  await page.keyboard.press('Enter');
+  await expect(older).toHaveCount(0);
+  await expect(page.getByTestId('announcer')).toHaveText('No older messages.');
+  await expect(shown).toHaveCount(100);
+  await expect(shown.first()).toHaveText(/Old message 1$/);
+  await expect(shown.first()).toBeFocused();
+  await page.context().close();
+});

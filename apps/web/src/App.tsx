@@ -6,6 +6,7 @@ import {
   Match,
   on,
   onCleanup,
+  onMount,
   Switch,
 } from 'solid-js';
 import { AgentTokenStore } from './lib/agent-token';
@@ -66,11 +67,20 @@ export function App() {
     <Switch>
       <Match when={me.error}>
         <main class="center">
+          {/* Emptied while retrying, so the same failure once more is new text, announced again. */}
           <p role="alert" class="error">
-            {describeError(me.error)}
+            {me.loading ? '' : describeError(me.error)}
           </p>
-          <button type="button" disabled={me.loading} onClick={() => refetch()}>
-            Try again
+          {/* aria-disabled rather than disabled: a disabled button would drop the focus. */}
+          <button
+            type="button"
+            ref={(button) => onMount(() => button.focus())}
+            aria-disabled={me.loading}
+            onClick={() => {
+              if (!me.loading) refetch();
+            }}
+          >
+            {me.loading ? 'Trying again…' : 'Try again'}
           </button>
         </main>
       </Match>

@@ -156,6 +156,21 @@ describe('AgentTokenStore', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('leaves the ending to a log-out that closed it while a mint it refuses was in flight', async () => {
+    const source = mintSource();
+    source.hold = true;
+    const { store, ended } = storeOver(source);
+    const asked = store.get();
+    await vi.waitFor(() => expect(source.waiting).toHaveLength(1));
+    // The log-out ends the session on the server, so the mint in flight comes back 401.
+    store.close();
+    source.failWith = unauthorized;
+    source.release();
+    await expect(asked).rejects.toThrow('The token was revoked');
+    // The log-out says so itself: "your session has ended" would replace its message.
+    expect(ended.count).toBe(0);
+  });
+
   it('ends the session when minting is refused with 401, and mints no more', async () => {
     const source = mintSource();
     const { store, ended } = storeOver(source);
@@ -214,6 +229,31 @@ describe('AgentTokenStore', () => {
     // The next call that needs a token still gets one: the store did not give up on the session.
     source.failWith = () => undefined;
     expect(await store.rejected('ck-let-1')).toBe('ck-let-6');
+    store.close();
+  });
+
+  it('mints instead of handing out a token it knows has expired', async () => {
+    const source = mintSource(30);
+    const { store } = storeOver(source);
+    expect(await store.get()).toBe('ck-let-1');
+    source.failWith = () => new TypeError('Failed to fetch');
+    // Every refresh fails until the token expires at 30 s, and the retries stop there.
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(source.calls).toBe(5);
+    source.failWith = () => undefined;
+    expect(await store.get()).toBe('ck-let-6');
+    store.close();
+  });
+
+  it('mints instead of handing out a token that expired while the machine slept', async () => {
+    const source = mintSource(30);
+    const { store } = storeOver(source);
+    await store.get();
+    // Asleep for an hour: the clock moves on, the refresh timer (like performance.now() in
+    // browsers outside Windows) does not.
+    vi.setSystemTime(Date.now() + 3_600_000);
+    expect(source.calls).toBe(1);
+    expect(await store.get()).toBe('ck-let-2');
     store.close();
   });
 });

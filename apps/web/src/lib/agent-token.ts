@@ -22,7 +22,11 @@ const RETRY_FIRST_MS = 1000;
  */
 export class AgentTokenStore {
   #current: string | undefined;
-  /** When the current token expires, by this machine's clock (measured from `expiresIn`). */
+  /**
+   * When the current token expires, by this machine's clock (measured from `expiresIn`). Not
+   * `performance.now()`: outside Windows it stops while the machine sleeps, and a token's life
+   * does not.
+   */
   #expiresAt = 0;
   #pending: Promise<string> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -34,9 +38,13 @@ export class AgentTokenStore {
     private readonly onSessionEnded: () => void,
   ) {}
 
-  /** The current token, minting one first if there is none. */
+  /**
+   * The current token, minting one first if there is none. One known to have expired (its
+   * refreshes failed until then, or the machine slept through them) counts as none: handed
+   * out, it could only be refused.
+   */
   get(): Promise<string> {
-    if (this.#current) return Promise.resolve(this.#current);
+    if (this.#current && Date.now() < this.#expiresAt) return Promise.resolve(this.#current);
     return this.refresh();
   }
 
@@ -95,7 +103,9 @@ export class AgentTokenStore {
       for (const listener of this.#listeners) listener(minted.token);
       return minted.token;
     } catch (error) {
-      if (isUnauthorized(error)) {
+      // Closed meanwhile, the store has nothing to end: a log-out refuses the mint it raced,
+      // and "your session has ended" must not replace its own message.
+      if (isUnauthorized(error) && !this.#closed) {
         this.close();
         this.onSessionEnded();
       }

@@ -217,15 +217,19 @@ export function ChatPage(props: {
       list.scrollTop = list.scrollHeight - fromBottom;
       setHasOlder(page.length === PAGE_SIZE);
       setAnnouncement(
-        page.length === 1 ? 'Loaded 1 older message.' : `Loaded ${page.length} older messages.`,
+        page.length === 0
+          ? 'No older messages.'
+          : page.length === 1
+            ? 'Loaded 1 older message.'
+            : `Loaded ${page.length} older messages.`,
       );
       // The button that had focus is gone once there is nothing older: the conversation's
-      // first message, now in its place, takes it (without moving the view).
-      const first = page[0];
-      if (!hasOlder() && first) {
-        const item = list.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(first.id)}"]`);
-        item?.setAttribute('tabindex', '-1');
-        item?.focus({ preventScroll: true });
+      // first message, now in its place, takes it (without moving the view). That is the one
+      // shown already when the page came back empty (a history a whole number of pages long).
+      if (!hasOlder()) {
+        const first = list.querySelector<HTMLElement>('.message') ?? list;
+        first.setAttribute('tabindex', '-1');
+        first.focus({ preventScroll: true });
       }
     } catch (caught) {
       setError(`Could not load older messages: ${describeError(caught)}`);

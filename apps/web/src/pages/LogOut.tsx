@@ -8,16 +8,25 @@ import { describeError, sessionApi } from '../lib/api';
  */
 export function LogOut(props: { onLoggedOut: (message?: string) => void }) {
   const [busy, setBusy] = createSignal(false);
-  const [error, setError] = createSignal<string>();
+  const [failed, setFailed] = createSignal(false);
+  const [error, setError] = createSignal('');
+  let retry: HTMLButtonElement | undefined;
 
   async function logOut() {
+    // aria-disabled, unlike disabled, leaves the pressed button focused, and still lets it
+    // be pressed: one log-out at a time.
+    if (busy()) return;
     setBusy(true);
-    setError(undefined);
+    // Emptied rather than removed: "Try again" stays where the focus is, and the same failure
+    // once more is new text in the alert, so it is announced again.
+    setError('');
     try {
       await sessionApi.session.logOut.mutate();
     } catch (caught) {
-      setError(`Could not log out, so you are still logged in: ${describeError(caught)}`);
       setBusy(false);
+      setFailed(true);
+      setError(`Could not log out, so you are still logged in: ${describeError(caught)}`);
+      retry?.focus();
       return;
     }
     props.onLoggedOut('You have logged out.');
@@ -25,18 +34,16 @@ export function LogOut(props: { onLoggedOut: (message?: string) => void }) {
 
   return (
     <>
-      <button type="button" class="secondary" disabled={busy()} onClick={logOut}>
+      <button type="button" class="secondary" aria-disabled={busy()} onClick={logOut}>
         Log out
       </button>
-      <Show when={error()}>
-        {(message) => (
-          <p role="alert" class="error log-out-error">
-            {message()}{' '}
-            <button type="button" class="link" disabled={busy()} onClick={logOut}>
-              Try again
-            </button>
-          </p>
-        )}
+      <Show when={failed()}>
+        <p class="error log-out-error">
+          <span role="alert">{error()}</span>{' '}
+          <button type="button" class="link" ref={retry} aria-disabled={busy()} onClick={logOut}>
+            {busy() ? 'Logging out…' : 'Try again'}
+          </button>
+        </p>
       </Show>
     </>
   );
