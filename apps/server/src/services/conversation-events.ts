@@ -167,12 +167,14 @@ export async function openConversationEvents(
       wake?.();
     },
   );
-  // A stream that is never read (its client left at once) lets go when its signal ends.
+  // A stream that is never read (its client left at once) lets go when its signal ends,
+  // or at once if it ended while the subscription was being made.
   const onAbort = () => {
     wake?.();
     void unsubscribe();
   };
   signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
   let lastSeq = resumeSeqOf(args.lastEventId);
   let position: number;
   try {
