@@ -243,38 +243,47 @@ export async function sendMessages(
         { signal: AbortSignal.any([signal, stalled.signal]) },
       )
       [Symbol.asyncIterator]();
-    for (;;) {
-      signal.throwIfAborted();
-      let next: IteratorResult<RuntimePart>;
-      // Only the runtime's own failures end the turn with llm_api_error; ours propagate.
-      try {
-        next = await nextPartWithin(parts, timeouts, stalled);
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        failure =
-          error instanceof AgentRuntimeError
-            ? error.message
-            : `The agent runtime failed: ${error instanceof Error ? error.message : String(error)}`;
-        break;
+    try {
+      for (;;) {
+        signal.throwIfAborted();
+        let next: IteratorResult<RuntimePart>;
+        // Only the runtime's own failures end the turn with llm_api_error; ours propagate.
+        try {
+          next = await nextPartWithin(parts, timeouts, stalled);
+        } catch (error) {
+          if (signal.aborted) throw signal.reason;
+          failure =
+            error instanceof AgentRuntimeError
+              ? error.message
+              : `The agent runtime failed: ${error instanceof Error ? error.message : String(error)}`;
+          break;
+        }
+        if (next.done) break;
+        const part = next.value;
+        if (part.type === 'text') {
+          reply += part.text;
+          await emit({
+            type: 'delta',
+            messageId: replyId,
+            runId,
+            text: part.text,
+            index: pieces++,
+            afterSeq: lastSeq,
+          });
+        } else if (part.type === 'memory') {
+          await setMemoryBlock(deps, { agentId, label: part.label, value: part.value });
+        } else {
+          usage.prompt += part.promptTokens;
+          usage.completion += part.completionTokens;
+        }
       }
-      if (next.done) break;
-      const part = next.value;
-      if (part.type === 'text') {
-        reply += part.text;
-        await emit({
-          type: 'delta',
-          messageId: replyId,
-          runId,
-          text: part.text,
-          index: pieces++,
-          afterSeq: lastSeq,
-        });
-      } else if (part.type === 'memory') {
-        await setMemoryBlock(deps, { agentId, label: part.label, value: part.value });
-      } else {
-        usage.prompt += part.promptTokens;
-        usage.completion += part.completionTokens;
-      }
+    } finally {
+      // However the turn ends (the reply done, a failed delta NOTIFY or memory write, a lost
+      // lease), the model's request ends with it: the abort closes its connection, return()
+      // runs the runtime's own cleanup. Not awaited: a runtime deaf to the signal must not
+      // keep holding the agent.
+      stalled.abort();
+      void parts.return?.().catch(() => {});
     }
 
     // A runtime that ignores the signal must not get its reply stored after the turn was lost.
