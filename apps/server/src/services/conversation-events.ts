@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, max, sql } from 'drizzle-orm';
+import { errorCodes, FOREIGN_KEY_VIOLATION } from '../db/error-code.js';
 import { messages } from '../db/schema.js';
-import { FOREIGN_KEY_VIOLATION, sqlStateOf } from '../db/sql-state.js';
 import { AppError, notFound } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import { notifyPayloads } from '../events/postgres-bus.js';
@@ -62,7 +62,8 @@ export async function storeAndAnnounce(
     });
   } catch (error) {
     // The agent was deleted while its turn ran (its conversation went with it).
-    if (sqlStateOf(error) === FOREIGN_KEY_VIOLATION) throw notFound(`Agent ${agentId} not found`);
+    if (errorCodes(error).includes(FOREIGN_KEY_VIOLATION))
+      throw notFound(`Agent ${agentId} not found`);
     throw error;
   }
   if (!viaDatabase) {
