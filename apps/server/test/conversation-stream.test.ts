@@ -202,8 +202,8 @@ describe('the live conversation stream', () => {
     const controller = new AbortController();
     const subscriptions = new Set<object>();
     const bus: EventBus = {
-      notifiesThroughDatabase: s.deps.bus.notifiesThroughDatabase,
       publish: (channel, payload) => s.deps.bus.publish(channel, payload),
+      transaction: (db, work) => s.deps.bus.transaction(db, work),
       subscribe: async (channel, handler, onInterruption) => {
         const stop = await s.deps.bus.subscribe(channel, handler, onInterruption);
         const subscription = {};
