@@ -142,8 +142,9 @@ function validateSend(deps: Pick<ServiceDeps, 'limits'>, sent: MessageCreate[]) 
 
 /**
  * A client that resends a message with the same `otid` (the SDK retrying a send whose answer
- * it did not get) has it refused, not stored twice. Checked inside the agent's turn, so two
- * sends of the same message cannot both pass.
+ * it did not get) has it refused, not stored twice. Checked before the send is accepted, so
+ * a streaming resend is refused before its stream opens, and again inside the agent's turn,
+ * so two sends of the same message racing each other cannot both pass.
  */
 async function refuseResend(
   deps: Pick<ServiceDeps, 'db'>,
@@ -180,6 +181,7 @@ export async function sendMessages(
   const sent = validateSend(deps, args.messages);
   const { organizationId, agentId } = args;
   await getAgent(deps, { organizationId, agentId });
+  await refuseResend(deps, agentId, sent);
   args.onAccepted?.();
   const runId = newId('run');
   const emit = async (event: ConversationEvent) => {

@@ -148,10 +148,11 @@ export function registerMessageRoutes(
 
 /**
  * Streams a turn as Letta does. Everything that can be refused (input, permission, missing
- * agent) is refused with a plain JSON error before the stream opens: the SDK turns those into
- * typed errors. The stream then opens at once, before the send waits for the agent's turn,
- * so its pings reach a client queued behind a long turn (which would otherwise time out and
- * send again); what fails after that (the wait, the model) arrives in-stream.
+ * agent, an `otid` already stored) is refused with a plain JSON error before the stream
+ * opens: the SDK turns those into typed errors. The stream then opens at once, before the
+ * send waits for the agent's turn, so its pings reach a client queued behind a long turn
+ * (which would otherwise time out and send again); what fails after that (the wait, the
+ * model, a resend that raced its original into the queue) arrives in-stream.
  */
 async function streamTurn(
   deps: ServiceDeps,
