@@ -1,6 +1,8 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requireAgentAccess } from '../../auth/authorize.js';
+import { errorCode } from '../../db/error-code.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../../db/unavailable.js';
 import { AppError } from '../../errors.js';
 import type { ConversationEvent } from '../../services/conversation-events.js';
 import type { ServiceDeps } from '../../services/deps.js';
@@ -190,17 +192,8 @@ async function streamTurn(
     // Before the stream opened, the error handler answers as for any request.
     if (!stream) throw error;
     stream.data({ message_type: 'stop_reason', stop_reason: 'error' });
-    // Ours (a busy agent, a lost turn) say what happened; anything else is not for the client.
-    const known = error instanceof AppError;
-    stream.error({
-      message_type: 'error_message',
-      error_type: known ? error.code.toLowerCase() : 'internal_error',
-      message: known
-        ? error.message
-        : 'The turn failed on the server; the messages sent were stored if acknowledged.',
-    });
+    stream.error({ message_type: 'error_message', ...inStreamError(error, reply.log) });
     stream.done();
-    if (!known) reply.log.error({ err: error }, 'streamed turn failed');
     return reply;
   }
   const s = open();
@@ -218,4 +211,26 @@ async function streamTurn(
   }
   s.done();
   return reply;
+}
+
+/**
+ * A turn's failure once its stream is open, as Letta's stream errors name it (`error_type`
+ * in snake case) and as the error handler would have answered it: ours (a busy agent, a lost
+ * turn) say what happened, an unreachable database is a service-unavailable error logged by
+ * its code only (Drizzle's error holds the statement and its parameters), and anything else
+ * is logged whole and not shown.
+ */
+function inStreamError(error: unknown, log: FastifyBaseLogger) {
+  if (error instanceof AppError) {
+    return { error_type: error.code.toLowerCase(), message: error.message };
+  }
+  if (isDatabaseUnavailable(error)) {
+    log.warn({ code: errorCode(error) }, 'database unavailable');
+    return { error_type: 'service_unavailable', message: DATABASE_UNAVAILABLE_MESSAGE };
+  }
+  log.error({ err: error }, 'streamed turn failed');
+  return {
+    error_type: 'internal_error',
+    message: 'The turn failed on the server; the messages sent were stored if acknowledged.',
+  };
 }
