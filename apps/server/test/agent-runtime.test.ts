@@ -161,6 +161,30 @@ describe('openai runtime against a local OpenAI-compatible server', () => {
     expect((error as Error).message).toBe('The model API failed: 400 model not loaded');
   });
 
+  it('asks once: a failed call ends the turn instead of starting another within its deadlines', async () => {
+    fake.failWith = { status: 500, message: 'overloaded' };
+    const { error } = await partsUntilFailure(streaming());
+    expect((error as Error).message).toBe('The model API failed: 500 overloaded');
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('holds a request to SCOPEKIT_TURN_TIMEOUT_SECONDS, the turn’s own deadline, not a cap of its own', async () => {
+    // A whole reply is one part: only the overall deadline can bound it, as long as it is set.
+    fake.pieceDelayMs = 2_000;
+    const runtime = openAgentRuntime(
+      loadConfig({
+        SCOPEKIT_AGENT_PROVIDER: 'openai',
+        LLM_BASE_URL: fake.baseURL,
+        LLM_MODEL: 'm1',
+        LLM_STREAM: 'false',
+        SCOPEKIT_TURN_TIMEOUT_SECONDS: '0.2',
+      }),
+    );
+    const { error } = await partsUntilFailure(runtime);
+    expect(error).toBeInstanceOf(AgentRuntimeError);
+    expect((error as Error).message).toBe('The model API failed: Request timed out.');
+  });
+
   async function partsUntilFailure(runtime: AgentRuntime) {
     const parts: RuntimePart[] = [];
     const signal = new AbortController().signal;

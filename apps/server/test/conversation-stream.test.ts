@@ -1,6 +1,7 @@
 import type { TRPCClient } from '@trpc/client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { messages } from '../src/db/schema.js';
+import type { EventBus } from '../src/events/bus.js';
 import { mintClientToken } from '../src/services/client-tokens.js';
 import {
   type ConversationEvent,
@@ -11,6 +12,7 @@ import {
   REPLAY_PAGE,
   type TrackedEvent,
 } from '../src/services/conversation-events.js';
+import type { ServiceDeps } from '../src/services/deps.js';
 import { sendMessages } from '../src/services/messages.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';
 import { type AppRouter, appRouter } from '../src/trpc/router.js';
@@ -189,6 +191,63 @@ describe('the live conversation stream', () => {
     const [, event] = first.value as unknown as [string, ConversationEvent];
     expect(event).toMatchObject({ type: 'message', message: { content: 'right away' } });
     controller.abort();
+  });
+
+  // tRPC never reads a stream whose client left before it was returned, so nothing but the
+  // abort can let go of what opening it took: a LISTEN, a revocation watcher, a re-check timer.
+  it.each([
+    ['before the stream is opened', 'before'],
+    ['while its subscription is made', 'subscribing'],
+  ] as const)('lets go of everything when its client leaves %s', async (_, when) => {
+    const controller = new AbortController();
+    const subscriptions = new Set<object>();
+    const bus: EventBus = {
+      publish: (channel, payload) => s.deps.bus.publish(channel, payload),
+      transaction: (db, work) => s.deps.bus.transaction(db, work),
+      subscribe: async (channel, handler, onInterruption) => {
+        const stop = await s.deps.bus.subscribe(channel, handler, onInterruption);
+        const subscription = {};
+        subscriptions.add(subscription);
+        if (when === 'subscribing') controller.abort();
+        return async () => {
+          subscriptions.delete(subscription);
+          await stop();
+        };
+      },
+      close: () => s.deps.bus.close(),
+    };
+    const watchers = new Set<object>();
+    const { tokenCache } = s.deps;
+    const watch = tokenCache.watch.bind(tokenCache);
+    vi.spyOn(tokenCache, 'watch').mockImplementation((hash, onEvicted) => {
+      const unwatch = watch(hash, onEvicted);
+      const watcher = {};
+      watchers.add(watcher);
+      return () => {
+        watchers.delete(watcher);
+        unwatch();
+      };
+    });
+    const deps: ServiceDeps = { ...s.deps, bus };
+    const caller = createCallerFactory(appRouter)(
+      createContextFromHeaders(deps, {
+        authorization: `Bearer ${await tokenFor()}`,
+        origin: APP_ORIGIN,
+      }),
+      { signal: controller.signal },
+    );
+    if (when === 'before') controller.abort();
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      await caller.messages.events({ agentId: s.acme.agentId });
+      expect(tokenCache.watch).toHaveBeenCalledOnce();
+      await vi.waitFor(() => expect(subscriptions.size).toBe(0));
+      expect(watchers.size).toBe(0);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+      vi.restoreAllMocks();
+    }
   });
 
   it('ends a stream whose reader falls too far behind, so the client resumes from its last id', async () => {

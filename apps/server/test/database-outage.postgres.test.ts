@@ -15,6 +15,7 @@ import {
   type SeededOrganization,
   seedOrganization,
 } from './support/fixtures.js';
+import { ScriptedRuntime } from './support/scripted-runtime.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
 // PostgreSQL only. The server is opened as `main.ts` opens it (pool, LISTEN connection, token
@@ -216,6 +217,51 @@ describe('PostgreSQL outage', () => {
     for (const content of acknowledged) {
       expect(userMessages.has(content), content).toBe(true);
       expect(replied.has(userMessages.get(content) ?? ''), `reply to ${content}`).toBe(true);
+    }
+  });
+
+  it('tells a streamed send the outage met mid-turn in-stream, as a plain one hears it, logging only the code', async () => {
+    const model = new ScriptedRuntime({ pieces: ['answered'], gated: true });
+    const logged: string[] = [];
+    const streaming = await buildApp({
+      deps: { ...runtime.deps, agentRuntime: model },
+      logLevel: 'warn',
+      logStream: { write: (line) => logged.push(line) },
+    });
+    const url = await streaming.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const response = await fetch(`${url}/v1/agents/${acme.agentId}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${acme.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          messages: [{ role: 'user', content: 'into the outage' }],
+          streaming: true,
+        }),
+      });
+      expect(response.status).toBe(200);
+      // The user's message is stored and the model at work when the database goes.
+      while (model.started === 0) await pause(5);
+      await proxy.cut();
+      model.release();
+      const chunks = (await response.text()).split('\n\n').filter(Boolean);
+      expect(chunks.filter((chunk) => !chunk.includes('"message_type":"ping"'))).toEqual([
+        'data: {"message_type":"stop_reason","stop_reason":"error"}',
+        `event: error\ndata: ${JSON.stringify({
+          message_type: 'error_message',
+          error_type: 'service_unavailable',
+          message: 'The database is unavailable; try again in a few seconds',
+        })}`,
+        'data: [DONE]',
+      ]);
+      const entries = logged.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(entries).toContainEqual(
+        expect.objectContaining({ msg: 'database unavailable', code: expect.any(String) }),
+      );
+      expect(entries.filter((entry) => 'err' in entry)).toEqual([]);
+    } finally {
+      await proxy.start();
+      await untilRecovered();
+      await streaming.close();
     }
   });
 });

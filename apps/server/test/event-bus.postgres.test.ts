@@ -191,8 +191,8 @@ describe('PostgresBus', () => {
     const stop = await direct.subscribe(conversationChannel(acme.agentId), (p) => received.push(p));
     // Every NOTIFY through the pool fails: only one sent inside the insert can get through.
     const poolFails: EventBus = {
-      notifiesThroughDatabase: true,
       publish: () => Promise.reject(new Error('NOTIFY through the pool failed')),
+      transaction: (db, work) => deps.bus.transaction(db, work),
       subscribe: (...args) => deps.bus.subscribe(...args),
       close: () => deps.bus.close(),
     };

@@ -374,6 +374,35 @@ describe('a retried send is not stored twice', () => {
     ).rejects.toThrow('messages.1.otid: is given to two messages of this send');
   });
 
+  it('refuses a streamed resend with the same 409, before its stream opens', async () => {
+    const client = sdk(s.acme.apiKey);
+    const body = { messages: [{ role: 'user' as const, content: 'only once', otid: 'otid-3' }] };
+    await client.agents.messages.create(s.acme.agentId, body);
+    for (const [path, streaming] of [
+      ['messages', true],
+      ['messages/stream', undefined],
+    ] as const) {
+      const response = await fetch(`${s.server.baseUrl}/v1/agents/${s.acme.agentId}/${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${s.acme.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...body, streaming }),
+      });
+      expect(response.status).toBe(409);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(response.headers.get('x-should-retry')).toBe('false');
+      expect(((await response.json()) as { message: string }).message).toMatch(
+        /^messages\.0\.otid: was already sent to this agent/,
+      );
+    }
+    // Through the SDK, the typed error a plain resend gets.
+    await expect(
+      client.agents.messages.stream(s.acme.agentId, body).then(async (stream) => {
+        for await (const _ of stream);
+      }),
+    ).rejects.toBeInstanceOf(ConflictError);
+    expect(await storedUserMessages(s.acme.agentId, 'only once')).toHaveLength(1);
+  });
+
   it('a browser can read the header that says not to retry', async () => {
     const client = await browserClient(['write_messages']);
     const body = { messages: [{ role: 'user' as const, content: 'hi', otid: 'otid-2' }] };

@@ -116,6 +116,26 @@ describe('streaming over HTTP', () => {
     }
   });
 
+  it('answers its head at once, not with the first ping or piece', async () => {
+    const runtime = new ScriptedRuntime({ pieces: ['answered'], gated: true });
+    // The default ping interval: no write comes before the model answers.
+    const app = await buildApp({ deps: { ...s.deps, agentRuntime: runtime }, logLevel: 'silent' });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const response = await send(
+        { messages: [{ role: 'user', content: 'hi' }], streaming: true },
+        url,
+      );
+      expect(response.status).toBe(200);
+      // The head came while the model had not answered, and nothing had been written.
+      runtime.release();
+      const chunks = await readChunks(response);
+      expect(parse(chunks[0] ?? '')).toMatchObject({ message_type: 'assistant_message' });
+    } finally {
+      await app.close();
+    }
+  });
+
   it('ends a turn whose model fails mid-reply with the stop reason, an error event, then [DONE]', async () => {
     const failure = 'The model endpoint answered 503: overloaded';
     const runtime = new ScriptedRuntime({ pieces: ['half a '], failure });

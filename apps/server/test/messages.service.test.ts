@@ -1,5 +1,5 @@
 import { count, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OpenAIRuntime } from '../src/agent-runtime/openai.js';
 import {
   type AgentRuntime,
@@ -323,6 +323,24 @@ describe('when the model fails', () => {
       await expect(send('again', stalled)).resolves.toMatchObject({
         messages: [{ content: 'echo: again' }],
       });
+    });
+
+    it('gives up the request to the model when the turn fails on its side mid-reply', async () => {
+      // The model holds its reply open; the turn's own part (here the caller's handler of its
+      // events; a NOTIFY in an outage, a memory write) fails at the first piece.
+      fake.midStream = { after: 2, does: 'stall' };
+      const failure = new Error('the caller cannot take the reply');
+      await expect(
+        sendMessages(withTimeouts({}), {
+          organizationId: s.acme.organizationId,
+          agentId: s.acme.agentId,
+          messages: [{ role: 'user', content: 'tell me a story' }],
+          onEvent: (event) => {
+            if (event.type === 'delta') throw failure;
+          },
+        }),
+      ).rejects.toBe(failure);
+      await vi.waitFor(() => expect(fake.abandoned).toBe(1), { timeout: 5_000 });
     });
 
     it('stops a turn that outlasts the turn timeout, however steadily the model sends', async () => {

@@ -15,5 +15,6 @@ export function openAgentRuntime(config: Config): AgentRuntime {
     stream: agent.llmStream,
     streamUsage: agent.llmStreamUsage,
     contextWindow: agent.llmContextWindow,
+    timeoutMs: config.turnTimeoutMs,
   });
 }

@@ -24,6 +24,11 @@ export interface OpenAIRuntimeOptions {
   streamUsage?: boolean;
   /** Tokens the model reads, as `llm_config` reports it; nothing here enforces it. */
   contextWindow?: number;
+  /**
+   * The client's own cap on a request: the overall turn timeout, so that only the turn's
+   * deadlines (which abort the request through its signal) decide when a model is too slow.
+   * Left out, the client's default (10 minutes).
+   */
   timeoutMs?: number;
 }
 
@@ -47,9 +52,10 @@ export class OpenAIRuntime implements AgentRuntime {
       baseURL: options.baseURL,
       // Local servers ignore the key, but the client insists on one.
       apiKey: options.apiKey ?? 'not-needed',
-      // A turn holds its agent's queue: fail within bounds rather than retry for minutes.
-      maxRetries: 1,
-      timeout: options.timeoutMs ?? 60_000,
+      // A turn's deadlines bound the whole call; a retry would start a second request inside
+      // them, its wait counted as the model's silence. A failed call ends the turn instead.
+      maxRetries: 0,
+      ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs }),
     });
   }
 

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Policy } from '@scopekit/policy';
-import { sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/client.js';
 import type { EventBus, Interruption } from '../events/bus.js';
@@ -143,36 +142,26 @@ export class TokenCache {
 }
 
 /**
- * Runs a revoking update and tells every instance. On PostgreSQL the NOTIFYs are sent inside
- * the revoking transaction, in one statement however many credentials it revoked, so they are
- * delivered when, and only if, the revocation commits: no crash between the two can leave
- * another instance's cache holding a credential. This instance forgets each credential before
- * the caller answers, and skips its own notices when they come back.
+ * Runs a revoking update and tells every instance, in one transaction: on PostgreSQL the
+ * notices are delivered when, and only if, the revocation commits, so no crash between the
+ * two can leave another instance's cache holding a credential. This instance forgets each
+ * credential before the caller answers, and skips its own notices when they come back.
  */
 export async function revokeAndAnnounce<R extends { tokenHash: string }>(
   deps: { db: Database; tokenCache: TokenCache; bus: EventBus },
   revoke: (db: Database) => Promise<R[]>,
 ): Promise<R[]> {
-  const { tokenCache, bus } = deps;
-  const rows = await deps.db.transaction(async (tx) => {
+  const { tokenCache } = deps;
+  const rows = await deps.bus.transaction(deps.db, async (tx, publish) => {
     const revoked = await revoke(tx);
-    if (bus.notifiesThroughDatabase && revoked.length > 0) {
-      // One small notice per credential (a hash and a UUID, far below NOTIFY's 8000 bytes),
-      // all sent by one statement from one JSON parameter.
-      const hashes = JSON.stringify(revoked.map((row) => row.tokenHash));
-      await tx.execute(sql`
-        select pg_notify(${CREDENTIAL_REVOKED_CHANNEL},
-          json_build_object('hash', hash, 'from', ${tokenCache.id}::text)::text)
-        from json_array_elements_text(${hashes}::json) as hash`);
-    }
+    // One small notice per credential (a hash and a UUID, far below NOTIFY's 8000 bytes),
+    // all sent together however many credentials were revoked.
+    await publish(
+      CREDENTIAL_REVOKED_CHANNEL,
+      revoked.map((row) => ({ hash: row.tokenHash, from: tokenCache.id })),
+    );
     return revoked;
   });
   for (const { tokenHash } of rows) tokenCache.evict(tokenHash);
-  // In one process (embedded PGlite) there is no other instance to miss the news.
-  if (!bus.notifiesThroughDatabase) {
-    for (const { tokenHash } of rows) {
-      await bus.publish(CREDENTIAL_REVOKED_CHANNEL, { hash: tokenHash, from: tokenCache.id });
-    }
-  }
   return rows;
 }

@@ -1,3 +1,5 @@
+import { errorCodes } from './error-code.js';
+
 /** Node socket errors that mean the database cannot be reached right now. */
 const SOCKET_CODES = new Set([
   'ECONNREFUSED',
@@ -23,18 +25,9 @@ const isUnavailableSqlState = (code: string) => code.startsWith('08') || /^57P0[
  * process stays up to recover by itself when the database is back.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    if (typeof current !== 'object') return false;
-    const code = (current as { code?: unknown }).code;
-    if (
-      typeof code === 'string' &&
-      (SOCKET_CODES.has(code) || DRIVER_CODES.has(code) || isUnavailableSqlState(code))
-    ) {
-      return true;
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
+  return errorCodes(error).some(
+    (code) => SOCKET_CODES.has(code) || DRIVER_CODES.has(code) || isUnavailableSqlState(code),
+  );
 }
 
 export const DATABASE_UNAVAILABLE_MESSAGE =

@@ -1,16 +1,34 @@
-import type { EventBus } from './bus.js';
+import type { Database } from '../db/client.js';
+import type { EventBus, PublishWithin } from './bus.js';
 
 /**
  * One instance (embedded PGlite): delivery is a function call, so it is never interrupted
  * and subscribers' `onInterruption` is never called.
  */
 export class InProcessBus implements EventBus {
-  readonly notifiesThroughDatabase = false;
   readonly #handlers = new Map<string, Set<(payload: unknown) => void>>();
 
   async publish(channel: string, payload: unknown): Promise<void> {
-    // Handlers get their own copy, as they would across instances.
-    const text = JSON.stringify(payload);
+    this.#deliver(channel, JSON.stringify(payload));
+  }
+
+  async transaction<T>(
+    db: Database,
+    work: (tx: Database, publish: PublishWithin) => Promise<T>,
+  ): Promise<T> {
+    // Serialised at once, so a payload that cannot be sent fails the write, as through NOTIFY.
+    const pending: [channel: string, text: string][] = [];
+    const result = await db.transaction((tx) =>
+      work(tx, async (channel, payloads) => {
+        for (const payload of payloads) pending.push([channel, JSON.stringify(payload)]);
+      }),
+    );
+    for (const [channel, text] of pending) this.#deliver(channel, text);
+    return result;
+  }
+
+  /** Handlers get their own copy, as they would across instances. */
+  #deliver(channel: string, text: string) {
     for (const handler of this.#handlers.get(channel) ?? []) handler(JSON.parse(text));
   }
 

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import type { EventBus, Interruption } from './bus.js';
+import type { Database } from '../db/client.js';
+import type { EventBus, Interruption, PublishWithin } from './bus.js';
 
 /** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more; this leaves room to spare. */
 export const MAX_NOTIFY_BYTES = 7900;
@@ -85,7 +87,6 @@ const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
  * above takes it from there (`lost`, re-LISTEN, `resumed`).
  */
 export class PostgresBus implements EventBus {
-  readonly notifiesThroughDatabase = true;
   readonly #channels = new Map<string, Channel>();
   readonly #listener: postgres.Sql;
   readonly #retryMs: number;
@@ -157,6 +158,25 @@ export class PostgresBus implements EventBus {
     }
     // Pipelined in one transaction: the parts commit, and are delivered, together.
     await this.sql.begin((tx) => payloads.map((part) => tx`select pg_notify(${channel}, ${part})`));
+  }
+
+  async transaction<T>(
+    db: Database,
+    work: (tx: Database, publish: PublishWithin) => Promise<T>,
+  ): Promise<T> {
+    return db.transaction((tx) =>
+      work(tx, async (channel, payloads) => {
+        const texts = payloads.flatMap((payload) => notifyPayloads(channel, payload));
+        if (texts.length === 0) return;
+        // One statement from one JSON parameter, however many events and parts; volatile
+        // functions run after the sort, so the NOTIFYs go out in the order given.
+        await tx.execute(sql`
+          select pg_notify(${channel}, payload)
+          from json_array_elements_text(${JSON.stringify(texts)}::json)
+            with ordinality as sent(payload, place)
+          order by place`);
+      }),
+    );
   }
 
   async subscribe(

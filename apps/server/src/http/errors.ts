@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { errorCode } from '../db/error-code.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, HTTP_STATUS, RateLimitedError } from '../errors.js';
 import { applySecurityHeaders } from './security-headers.js';
@@ -38,7 +39,7 @@ export function handleError(
     'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
   if (status >= 400 && status < 500) return sendError(reply, status, error.message);
   if (isDatabaseUnavailable(error)) {
-    request.log.warn({ code: (error as { code?: string }).code }, 'database unavailable');
+    request.log.warn({ code: errorCode(error) }, 'database unavailable');
     return sendError(
       reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS)),
       503,

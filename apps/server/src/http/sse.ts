@@ -19,6 +19,9 @@ export function openEventStream(reply: FastifyReply, pingMs = PING_MS) {
     // Tell nginx-style proxies not to buffer the stream.
     'x-accel-buffering': 'no',
   });
+  // Node holds the head back until the first write, a ping away: the client would wait that
+  // long to hear that its stream is open.
+  raw.flushHeaders();
   const ping = setInterval(() => {
     if (!raw.writableEnded) raw.write(`data: ${JSON.stringify({ message_type: 'ping' })}\n\n`);
   }, pingMs);

@@ -11,6 +11,7 @@ import {
   resolveExpiry,
 } from '@scopekit/policy';
 import { and, desc, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import { UnreadableSecretError } from '../crypto/secret-box.js';
@@ -21,6 +22,7 @@ import { badRequest, notFound, sessionEnded, unauthorized } from '../errors.js';
 import { existingAgentIds } from './agents.js';
 import type { ServiceDeps } from './deps.js';
 import { newId } from './ids.js';
+import { parseInput } from './parse-input.js';
 import { grantablePolicy, refuseBeyondGrant, type TokenIssuer } from './token-issuer.js';
 
 /** A token as listings and revocations describe it: everything but its value. */
@@ -186,6 +188,21 @@ export interface WarningLog {
 /** The deepest page a listing may ask for: offset paging walks every row before it. */
 export const MAX_LIST_OFFSET = 1_000_000;
 
+/** Which page of tokens a listing asks for; each edge gives its own defaults. */
+export const clientTokenPageSchema = z.strictObject({
+  agentId: z.string().min(1).max(200).optional(),
+  limit: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(100, 'must be at most 100'),
+  offset: z
+    .number()
+    .int('must be a whole number')
+    .min(0, 'must be at least 0')
+    .max(MAX_LIST_OFFSET, `must be at most ${MAX_LIST_OFFSET}`),
+});
+
 export interface ListClientTokensArgs {
   organizationId: string;
   agentId?: string | undefined;
@@ -288,24 +305,23 @@ async function listLiveRows(
   deps: ServiceDeps,
   args: ListClientTokensArgs,
 ): Promise<ClientTokenPage<typeof clientTokens.$inferSelect>> {
-  if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > 100) {
-    throw badRequest('must be an integer from 1 to 100', 'limit');
-  }
-  if (!Number.isInteger(args.offset) || args.offset < 0) {
-    throw badRequest('must be a non-negative integer', 'offset');
-  }
+  const { agentId, limit, offset } = parseInput(clientTokenPageSchema, {
+    agentId: args.agentId,
+    limit: args.limit,
+    offset: args.offset,
+  });
   const queries = listQueriesFor(deps.db);
   const params = {
     organizationId: args.organizationId,
     now: deps.now().toISOString(),
-    limit: args.limit + 1,
-    offset: args.offset,
+    limit: limit + 1,
+    offset,
   };
   const rows =
-    args.agentId === undefined
+    agentId === undefined
       ? await queries.all.execute(params)
-      : (await queries.byAgent.execute({ ...params, agentId: args.agentId })).map((r) => r.token);
-  return { hasNextPage: rows.length > args.limit, tokens: rows.slice(0, args.limit) };
+      : (await queries.byAgent.execute({ ...params, agentId })).map((r) => r.token);
+  return { hasNextPage: rows.length > limit, tokens: rows.slice(0, limit) };
 }
 
 export async function revokeClientTokenById(

@@ -1,9 +1,8 @@
-import { and, asc, eq, gt, max, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, max } from 'drizzle-orm';
+import { errorCodes, FOREIGN_KEY_VIOLATION } from '../db/error-code.js';
 import { messages } from '../db/schema.js';
-import { FOREIGN_KEY_VIOLATION, sqlStateOf } from '../db/sql-state.js';
 import { AppError, notFound } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
-import { notifyPayloads } from '../events/postgres-bus.js';
 import type { ServiceDeps } from './deps.js';
 import { type LettaMessage, type StopReason, toLettaMessage } from './message-view.js';
 
@@ -33,42 +32,29 @@ export function publishConversationEvent(bus: EventBus, agentId: string, event: 
 }
 
 /**
- * Stores messages and announces them as one, oldest first. Through PostgreSQL the NOTIFYs
- * are sent inside the insert's transaction and delivered when it commits, so a stored
- * message is never missing from live streams, and a NOTIFY that fails rolls its insert back
- * rather than failing a send whose message is stored. In one process the bus is a function
- * call, made once the rows are in.
+ * Stores messages and announces them, oldest first, in one transaction: a stored message is
+ * never missing from live streams, and an announcement that fails rolls its insert back
+ * rather than failing a send whose message is stored.
  */
 export async function storeAndAnnounce(
   deps: Pick<ServiceDeps, 'db' | 'bus'>,
   agentId: string,
   values: (typeof messages.$inferInsert)[],
 ): Promise<LettaMessage[]> {
-  const channel = conversationChannel(agentId);
-  const viaDatabase = deps.bus.notifiesThroughDatabase;
-  let stored: LettaMessage[];
   try {
-    stored = await deps.db.transaction(async (tx) => {
+    return await deps.bus.transaction(deps.db, async (tx, publish) => {
       const rows = await tx.insert(messages).values(values).returning();
-      const inserted = rows.sort((a, b) => a.seq - b.seq).map(toLettaMessage);
-      if (viaDatabase) {
-        for (const message of inserted) {
-          for (const text of notifyPayloads(channel, { type: 'message', message })) {
-            await tx.execute(sql`select pg_notify(${channel}, ${text})`);
-          }
-        }
-      }
-      return inserted;
+      const stored = rows.sort((a, b) => a.seq - b.seq).map(toLettaMessage);
+      const events = stored.map((message): ConversationEvent => ({ type: 'message', message }));
+      await publish(conversationChannel(agentId), events);
+      return stored;
     });
   } catch (error) {
     // The agent was deleted while its turn ran (its conversation went with it).
-    if (sqlStateOf(error) === FOREIGN_KEY_VIOLATION) throw notFound(`Agent ${agentId} not found`);
+    if (errorCodes(error).includes(FOREIGN_KEY_VIOLATION))
+      throw notFound(`Agent ${agentId} not found`);
     throw error;
   }
-  if (!viaDatabase) {
-    for (const message of stored) await deps.bus.publish(channel, { type: 'message', message });
-  }
-  return stored;
 }
 
 /**
@@ -167,12 +153,14 @@ export async function openConversationEvents(
       wake?.();
     },
   );
-  // A stream that is never read (its client left at once) lets go when its signal ends.
+  // A stream that is never read (its client left at once) lets go when its signal ends,
+  // or at once if it ended while the subscription was being made.
   const onAbort = () => {
     wake?.();
     void unsubscribe();
   };
   signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
   let lastSeq = resumeSeqOf(args.lastEventId);
   let position: number;
   try {

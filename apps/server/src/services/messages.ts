@@ -142,8 +142,9 @@ function validateSend(deps: Pick<ServiceDeps, 'limits'>, sent: MessageCreate[]) 
 
 /**
  * A client that resends a message with the same `otid` (the SDK retrying a send whose answer
- * it did not get) has it refused, not stored twice. Checked inside the agent's turn, so two
- * sends of the same message cannot both pass.
+ * it did not get) has it refused, not stored twice. Checked before the send is accepted, so
+ * a streaming resend is refused before its stream opens, and again inside the agent's turn,
+ * so two sends of the same message racing each other cannot both pass.
  */
 async function refuseResend(
   deps: Pick<ServiceDeps, 'db'>,
@@ -180,6 +181,7 @@ export async function sendMessages(
   const sent = validateSend(deps, args.messages);
   const { organizationId, agentId } = args;
   await getAgent(deps, { organizationId, agentId });
+  await refuseResend(deps, agentId, sent);
   args.onAccepted?.();
   const runId = newId('run');
   const emit = async (event: ConversationEvent) => {
@@ -243,38 +245,47 @@ export async function sendMessages(
         { signal: AbortSignal.any([signal, stalled.signal]) },
       )
       [Symbol.asyncIterator]();
-    for (;;) {
-      signal.throwIfAborted();
-      let next: IteratorResult<RuntimePart>;
-      // Only the runtime's own failures end the turn with llm_api_error; ours propagate.
-      try {
-        next = await nextPartWithin(parts, timeouts, stalled);
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        failure =
-          error instanceof AgentRuntimeError
-            ? error.message
-            : `The agent runtime failed: ${error instanceof Error ? error.message : String(error)}`;
-        break;
+    try {
+      for (;;) {
+        signal.throwIfAborted();
+        let next: IteratorResult<RuntimePart>;
+        // Only the runtime's own failures end the turn with llm_api_error; ours propagate.
+        try {
+          next = await nextPartWithin(parts, timeouts, stalled);
+        } catch (error) {
+          if (signal.aborted) throw signal.reason;
+          failure =
+            error instanceof AgentRuntimeError
+              ? error.message
+              : `The agent runtime failed: ${error instanceof Error ? error.message : String(error)}`;
+          break;
+        }
+        if (next.done) break;
+        const part = next.value;
+        if (part.type === 'text') {
+          reply += part.text;
+          await emit({
+            type: 'delta',
+            messageId: replyId,
+            runId,
+            text: part.text,
+            index: pieces++,
+            afterSeq: lastSeq,
+          });
+        } else if (part.type === 'memory') {
+          await setMemoryBlock(deps, { agentId, label: part.label, value: part.value });
+        } else {
+          usage.prompt += part.promptTokens;
+          usage.completion += part.completionTokens;
+        }
       }
-      if (next.done) break;
-      const part = next.value;
-      if (part.type === 'text') {
-        reply += part.text;
-        await emit({
-          type: 'delta',
-          messageId: replyId,
-          runId,
-          text: part.text,
-          index: pieces++,
-          afterSeq: lastSeq,
-        });
-      } else if (part.type === 'memory') {
-        await setMemoryBlock(deps, { agentId, label: part.label, value: part.value });
-      } else {
-        usage.prompt += part.promptTokens;
-        usage.completion += part.completionTokens;
-      }
+    } finally {
+      // However the turn ends (the reply done, a failed delta NOTIFY or memory write, a lost
+      // lease), the model's request ends with it: the abort closes its connection, return()
+      // runs the runtime's own cleanup. Not awaited: a runtime deaf to the signal must not
+      // keep holding the agent.
+      stalled.abort();
+      void parts.return?.().catch(() => {});
     }
 
     // A runtime that ignores the signal must not get its reply stored after the turn was lost.

@@ -4,6 +4,7 @@ import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { agents } from '../db/schema.js';
 import { AppError } from '../errors.js';
+import { durationText } from './duration-text.js';
 
 /** How long a lease holds without renewal; a turn renews it while it runs. */
 const LEASE_MS = 60_000;
@@ -19,11 +20,6 @@ export interface TurnTiming {
 const POLL_MS = 25;
 const MAX_WAIT_MS = 120_000;
 
-const duration = (ms: number) =>
-  ms % 60_000 === 0
-    ? `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}`
-    : `${Math.round(ms / 100) / 10} seconds`;
-
 const givenUp = () =>
   new AppError(
     'CONFLICT',
@@ -36,7 +32,7 @@ const givenUp = () =>
 const busy = (waitedMs: number) =>
   new AppError(
     'CONFLICT',
-    `The agent has been busy with another turn for ${duration(waitedMs)}; try again later`,
+    `The agent has been busy with another turn for ${durationText(waitedMs)}; try again later`,
     undefined,
     { shouldRetry: false },
   );

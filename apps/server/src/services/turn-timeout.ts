@@ -1,4 +1,5 @@
 import { AgentRuntimeError, type RuntimePart } from '../agent-runtime/runtime.js';
+import { durationText } from './duration-text.js';
 
 export interface TurnTimeouts {
   /** Longest quiet spell before the runtime's next part (the first one included). */
@@ -7,8 +8,6 @@ export interface TurnTimeouts {
   totalMs: number;
   startedAt: number;
 }
-
-const seconds = (ms: number) => `${Math.round(ms / 100) / 10} seconds`;
 
 /**
  * The runtime's next part, or an AgentRuntimeError when it takes too long. A model can
@@ -31,8 +30,8 @@ export async function nextPartWithin(
       () => {
         timeout = new AgentRuntimeError(
           overall
-            ? `The model did not finish its reply within ${seconds(totalMs)}; the turn was stopped`
-            : `The model sent nothing for ${seconds(idleMs)}; the turn was stopped`,
+            ? `The model did not finish its reply within ${durationText(totalMs)}; the turn was stopped`
+            : `The model sent nothing for ${durationText(idleMs)}; the turn was stopped`,
         );
         reject(timeout);
       },

@@ -9,8 +9,8 @@ const RECHECK_MS = 10_000;
 
 /**
  * A stream outlives the request that authorized it, so it must not outlive the credential:
- * it ends when the token expires, soon after it is revoked, or when the client goes away.
- * `check()` turns an end caused by the credential into a 401 the client acts on (refresh its
+ * it ends when the token expires, soon after it is revoked, or when the client goes away
+ * (already gone included), and its timers and watcher go with it. `check()` turns an end caused by the credential into a 401 the client acts on (refresh its
  * token and subscribe again).
  */
 export function untilCredentialEnds(ctx: Context & { principal: Principal }, signal?: AbortSignal) {
@@ -21,7 +21,6 @@ export function untilCredentialEnds(ctx: Context & { principal: Principal }, sig
     controller.abort();
   };
   const onClientGone = () => end();
-  signal?.addEventListener('abort', onClientGone);
   let expiry: NodeJS.Timeout | undefined;
   if (ctx.principal.kind === 'clientToken') {
     const remaining = ctx.principal.expiresAt.getTime() - ctx.deps.now().getTime();
@@ -44,17 +43,25 @@ export function untilCredentialEnds(ctx: Context & { principal: Principal }, sig
   const hash = credentialHash(ctx.authorization);
   const unwatch = hash ? ctx.deps.tokenCache.watch(hash, check) : () => {};
   recheck.unref();
+  const dispose = () => {
+    signal?.removeEventListener('abort', onClientGone);
+    clearTimeout(expiry);
+    clearInterval(recheck);
+    unwatch();
+  };
+  // Ended, the stream may never be read (tRPC skips a stream whose client has left), so
+  // nothing waits for its reader to let go.
+  controller.signal.addEventListener('abort', dispose, { once: true });
+  signal?.addEventListener('abort', onClientGone, { once: true });
+  // A client gone while the stream was being opened aborted before anyone listened.
+  if (signal?.aborted) end();
   return {
     signal: controller.signal,
     /** Throws the 401 if the credential ended the stream. */
     check() {
       if (reason) throw new TRPCError({ code: 'UNAUTHORIZED', message: reason });
     },
-    dispose() {
-      signal?.removeEventListener('abort', onClientGone);
-      clearTimeout(expiry);
-      clearInterval(recheck);
-      unwatch();
-    },
+    /** Lets go early, when the stream ends by itself or fails to open. */
+    dispose,
   };
 }

@@ -43,7 +43,7 @@ export class FakeOpenAI {
   /** Answer 400 to a request with `stream_options`, as some compatible servers do. */
   refusesStreamOptions = false;
   midStream: MidStream | undefined;
-  /** Pause before each piece of a streamed reply. */
+  /** Pause before each piece of a streamed reply, or before a whole one. */
   pieceDelayMs = 0;
   reply = echo;
 
@@ -99,6 +99,8 @@ export class FakeOpenAI {
     const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
     const base = { id: 'chatcmpl-1', created: 1, model: request.model };
     if (!request.stream) {
+      if (this.pieceDelayMs > 0) await sleep(this.pieceDelayMs);
+      if (res.destroyed) return;
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end(
         JSON.stringify({

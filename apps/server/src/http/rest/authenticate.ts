@@ -18,14 +18,6 @@ export async function authenticate(deps: ServiceDeps, request: FastifyRequest): 
   return principal;
 }
 
-/** A whole number in a query string: "", "2.5", "1e3" and "-0" are refused, not coerced. */
-export const queryInteger = ({ min, max }: { min: number; max: number }) =>
-  z
-    .string()
-    .regex(/^\d{1,9}$/, `must be a whole number from ${min} to ${max}`)
-    .transform(Number)
-    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
-
 /**
  * A whole number in a query string: "", "2.5", "1e3" and "-0" are refused, not coerced. Its
  * limits are the service's, checked when the service parses its input.

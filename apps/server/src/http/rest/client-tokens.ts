@@ -5,25 +5,24 @@ import {
   type TokenRecord,
 } from '@scopekit/policy';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { requireApiKey } from '../../auth/authorize.js';
 import { badRequest } from '../../errors.js';
 import {
   type ClientTokenSummary,
   type ClientTokenView,
+  clientTokenPageSchema,
   listClientTokens,
-  MAX_LIST_OFFSET,
   mintClientToken,
   revokeClientTokenByValue,
 } from '../../services/client-tokens.js';
 import type { ServiceDeps } from '../../services/deps.js';
 import { parseInput } from '../../services/parse-input.js';
-import { authenticate, queryInteger } from './authenticate.js';
+import { authenticate, queryNumber } from './authenticate.js';
 
-const listQuery = z.strictObject({
-  agentId: z.string().min(1).max(200).optional(),
-  limit: queryInteger({ min: 1, max: 100 }).default(10),
-  offset: queryInteger({ min: 0, max: MAX_LIST_OFFSET }).default(0),
+/** The service's page, with a query string's numbers as text (the service holds them to its limits). */
+const listQuery = clientTokenPageSchema.extend({
+  limit: queryNumber.default(10),
+  offset: queryNumber.default(0),
 });
 
 /** Letta's response shape: camelCase, and only what the SDK types. */

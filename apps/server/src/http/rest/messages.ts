@@ -1,6 +1,8 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requireAgentAccess } from '../../auth/authorize.js';
+import { errorCode } from '../../db/error-code.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../../db/unavailable.js';
 import { AppError } from '../../errors.js';
 import type { ConversationEvent } from '../../services/conversation-events.js';
 import type { ServiceDeps } from '../../services/deps.js';
@@ -148,10 +150,11 @@ export function registerMessageRoutes(
 
 /**
  * Streams a turn as Letta does. Everything that can be refused (input, permission, missing
- * agent) is refused with a plain JSON error before the stream opens: the SDK turns those into
- * typed errors. The stream then opens at once, before the send waits for the agent's turn,
- * so its pings reach a client queued behind a long turn (which would otherwise time out and
- * send again); what fails after that (the wait, the model) arrives in-stream.
+ * agent, an `otid` already stored) is refused with a plain JSON error before the stream
+ * opens: the SDK turns those into typed errors. The stream then opens at once, before the
+ * send waits for the agent's turn, so its pings reach a client queued behind a long turn
+ * (which would otherwise time out and send again); what fails after that (the wait, the
+ * model, a resend that raced its original into the queue) arrives in-stream.
  */
 async function streamTurn(
   deps: ServiceDeps,
@@ -189,17 +192,8 @@ async function streamTurn(
     // Before the stream opened, the error handler answers as for any request.
     if (!stream) throw error;
     stream.data({ message_type: 'stop_reason', stop_reason: 'error' });
-    // Ours (a busy agent, a lost turn) say what happened; anything else is not for the client.
-    const known = error instanceof AppError;
-    stream.error({
-      message_type: 'error_message',
-      error_type: known ? error.code.toLowerCase() : 'internal_error',
-      message: known
-        ? error.message
-        : 'The turn failed on the server; the messages sent were stored if acknowledged.',
-    });
+    stream.error({ message_type: 'error_message', ...inStreamError(error, reply.log) });
     stream.done();
-    if (!known) reply.log.error({ err: error }, 'streamed turn failed');
     return reply;
   }
   const s = open();
@@ -217,4 +211,26 @@ async function streamTurn(
   }
   s.done();
   return reply;
+}
+
+/**
+ * A turn's failure once its stream is open, as Letta's stream errors name it (`error_type`
+ * in snake case) and as the error handler would have answered it: ours (a busy agent, a lost
+ * turn) say what happened, an unreachable database is a service-unavailable error logged by
+ * its code only (Drizzle's error holds the statement and its parameters), and anything else
+ * is logged whole and not shown.
+ */
+function inStreamError(error: unknown, log: FastifyBaseLogger) {
+  if (error instanceof AppError) {
+    return { error_type: error.code.toLowerCase(), message: error.message };
+  }
+  if (isDatabaseUnavailable(error)) {
+    log.warn({ code: errorCode(error) }, 'database unavailable');
+    return { error_type: 'service_unavailable', message: DATABASE_UNAVAILABLE_MESSAGE };
+  }
+  log.error({ err: error }, 'streamed turn failed');
+  return {
+    error_type: 'internal_error',
+    message: 'The turn failed on the server; the messages sent were stored if acknowledged.',
+  };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
+  clientTokenPageSchema,
   listClientTokenSummaries,
-  MAX_LIST_OFFSET,
   revokeClientTokenById,
 } from '../../services/client-tokens.js';
 import { listUsers } from '../../services/users.js';
@@ -25,11 +25,10 @@ export const adminRouter = router({
   tokens: router({
     list: adminProcedure
       .input(
-        z
-          .strictObject({
-            agentId: z.string().min(1).max(200).optional(),
-            limit: z.number().int().min(1).max(100).default(20),
-            offset: z.number().int().min(0).max(MAX_LIST_OFFSET).default(0),
+        clientTokenPageSchema
+          .extend({
+            limit: clientTokenPageSchema.shape.limit.default(20),
+            offset: clientTokenPageSchema.shape.offset.default(0),
           })
           .default({ limit: 20, offset: 0 }),
       )

@@ -52,8 +52,6 @@ export const messagesRouter = router({
         agentId: input.agentId,
       });
       const lifetime = untilCredentialEnds(ctx, signal);
-      // A stream whose client leaves before it is read is never iterated: let go then too.
-      lifetime.signal.addEventListener('abort', () => lifetime.dispose(), { once: true });
       let events: AsyncGenerator<TrackedEvent>;
       try {
         events = await openConversationEvents(ctx.deps, {

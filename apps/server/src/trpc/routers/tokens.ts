@@ -1,8 +1,8 @@
 import { expiresAtSchema, hostnameSchema, policyEntriesSchema } from '@scopekit/policy';
 import { z } from 'zod';
 import {
+  clientTokenPageSchema,
   listClientTokens,
-  MAX_LIST_OFFSET,
   mintClientToken,
   revokeClientTokenById,
 } from '../../services/client-tokens.js';
@@ -29,11 +29,10 @@ export const tokensRouter = router({
 
   list: apiKeyProcedure
     .input(
-      z
-        .strictObject({
-          agentId: z.string().min(1).max(200).optional(),
-          limit: z.number().int().min(1).max(100).default(10),
-          offset: z.number().int().min(0).max(MAX_LIST_OFFSET).default(0),
+      clientTokenPageSchema
+        .extend({
+          limit: clientTokenPageSchema.shape.limit.default(10),
+          offset: clientTokenPageSchema.shape.offset.default(0),
         })
         .default({ limit: 10, offset: 0 }),
     )
