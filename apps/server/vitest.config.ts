@@ -1,3 +1,4 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 // Every database test runs on embedded PGlite, and again on real PostgreSQL when
@@ -7,6 +8,8 @@ import { defineConfig } from 'vitest/config';
 const databases = ['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
 
 export default defineConfig({
+  // The policy package from its source, as in dev: no build before a test run.
+  ssr: { resolve: { conditions: ['@scopekit/source', ...defaultServerConditions] } },
   test: {
     hookTimeout: 60_000,
     testTimeout: 30_000,

@@ -48,7 +48,7 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `${here('../server/node_modules/.bin/tsx')} ${here('../server/src/main.ts')}`,
+    command: `${here('../server/node_modules/.bin/tsx')} --conditions=@scopekit/source ${here('../server/src/main.ts')}`,
     url: `${origin}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

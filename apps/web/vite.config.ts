@@ -1,4 +1,4 @@
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
 import solid from 'vite-plugin-solid';
 import { precompress } from './precompress.ts';
 
@@ -6,6 +6,8 @@ const server = process.env.SCOPEKIT_SERVER_URL ?? 'http://127.0.0.1:8283';
 
 export default defineConfig({
   plugins: [solid(), precompress()],
+  // The policy package from its source: no build before dev, a test or the app's build.
+  resolve: { conditions: ['@scopekit/source', ...defaultClientConditions] },
   server: {
     port: 5173,
     strictPort: true,

@@ -21,7 +21,7 @@ const servers = [
 
 async function measure({ kind, label, path }: (typeof servers)[number]) {
   const child = fork(new URL('./framework-servers.ts', import.meta.url), [kind], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--conditions=@scopekit/source', '--import', 'tsx'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m) => resolve(Number(m)));

@@ -8,16 +8,16 @@ import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from
 import autocannon from 'autocannon';
 import { EventSource } from 'eventsource';
 import postgres from 'postgres';
+import { ensureOrganization } from '../src/accounts/organizations.js';
+import { createAgent } from '../src/agents/agents.js';
 import { verifyBearer } from '../src/auth/verify-bearer.js';
 import { loadConfig } from '../src/config.js';
 import { hashToken } from '../src/crypto/hash.js';
 import { SecretBox } from '../src/crypto/secret-box.js';
+import { newId } from '../src/lib/ids.js';
 import { openRuntime } from '../src/runtime.js';
-import { createAgent } from '../src/services/agents.js';
-import { createApiKey } from '../src/services/api-keys.js';
-import { mintClientToken } from '../src/services/client-tokens.js';
-import { newId } from '../src/services/ids.js';
-import { ensureOrganization } from '../src/services/organizations.js';
+import { createApiKey } from '../src/tokens/api-keys.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import type { AppRouter } from '../src/trpc/router.js';
 
 /**
@@ -637,7 +637,7 @@ function cpuOf(child: ChildProcess): Promise<NodeJS.CpuUsage> {
 async function startInstance(): Promise<{ url: string; child: ChildProcess }> {
   const child = fork(new URL('./instance.ts', import.meta.url), [], {
     env,
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: ['--conditions=@scopekit/source', '--import', 'tsx', '--expose-gc'],
   });
   children.add(child);
   const url = await new Promise<string>((resolve, reject) => {
@@ -651,7 +651,9 @@ async function startInstance(): Promise<{ url: string; child: ChildProcess }> {
 }
 
 async function withChild<T>(script: string, args: string[], run: (port: number) => Promise<T>) {
-  const child = fork(new URL(script, import.meta.url), args, { execArgv: ['--import', 'tsx'] });
+  const child = fork(new URL(script, import.meta.url), args, {
+    execArgv: ['--conditions=@scopekit/source', '--import', 'tsx'],
+  });
   children.add(child);
   try {
     const port = await new Promise<number>((resolve) =>

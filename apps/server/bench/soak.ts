@@ -17,10 +17,10 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { ensureOrganization } from '../src/accounts/organizations.js';
+import { createAgent } from '../src/agents/agents.js';
 import { openDatabase } from '../src/db/client.js';
-import { createAgent } from '../src/services/agents.js';
-import { createApiKey } from '../src/services/api-keys.js';
-import { ensureOrganization } from '../src/services/organizations.js';
+import { createApiKey } from '../src/tokens/api-keys.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const CHATS = 8;
@@ -174,23 +174,27 @@ async function main() {
 
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        DATABASE_URL: url.toString(),
-        PORT: String(port),
-        SCOPEKIT_LOG_LEVEL: 'warn',
-        SCOPEKIT_BUILTIN_DELAY_MS: '0',
-        SCOPEKIT_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        // The soak measures the server, not the limiter.
-        SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE: '1000000',
-        SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE: '1000000',
-        SCOPEKIT_BEARER_FAILURES_PER_MINUTE: '1000000',
+    server = spawn(
+      process.execPath,
+      ['--conditions=@scopekit/source', '--import', 'tsx', 'src/main.ts'],
+      {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        env: {
+          ...process.env,
+          NODE_ENV: 'test',
+          DATABASE_URL: url.toString(),
+          PORT: String(port),
+          SCOPEKIT_LOG_LEVEL: 'warn',
+          SCOPEKIT_BUILTIN_DELAY_MS: '0',
+          SCOPEKIT_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+          // The soak measures the server, not the limiter.
+          SCOPEKIT_RATE_LIMIT_TOKEN_PER_MINUTE: '1000000',
+          SCOPEKIT_RATE_LIMIT_API_KEY_PER_MINUTE: '1000000',
+          SCOPEKIT_BEARER_FAILURES_PER_MINUTE: '1000000',
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    );
     for (let i = 0; ; i++) {
       const up = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(
         (r) => r.ok,

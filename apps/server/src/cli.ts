@@ -1,17 +1,17 @@
 import { parseArgs } from 'node:util';
 import { ACCESS_KINDS, type Access, type PolicyEntry } from '@scopekit/policy';
-import { loadConfig } from './config.js';
-import type { Database } from './db/client.js';
-import { openRuntime } from './runtime.js';
-import { createAgent } from './services/agents.js';
-import { createApiKey, listApiKeys, revokeApiKey } from './services/api-keys.js';
-import { mintClientToken } from './services/client-tokens.js';
 import {
   ensureOrganization,
   findOrganization,
   type Organization,
-} from './services/organizations.js';
-import { setPassword, signUp } from './services/users.js';
+} from './accounts/organizations.js';
+import { setPassword, signUp } from './accounts/users.js';
+import { createAgent } from './agents/agents.js';
+import { loadConfig } from './config.js';
+import type { Database } from './db/client.js';
+import { openRuntime } from './runtime.js';
+import { createApiKey, listApiKeys, revokeApiKey } from './tokens/api-keys.js';
+import { mintClientToken } from './tokens/client-tokens.js';
 
 const USAGE = `Usage: pnpm cli <command> [options]
 

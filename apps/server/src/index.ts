@@ -4,5 +4,5 @@ export type {
   ClientTokenSummary,
   ClientTokenView,
   MintedClientToken,
-} from './services/client-tokens.js';
+} from './tokens/client-tokens.js';
 export type { AppRouter } from './trpc/router.js';

@@ -1,6 +1,10 @@
+import {
+  accountsWithDevPasswords,
+  describeDevAccounts,
+  seedDevAccounts,
+} from './accounts/dev-seed.js';
 import { loadConfig, missingProductionSettings } from './config.js';
 import { errorCode } from './db/error-code.js';
-import { accountsWithDevPasswords, describeDevAccounts, seedDevAccounts } from './dev-seed.js';
 import { buildApp } from './http/app.js';
 import { openRuntime } from './runtime.js';
 

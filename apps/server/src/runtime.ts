@@ -1,15 +1,15 @@
 import { openAgentRuntime } from './agent-runtime/open-runtime.js';
-import { LastUsedRecorder } from './auth/last-used.js';
 import { TokenCache } from './auth/token-cache.js';
 import type { Config } from './config.js';
+import { TurnQueue } from './conversation/turn-queue.js';
 import { loadSecretBox } from './crypto/encryption-key.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { errorCode } from './db/error-code.js';
+import type { ServiceDeps } from './deps.js';
 import { openBus } from './events/open-bus.js';
-import { RateLimiter } from './rate-limit/rate-limiter.js';
-import type { ServiceDeps } from './services/deps.js';
-import { Sweeper } from './services/sweeper.js';
-import { TurnQueue } from './services/turn-queue.js';
+import { LastUsedRecorder } from './infra/last-used.js';
+import { RateLimiter } from './infra/rate-limiter.js';
+import { Sweeper } from './infra/sweeper.js';
 
 /** Everything a process (server, CLI, benchmark) shares, opened from configuration. */
 export interface Runtime {

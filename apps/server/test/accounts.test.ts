@@ -1,11 +1,11 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { ensureOrganization } from '../src/accounts/organizations.js';
+import { authenticateUser, signUp } from '../src/accounts/users.js';
 import { withLoginLimits } from '../src/auth/rate-limit.js';
 import { agents, clientTokens, rateLimitCounters, sessions, users } from '../src/db/schema.js';
-import { RateLimiter } from '../src/rate-limit/rate-limiter.js';
-import type { ServiceDeps } from '../src/services/deps.js';
-import { ensureOrganization } from '../src/services/organizations.js';
-import { authenticateUser, signUp } from '../src/services/users.js';
+import type { ServiceDeps } from '../src/deps.js';
+import { RateLimiter } from '../src/infra/rate-limiter.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';
 import { appRouter } from '../src/trpc/router.js';
 import { createCallerFactory } from '../src/trpc/trpc.js';

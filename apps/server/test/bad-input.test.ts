@@ -1,11 +1,11 @@
 import { generateToken } from '@scopekit/policy';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey, revokeApiKey } from '../src/services/api-keys.js';
-import { mintClientToken, revokeClientTokenById } from '../src/services/client-tokens.js';
-import type { ServiceDeps } from '../src/services/deps.js';
-import { createSession } from '../src/services/sessions.js';
-import { signUp } from '../src/services/users.js';
+import { createSession } from '../src/accounts/sessions.js';
+import { signUp } from '../src/accounts/users.js';
+import type { ServiceDeps } from '../src/deps.js';
+import { createApiKey, revokeApiKey } from '../src/tokens/api-keys.js';
+import { mintClientToken, revokeClientTokenById } from '../src/tokens/client-tokens.js';
 import { appRouter } from '../src/trpc/router.js';
 import {
   APP_ORIGIN,

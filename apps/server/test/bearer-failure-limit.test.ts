@@ -1,9 +1,9 @@
 import { generateToken } from '@scopekit/policy';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServiceDeps } from '../src/deps.js';
 import { buildApp } from '../src/http/app.js';
-import { createApiKey } from '../src/services/api-keys.js';
-import type { ServiceDeps } from '../src/services/deps.js';
+import { createApiKey } from '../src/tokens/api-keys.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import {
   makeDeps,

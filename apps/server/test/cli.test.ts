@@ -37,10 +37,14 @@ async function cli(...args: string[]) {
 
 async function cliWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]) {
   try {
-    const { stdout, stderr } = await run('pnpm', ['exec', 'tsx', 'src/cli.ts', ...args], {
-      cwd: serverDir,
-      env: { ...env, ...extraEnv },
-    });
+    const { stdout, stderr } = await run(
+      'pnpm',
+      ['exec', 'tsx', '--conditions=@scopekit/source', 'src/cli.ts', ...args],
+      {
+        cwd: serverDir,
+        env: { ...env, ...extraEnv },
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

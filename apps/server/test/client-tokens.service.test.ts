@@ -1,18 +1,18 @@
 import { ACCESS_KINDS, type PolicyEntry, parseToken } from '@scopekit/policy';
 import { count, eq } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { createSession, resolveSession } from '../src/accounts/sessions.js';
+import { signUp } from '../src/accounts/users.js';
+import { createAgent } from '../src/agents/agents.js';
 import { hashToken } from '../src/crypto/hash.js';
 import { clientTokens } from '../src/db/schema.js';
 import { AppError } from '../src/errors.js';
-import { createAgent } from '../src/services/agents.js';
 import {
   listClientTokens,
   mintClientToken,
   revokeClientTokenById,
   revokeClientTokenByValue,
-} from '../src/services/client-tokens.js';
-import { createSession, resolveSession } from '../src/services/sessions.js';
-import { signUp } from '../src/services/users.js';
+} from '../src/tokens/client-tokens.js';
 import {
   APP_ORIGIN,
   type SeededOrganization,

@@ -36,7 +36,11 @@ describe('web origins in production', () => {
       const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', DATA_DIR: dataDir };
       delete env.SCOPEKIT_WEB_ORIGINS;
       delete env.DATABASE_URL;
-      const exit = await run('pnpm', ['exec', 'tsx', 'src/main.ts'], { cwd: serverDir, env }).then(
+      const exit = await run(
+        'pnpm',
+        ['exec', 'tsx', '--conditions=@scopekit/source', 'src/main.ts'],
+        { cwd: serverDir, env },
+      ).then(
         () => ({ code: 0, stderr: '' }),
         (error: { code: number; stderr: string }) => error,
       );

@@ -1,8 +1,5 @@
 import type { TRPCClient } from '@trpc/client';
 import { describe, expect, it, vi } from 'vitest';
-import { messages } from '../src/db/schema.js';
-import type { EventBus } from '../src/events/bus.js';
-import { mintClientToken } from '../src/services/client-tokens.js';
 import {
   type ConversationEvent,
   conversationChannel,
@@ -11,9 +8,12 @@ import {
   publishConversationEvent,
   REPLAY_PAGE,
   type TrackedEvent,
-} from '../src/services/conversation-events.js';
-import type { ServiceDeps } from '../src/services/deps.js';
-import { sendMessages } from '../src/services/messages.js';
+} from '../src/conversation/conversation-events.js';
+import { sendMessages } from '../src/conversation/messages.js';
+import { messages } from '../src/db/schema.js';
+import type { ServiceDeps } from '../src/deps.js';
+import type { EventBus } from '../src/events/bus.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';
 import { type AppRouter, appRouter } from '../src/trpc/router.js';
 import { createCallerFactory } from '../src/trpc/trpc.js';

@@ -1,13 +1,13 @@
 import { inArray } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent } from '../src/agents/agents.js';
 import { loadConfig } from '../src/config.js';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { messages } from '../src/db/schema.js';
 import { buildApp } from '../src/http/app.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
-import { createAgent } from '../src/services/agents.js';
-import { mintClientToken, revokeClientTokenById } from '../src/services/client-tokens.js';
+import { mintClientToken, revokeClientTokenById } from '../src/tokens/client-tokens.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import {
   APP_ORIGIN,

@@ -41,10 +41,14 @@ afterAll(async () => {
 /** Starts the server; resolves with its output once `until` appears, or once it exits. */
 function startServer(nodeEnv: string, until: RegExp) {
   // tsx directly, not through pnpm, so SIGTERM reaches the server itself.
-  const child = spawn(join(serverDir, 'node_modules/.bin/tsx'), ['src/main.ts'], {
-    cwd: serverDir,
-    env: { ...env, NODE_ENV: nodeEnv },
-  });
+  const child = spawn(
+    join(serverDir, 'node_modules/.bin/tsx'),
+    ['--conditions=@scopekit/source', 'src/main.ts'],
+    {
+      cwd: serverDir,
+      env: { ...env, NODE_ENV: nodeEnv },
+    },
+  );
   let output = '';
   return new Promise<{ output: string; code: number | null; child: ChildProcess }>((resolve) => {
     const onData = (chunk: Buffer) => {
@@ -90,6 +94,7 @@ describe('development accounts', { timeout: 180_000 }, () => {
         [
           'exec',
           'tsx',
+          '--conditions=@scopekit/source',
           'src/cli.ts',
           'users',
           'password',

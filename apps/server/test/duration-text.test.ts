@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durationText } from '../src/services/duration-text.js';
+import { durationText } from '../src/conversation/duration-text.js';
 
 describe('durationText', () => {
   it.each([

@@ -1,16 +1,16 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREDENTIAL_REVOKED_CHANNEL, TokenCache } from '../src/auth/token-cache.js';
-import { type DatabaseHandle, openDatabase } from '../src/db/client.js';
-import { messages } from '../src/db/schema.js';
-import type { EventBus, Interruption } from '../src/events/bus.js';
-import { PostgresBus } from '../src/events/postgres-bus.js';
 import {
   conversationChannel,
   openConversationEvents,
   type TrackedEvent,
-} from '../src/services/conversation-events.js';
-import { sendMessages } from '../src/services/messages.js';
+} from '../src/conversation/conversation-events.js';
+import { sendMessages } from '../src/conversation/messages.js';
+import { type DatabaseHandle, openDatabase } from '../src/db/client.js';
+import { messages } from '../src/db/schema.js';
+import type { EventBus, Interruption } from '../src/events/bus.js';
+import { PostgresBus } from '../src/infra/postgres-bus.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { makeDeps, seedOrganization } from './support/fixtures.js';
 import { TcpProxy } from './support/tcp-proxy.js';

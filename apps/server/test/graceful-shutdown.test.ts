@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { mintClientToken } from '../src/services/client-tokens.js';
-import type { ServiceDeps } from '../src/services/deps.js';
+import type { ServiceDeps } from '../src/deps.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { APP_ORIGIN, makeDeps, seedOrganization } from './support/fixtures.js';
 import { startTestServer } from './support/server.js';

@@ -1,14 +1,14 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DatabaseHandle, openDatabase } from '../src/db/client.js';
-import { messages } from '../src/db/schema.js';
-import { MAX_NOTIFY_BYTES, PostgresBus } from '../src/events/postgres-bus.js';
 import {
   type ConversationEvent,
   conversationChannel,
-} from '../src/services/conversation-events.js';
-import type { ServiceDeps } from '../src/services/deps.js';
-import { sendMessages } from '../src/services/messages.js';
+} from '../src/conversation/conversation-events.js';
+import { sendMessages } from '../src/conversation/messages.js';
+import { type DatabaseHandle, openDatabase } from '../src/db/client.js';
+import { messages } from '../src/db/schema.js';
+import type { ServiceDeps } from '../src/deps.js';
+import { MAX_NOTIFY_BYTES, PostgresBus } from '../src/infra/postgres-bus.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { makeDeps, type SeededOrganization, seedOrganization } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';

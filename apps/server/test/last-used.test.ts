@@ -1,9 +1,9 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { LastUsedRecorder } from '../src/auth/last-used.js';
 import { verifyBearer } from '../src/auth/verify-bearer.js';
 import { apiKeys, clientTokens } from '../src/db/schema.js';
-import { mintClientToken } from '../src/services/client-tokens.js';
+import { LastUsedRecorder } from '../src/infra/last-used.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { APP_ORIGIN, TestClock } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
 

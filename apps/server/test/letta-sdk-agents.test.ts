@@ -7,10 +7,10 @@ import Letta, {
 import type { Access } from '@scopekit/policy';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { signUp } from '../src/accounts/users.js';
+import { getAgent } from '../src/agents/agents.js';
 import { messages } from '../src/db/schema.js';
-import { getAgent } from '../src/services/agents.js';
-import { mintClientToken } from '../src/services/client-tokens.js';
-import { signUp } from '../src/services/users.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { APP_ORIGIN, seedOrganization } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUp } from '../src/accounts/users.js';
 import { BuiltinRuntime } from '../src/agent-runtime/builtin.js';
 import type { AgentContext, AgentRuntime, HistoryMessage } from '../src/agent-runtime/runtime.js';
-import type { ServiceDeps } from '../src/services/deps.js';
-import { signUp } from '../src/services/users.js';
+import type { ServiceDeps } from '../src/deps.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { APP_ORIGIN, makeDeps, seedOrganization, TestClock } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';

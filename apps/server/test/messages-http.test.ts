@@ -1,11 +1,11 @@
 import Letta from '@letta-ai/letta-client';
 import { describe, expect, it } from 'vitest';
 import type { AgentRuntime } from '../src/agent-runtime/runtime.js';
+import { MEMORY_BLOCK_MAX_CHARS } from '../src/agents/agent-schemas.js';
+import { TurnQueue } from '../src/conversation/turn-queue.js';
 import { messages } from '../src/db/schema.js';
+import type { ServiceDeps } from '../src/deps.js';
 import { buildApp } from '../src/http/app.js';
-import { MEMORY_BLOCK_MAX_CHARS } from '../src/services/agent-schemas.js';
-import type { ServiceDeps } from '../src/services/deps.js';
-import { TurnQueue } from '../src/services/turn-queue.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';
 import { appRouter } from '../src/trpc/router.js';
 import { createCallerFactory } from '../src/trpc/trpc.js';

@@ -6,12 +6,12 @@ import {
   AgentRuntimeError,
   type RuntimePart,
 } from '../src/agent-runtime/runtime.js';
+import { deleteAgent, getAgent } from '../src/agents/agents.js';
+import { listMessages, sendMessages } from '../src/conversation/messages.js';
+import { TurnQueue } from '../src/conversation/turn-queue.js';
 import { messages } from '../src/db/schema.js';
+import type { ServiceDeps } from '../src/deps.js';
 import { AppError } from '../src/errors.js';
-import { deleteAgent, getAgent } from '../src/services/agents.js';
-import type { ServiceDeps } from '../src/services/deps.js';
-import { listMessages, sendMessages } from '../src/services/messages.js';
-import { TurnQueue } from '../src/services/turn-queue.js';
 import { FakeOpenAI } from './support/fake-openai.js';
 import { seedOrganization } from './support/fixtures.js';
 import { ScriptedRuntime } from './support/scripted-runtime.js';

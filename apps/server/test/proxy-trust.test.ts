@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressKey } from '../src/auth/rate-limit.js';
 import { loadConfig } from '../src/config.js';
+import type { ServiceDeps } from '../src/deps.js';
 import { buildApp } from '../src/http/app.js';
-import type { ServiceDeps } from '../src/services/deps.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { APP_ORIGIN, makeDeps, TestClock } from './support/fixtures.js';
 

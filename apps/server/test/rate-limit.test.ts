@@ -1,7 +1,7 @@
 import { count, eq, sql } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { rateLimitCounters } from '../src/db/schema.js';
-import { RateLimiter } from '../src/rate-limit/rate-limiter.js';
+import { RateLimiter } from '../src/infra/rate-limiter.js';
 import { APP_ORIGIN, TestClock } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { clientTokens } from '../src/db/schema.js';
 import type { ErrorBody } from '../src/http/errors.js';
-import { createApiKey, revokeApiKey } from '../src/services/api-keys.js';
+import { createApiKey, revokeApiKey } from '../src/tokens/api-keys.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';
 import { appRouter } from '../src/trpc/router.js';
 import { createCallerFactory } from '../src/trpc/trpc.js';

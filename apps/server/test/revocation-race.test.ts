@@ -1,16 +1,16 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { clientTokens } from '../src/db/schema.js';
-import { revokeApiKey } from '../src/services/api-keys.js';
-import { mintClientToken } from '../src/services/client-tokens.js';
 import {
   type ActiveSession,
   createSession,
   endSession,
   mintSessionToken,
   resolveSession,
-} from '../src/services/sessions.js';
-import { signUp } from '../src/services/users.js';
+} from '../src/accounts/sessions.js';
+import { signUp } from '../src/accounts/users.js';
+import { clientTokens } from '../src/db/schema.js';
+import { revokeApiKey } from '../src/tokens/api-keys.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { APP_ORIGIN } from './support/fixtures.js';
 import { holdTransaction, outcomeOf, untilWaitingForLock } from './support/held-transaction.js';
 import { useSuite } from './support/suite.js';

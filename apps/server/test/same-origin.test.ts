@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
-import { mintClientToken } from '../src/services/client-tokens.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { useSuite } from './support/suite.js';
 
 // Browsers send no `Origin` on a same-origin GET (an EventSource to the server that also

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
+import type { ConversationEvent } from '../src/conversation/conversation-events.js';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { buildApp } from '../src/http/app.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
-import { createApiKey, revokeApiKey } from '../src/services/api-keys.js';
-import type { ConversationEvent } from '../src/services/conversation-events.js';
+import { createApiKey, revokeApiKey } from '../src/tokens/api-keys.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { APP_ORIGIN, type SeededOrganization, seedOrganization } from './support/fixtures.js';
 import { browserTrpcClient } from './support/trpc-client.js';

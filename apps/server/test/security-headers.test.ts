@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServiceDeps } from '../src/deps.js';
 import { buildApp } from '../src/http/app.js';
 import { SECURITY_HEADERS } from '../src/http/security-headers.js';
-import type { ServiceDeps } from '../src/services/deps.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import {
   APP_ORIGIN,

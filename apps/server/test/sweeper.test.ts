@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { createSession, resolveSession } from '../src/accounts/sessions.js';
+import { signUp } from '../src/accounts/users.js';
 import { hashToken } from '../src/crypto/hash.js';
 import { clientTokenAgents, clientTokens, rateLimitCounters, sessions } from '../src/db/schema.js';
-import { RateLimiter } from '../src/rate-limit/rate-limiter.js';
-import { mintClientToken, revokeClientTokenById } from '../src/services/client-tokens.js';
-import { createSession, resolveSession } from '../src/services/sessions.js';
-import { Sweeper, sweepExpired } from '../src/services/sweeper.js';
-import { signUp } from '../src/services/users.js';
+import { RateLimiter } from '../src/infra/rate-limiter.js';
+import { Sweeper, sweepExpired } from '../src/infra/sweeper.js';
+import { mintClientToken, revokeClientTokenById } from '../src/tokens/client-tokens.js';
 import { APP_ORIGIN, TestClock } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
 

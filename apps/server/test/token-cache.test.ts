@@ -4,8 +4,8 @@ import { CREDENTIAL_REVOKED_CHANNEL, TokenCache } from '../src/auth/token-cache.
 import { verifyBearer } from '../src/auth/verify-bearer.js';
 import { hashToken } from '../src/crypto/hash.js';
 import { apiKeys, clientTokens } from '../src/db/schema.js';
-import { revokeApiKey } from '../src/services/api-keys.js';
-import { mintClientToken, revokeClientTokenByValue } from '../src/services/client-tokens.js';
+import { revokeApiKey } from '../src/tokens/api-keys.js';
+import { mintClientToken, revokeClientTokenByValue } from '../src/tokens/client-tokens.js';
 import { APP_ORIGIN, TestClock } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mintClientToken } from '../src/services/client-tokens.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';
 import { appRouter } from '../src/trpc/router.js';
 import { createCallerFactory } from '../src/trpc/trpc.js';

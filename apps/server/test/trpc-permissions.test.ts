@@ -1,8 +1,8 @@
 import type { Access } from '@scopekit/policy';
 import { afterEach, describe, expect, it } from 'vitest';
+import { getAgent } from '../src/agents/agents.js';
 import { messages } from '../src/db/schema.js';
-import { getAgent } from '../src/services/agents.js';
-import { mintClientToken } from '../src/services/client-tokens.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';
 import { appRouter } from '../src/trpc/router.js';
 import { createCallerFactory } from '../src/trpc/trpc.js';

@@ -1,9 +1,9 @@
 import { eq, sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
+import { listMessages, sendMessages } from '../src/conversation/messages.js';
+import { TurnQueue } from '../src/conversation/turn-queue.js';
 import { agents, messages } from '../src/db/schema.js';
-import type { ServiceDeps } from '../src/services/deps.js';
-import { listMessages, sendMessages } from '../src/services/messages.js';
-import { TurnQueue } from '../src/services/turn-queue.js';
+import type { ServiceDeps } from '../src/deps.js';
 import { ScriptedRuntime } from './support/scripted-runtime.js';
 import { SlowRuntime } from './support/slow-runtime.js';
 import { useSuite } from './support/suite.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { charCount, MEMORY_BLOCK_MAX_CHARS } from '../agents/agent-schemas.js';
 import type { MemoryBlock } from '../db/schema.js';
-import { charCount, MEMORY_BLOCK_MAX_CHARS } from '../services/agent-schemas.js';
 import {
   type AgentContext,
   type AgentRuntime,

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
+import type { ServiceDeps } from '../deps.js';
 import { AppError, RateLimitedError } from '../errors.js';
-import type { RateLimiter, RateRule } from '../rate-limit/rate-limiter.js';
-import type { ServiceDeps } from '../services/deps.js';
+import type { RateLimiter, RateRule } from '../infra/rate-limiter.js';
 import type { Principal } from './principal.js';
 import { type BearerRequest, verifyBearer } from './verify-bearer.js';
 

@@ -2,8 +2,8 @@ import { describeTokenError, originMatches, parseToken } from '@scopekit/policy'
 import { eq } from 'drizzle-orm';
 import { hashToken } from '../crypto/hash.js';
 import { apiKeys, clientTokens } from '../db/schema.js';
+import type { ServiceDeps } from '../deps.js';
 import { forbidden, unauthorized } from '../errors.js';
-import type { ServiceDeps } from '../services/deps.js';
 import type { Principal } from './principal.js';
 import type { VerifiedCredential } from './token-cache.js';
 

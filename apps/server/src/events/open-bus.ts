@@ -1,7 +1,7 @@
 import type { DatabaseHandle } from '../db/client.js';
+import { PostgresBus } from '../infra/postgres-bus.js';
 import type { EventBus } from './bus.js';
 import { InProcessBus } from './in-process-bus.js';
-import { PostgresBus } from './postgres-bus.js';
 
 /** PGlite is one process, so in-process delivery is complete there; PostgreSQL fans out. */
 export function openBus(database: DatabaseHandle): EventBus {

@@ -1,12 +1,12 @@
 import { type Access, formatIssues, type IssueList, toValidationIssues } from '@scopekit/policy';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { isWebOrigin, resolveSession } from '../accounts/sessions.js';
 import { requireAgentAccess, requireApiKey } from '../auth/authorize.js';
 import { enforceRateLimit, verifyBearerWithinLimits } from '../auth/rate-limit.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, forbidden, sessionEnded } from '../errors.js';
 import { PING_MS } from '../http/sse.js';
-import { isWebOrigin, resolveSession } from '../services/sessions.js';
 import type { Context } from './context.js';
 
 const t = initTRPC.context<Context>().create({

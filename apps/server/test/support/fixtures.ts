@@ -1,15 +1,15 @@
+import { ensureOrganization } from '../../src/accounts/organizations.js';
 import { BuiltinRuntime } from '../../src/agent-runtime/builtin.js';
 import type { AgentRuntime } from '../../src/agent-runtime/runtime.js';
-import { LastUsedRecorder } from '../../src/auth/last-used.js';
+import { createAgent } from '../../src/agents/agents.js';
 import { TokenCache } from '../../src/auth/token-cache.js';
+import { TurnQueue } from '../../src/conversation/turn-queue.js';
 import { SecretBox } from '../../src/crypto/secret-box.js';
+import type { ServiceDeps } from '../../src/deps.js';
 import { openBus } from '../../src/events/open-bus.js';
-import { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
-import { createAgent } from '../../src/services/agents.js';
-import { createApiKey } from '../../src/services/api-keys.js';
-import type { ServiceDeps } from '../../src/services/deps.js';
-import { ensureOrganization } from '../../src/services/organizations.js';
-import { TurnQueue } from '../../src/services/turn-queue.js';
+import { LastUsedRecorder } from '../../src/infra/last-used.js';
+import { RateLimiter } from '../../src/infra/rate-limiter.js';
+import { createApiKey } from '../../src/tokens/api-keys.js';
 import type { TestDatabase } from './database.js';
 
 /** A clock tests can move, so expiry is tested without waiting. */

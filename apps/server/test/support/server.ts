@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { ServiceDeps } from '../../src/deps.js';
 import { buildApp } from '../../src/http/app.js';
-import type { ServiceDeps } from '../../src/services/deps.js';
 
 export interface TestServer {
   app: FastifyInstance;

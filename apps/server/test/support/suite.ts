@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import type { ServiceDeps } from '../../src/services/deps.js';
+import type { ServiceDeps } from '../../src/deps.js';
 import { openTestDatabase, type TestDatabase } from './database.js';
 import { makeDeps, type SeededOrganization, seedOrganization, type TestClock } from './fixtures.js';
 import { startTestServer, type TestServer } from './server.js';

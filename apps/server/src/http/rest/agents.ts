@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { requireAgentAccess, requireApiKey } from '../../auth/authorize.js';
 import {
   agentCreateSchema,
   agentListFields,
   agentUpdateSchema,
   blockListSchema,
   blockUpdateSchema,
-} from '../../services/agent-schemas.js';
+} from '../../agents/agent-schemas.js';
 import {
   createAgent,
   deleteAgent,
@@ -17,10 +16,11 @@ import {
   toAgentState,
   updateAgent,
   updateBlock,
-} from '../../services/agents.js';
-import type { ServiceDeps } from '../../services/deps.js';
-import { parseInput } from '../../services/parse-input.js';
-import { refuseServerKeyAgentFields } from '../../services/server-key-only.js';
+} from '../../agents/agents.js';
+import { refuseServerKeyAgentFields } from '../../agents/server-key-only.js';
+import { requireAgentAccess, requireApiKey } from '../../auth/authorize.js';
+import type { ServiceDeps } from '../../deps.js';
+import { parseInput } from '../../lib/parse-input.js';
 import { authenticate, queryBoolean, queryList, queryNumber } from './authenticate.js';
 
 /**

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Principal } from '../../auth/principal.js';
 import { enforceRateLimit, verifyBearerWithinLimits } from '../../auth/rate-limit.js';
 import { requestOrigin } from '../../auth/request-origin.js';
-import type { ServiceDeps } from '../../services/deps.js';
+import type { ServiceDeps } from '../../deps.js';
 
 export async function authenticate(deps: ServiceDeps, request: FastifyRequest): Promise<Principal> {
   const principal = await verifyBearerWithinLimits(

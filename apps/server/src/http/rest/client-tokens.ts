@@ -6,7 +6,9 @@ import {
 } from '@scopekit/policy';
 import type { FastifyInstance } from 'fastify';
 import { requireApiKey } from '../../auth/authorize.js';
+import type { ServiceDeps } from '../../deps.js';
 import { badRequest } from '../../errors.js';
+import { parseInput } from '../../lib/parse-input.js';
 import {
   type ClientTokenSummary,
   type ClientTokenView,
@@ -14,9 +16,7 @@ import {
   listClientTokens,
   mintClientToken,
   revokeClientTokenByValue,
-} from '../../services/client-tokens.js';
-import type { ServiceDeps } from '../../services/deps.js';
-import { parseInput } from '../../services/parse-input.js';
+} from '../../tokens/client-tokens.js';
 import { authenticate, queryNumber } from './authenticate.js';
 
 /** The service's page, with a query string's numbers as text (the service holds them to its limits). */

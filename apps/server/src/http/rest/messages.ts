@@ -1,22 +1,22 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { refuseNonUserMessages } from '../../agents/server-key-only.js';
+import { emptyList, nullOnly } from '../../agents/unsupported-fields.js';
 import { requireAgentAccess } from '../../auth/authorize.js';
-import { errorCode } from '../../db/error-code.js';
-import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../../db/unavailable.js';
-import { AppError } from '../../errors.js';
-import type { ConversationEvent } from '../../services/conversation-events.js';
-import type { ServiceDeps } from '../../services/deps.js';
+import type { ConversationEvent } from '../../conversation/conversation-events.js';
 import {
   type LettaMessageType,
   messageContent,
   messageCreateSchema,
   messageListSchema,
   messageTypesSchema,
-} from '../../services/message-schemas.js';
-import { listMessages, sendMessages } from '../../services/messages.js';
-import { parseInput } from '../../services/parse-input.js';
-import { refuseNonUserMessages } from '../../services/server-key-only.js';
-import { emptyList, nullOnly } from '../../services/unsupported-fields.js';
+} from '../../conversation/message-schemas.js';
+import { listMessages, sendMessages } from '../../conversation/messages.js';
+import { errorCode } from '../../db/error-code.js';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../../db/unavailable.js';
+import type { ServiceDeps } from '../../deps.js';
+import { AppError } from '../../errors.js';
+import { parseInput } from '../../lib/parse-input.js';
 import { untilClientGone } from '../client-gone.js';
 import { openEventStream } from '../sse.js';
 import { authenticate, queryBoolean, queryList, queryNumber } from './authenticate.js';

@@ -1,10 +1,10 @@
 import { z } from 'zod';
+import { listUsers } from '../../accounts/users.js';
 import {
   clientTokenPageSchema,
   listClientTokenSummaries,
   revokeClientTokenById,
-} from '../../services/client-tokens.js';
-import { listUsers } from '../../services/users.js';
+} from '../../tokens/client-tokens.js';
 import { adminProcedure, router } from '../trpc.js';
 
 /**

@@ -5,7 +5,7 @@ import {
   agentUpdateSchema,
   blockLabel,
   blockUpdateSchema,
-} from '../../services/agent-schemas.js';
+} from '../../agents/agent-schemas.js';
 import {
   createAgent,
   deleteAgent,
@@ -14,8 +14,8 @@ import {
   toAgentState,
   updateAgent,
   updateBlock,
-} from '../../services/agents.js';
-import { refuseServerKeyAgentFields } from '../../services/server-key-only.js';
+} from '../../agents/agents.js';
+import { refuseServerKeyAgentFields } from '../../agents/server-key-only.js';
 import { agentIdSchema, agentProcedure, apiKeyProcedure, router } from '../trpc.js';
 
 export const agentsRouter = router({

@@ -1,9 +1,12 @@
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
-import { getAgent } from '../../services/agents.js';
-import { openConversationEvents, type TrackedEvent } from '../../services/conversation-events.js';
-import { messageListSchema } from '../../services/message-schemas.js';
-import { listMessages, sendMessages } from '../../services/messages.js';
+import { getAgent } from '../../agents/agents.js';
+import {
+  openConversationEvents,
+  type TrackedEvent,
+} from '../../conversation/conversation-events.js';
+import { messageListSchema } from '../../conversation/message-schemas.js';
+import { listMessages, sendMessages } from '../../conversation/messages.js';
 import { untilCredentialEnds } from '../stream-lifetime.js';
 import { agentIdSchema, agentProcedure, router, toTRPCError } from '../trpc.js';
 

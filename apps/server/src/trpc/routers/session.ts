@@ -1,17 +1,17 @@
 import { z } from 'zod';
 import {
+  createSession,
+  endSession,
+  mintSessionToken,
+  resolveSession,
+} from '../../accounts/sessions.js';
+import { authenticateUser, parseSignUp, signUp, type UserView } from '../../accounts/users.js';
+import {
   enforceSessionTokenLimit,
   enforceSignUpLimit,
   withLoginLimits,
 } from '../../auth/rate-limit.js';
 import { forbidden } from '../../errors.js';
-import {
-  createSession,
-  endSession,
-  mintSessionToken,
-  resolveSession,
-} from '../../services/sessions.js';
-import { authenticateUser, parseSignUp, signUp, type UserView } from '../../services/users.js';
 import { router, sessionProcedure, webProcedure } from '../trpc.js';
 
 const credentials = z.strictObject({

@@ -5,7 +5,7 @@ import {
   listClientTokens,
   mintClientToken,
   revokeClientTokenById,
-} from '../../services/client-tokens.js';
+} from '../../tokens/client-tokens.js';
 import { apiKeyProcedure, router } from '../trpc.js';
 
 export const tokensRouter = router({

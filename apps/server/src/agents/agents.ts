@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, ilike, inArray, type SQL, sql } from 'drizzle-orm';
 import type { LlmConfig } from '../agent-runtime/runtime.js';
 import { agents, type MemoryBlock, users } from '../db/schema.js';
+import type { ServiceDeps } from '../deps.js';
 import { AppError, badRequest, notFound } from '../errors.js';
+import { newId } from '../lib/ids.js';
+import { parseInput } from '../lib/parse-input.js';
 import {
   type AgentCreateInput,
   type AgentListInput,
@@ -18,9 +21,6 @@ import {
   exceedsLimitMessage,
   MEMORY_BLOCK_MAX_CHARS,
 } from './agent-schemas.js';
-import type { ServiceDeps } from './deps.js';
-import { newId } from './ids.js';
-import { parseInput } from './parse-input.js';
 
 export type AgentRow = typeof agents.$inferSelect;
 

@@ -12,17 +12,17 @@ import {
 } from '@scopekit/policy';
 import { and, desc, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { existingAgentIds } from '../agents/agents.js';
 import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import { UnreadableSecretError } from '../crypto/secret-box.js';
 import type { Database } from '../db/client.js';
 import { rowsOf } from '../db/rows.js';
 import { agents, apiKeys, clientTokenAgents, clientTokens, sessions } from '../db/schema.js';
+import type { ServiceDeps } from '../deps.js';
 import { badRequest, notFound, sessionEnded, unauthorized } from '../errors.js';
-import { existingAgentIds } from './agents.js';
-import type { ServiceDeps } from './deps.js';
-import { newId } from './ids.js';
-import { parseInput } from './parse-input.js';
+import { newId } from '../lib/ids.js';
+import { parseInput } from '../lib/parse-input.js';
 import { grantablePolicy, refuseBeyondGrant, type TokenIssuer } from './token-issuer.js';
 
 /** A token as listings and revocations describe it: everything but its value. */

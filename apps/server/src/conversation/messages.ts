@@ -4,16 +4,17 @@ import {
   type HistoryMessage,
   type RuntimePart,
 } from '../agent-runtime/runtime.js';
+import { getAgent, setMemoryBlock } from '../agents/agents.js';
 import { type MessageType, messages } from '../db/schema.js';
+import type { ServiceDeps } from '../deps.js';
 import { AppError, notFound } from '../errors.js';
-import { getAgent, setMemoryBlock } from './agents.js';
+import { newId } from '../lib/ids.js';
+import { parseInput } from '../lib/parse-input.js';
 import {
   type ConversationEvent,
   publishConversationEvent,
   storeAndAnnounce,
 } from './conversation-events.js';
-import type { ServiceDeps } from './deps.js';
-import { newId } from './ids.js';
 import {
   type MessageCreate,
   type MessageListInput,
@@ -26,7 +27,6 @@ import {
   type StopReason,
   toLettaMessage,
 } from './message-view.js';
-import { parseInput } from './parse-input.js';
 import { nextPartWithin } from './turn-timeout.js';
 
 const ROLE_TYPES: Record<MessageCreate['role'] & string, MessageType> = {

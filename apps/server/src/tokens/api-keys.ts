@@ -3,9 +3,9 @@ import { and, desc, eq, gt, isNull } from 'drizzle-orm';
 import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import { apiKeys, clientTokens } from '../db/schema.js';
+import type { ServiceDeps } from '../deps.js';
 import { badRequest, notFound } from '../errors.js';
-import type { ServiceDeps } from './deps.js';
-import { newId } from './ids.js';
+import { newId } from '../lib/ids.js';
 
 export interface ApiKeyView {
   id: string;

@@ -4,10 +4,10 @@ import { and, eq, gt, isNull } from 'drizzle-orm';
 import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import { clientTokens, sessions, users } from '../db/schema.js';
+import type { ServiceDeps } from '../deps.js';
 import { forbidden } from '../errors.js';
-import { type MintedClientToken, mintClientToken } from './client-tokens.js';
-import type { ServiceDeps } from './deps.js';
-import { grantablePolicy } from './token-issuer.js';
+import { type MintedClientToken, mintClientToken } from '../tokens/client-tokens.js';
+import { grantablePolicy } from '../tokens/token-issuer.js';
 import { toUserView, type UserView } from './users.js';
 
 export interface NewSession {

@@ -1,10 +1,10 @@
 import { asc, count, eq } from 'drizzle-orm';
+import { createAgent } from '../agents/agents.js';
 import { hashForUnknownUser, hashPassword, verifyPassword } from '../crypto/password.js';
 import { users } from '../db/schema.js';
+import type { ServiceDeps } from '../deps.js';
 import { AppError, badRequest, notFound, unauthorized } from '../errors.js';
-import { createAgent } from './agents.js';
-import type { ServiceDeps } from './deps.js';
-import { newId } from './ids.js';
+import { newId } from '../lib/ids.js';
 import { ensureOrganization } from './organizations.js';
 
 export type Role = 'user' | 'admin';

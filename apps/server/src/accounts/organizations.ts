@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { organizations } from '../db/schema.js';
-import type { ServiceDeps } from './deps.js';
-import { newId } from './ids.js';
+import type { ServiceDeps } from '../deps.js';
+import { newId } from '../lib/ids.js';
 
 export interface Organization {
   id: string;

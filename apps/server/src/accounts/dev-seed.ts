@@ -1,5 +1,5 @@
-import type { ServiceDeps } from './services/deps.js';
-import { authenticateUser, countUsers, type Role, signUp } from './services/users.js';
+import type { ServiceDeps } from '../deps.js';
+import { authenticateUser, countUsers, type Role, signUp } from './users.js';
 
 /**
  * Accounts `pnpm dev` creates on an empty database, so there is someone to log in as. Their

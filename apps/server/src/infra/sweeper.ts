@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { rowsOf } from '../db/rows.js';
-import type { ServiceDeps } from './deps.js';
+import type { ServiceDeps } from '../deps.js';
 
 export interface SweepOptions {
   /**

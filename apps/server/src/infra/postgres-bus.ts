@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import type { Database } from '../db/client.js';
-import type { EventBus, Interruption, PublishWithin } from './bus.js';
+import type { EventBus, Interruption, PublishWithin } from '../events/bus.js';
 
 /** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more; this leaves room to spare. */
 export const MAX_NOTIFY_BYTES = 7900;

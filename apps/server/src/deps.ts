@@ -1,12 +1,12 @@
-import type { AgentRuntime } from '../agent-runtime/runtime.js';
-import type { LastUsedRecorder } from '../auth/last-used.js';
-import type { TokenCache } from '../auth/token-cache.js';
-import type { AccountsConfig } from '../config.js';
-import type { SecretBox } from '../crypto/secret-box.js';
-import type { Database } from '../db/client.js';
-import type { EventBus } from '../events/bus.js';
-import type { RateLimiter } from '../rate-limit/rate-limiter.js';
-import type { TurnQueue } from './turn-queue.js';
+import type { AgentRuntime } from './agent-runtime/runtime.js';
+import type { TokenCache } from './auth/token-cache.js';
+import type { AccountsConfig } from './config.js';
+import type { TurnQueue } from './conversation/turn-queue.js';
+import type { SecretBox } from './crypto/secret-box.js';
+import type { Database } from './db/client.js';
+import type { EventBus } from './events/bus.js';
+import type { LastUsedRecorder } from './infra/last-used.js';
+import type { RateLimiter } from './infra/rate-limiter.js';
 
 /** What every service needs besides its own arguments; built once per process. */
 export interface ServiceDeps {

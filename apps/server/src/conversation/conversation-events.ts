@@ -1,9 +1,9 @@
 import { and, asc, eq, gt, max } from 'drizzle-orm';
 import { errorCodes, FOREIGN_KEY_VIOLATION } from '../db/error-code.js';
 import { messages } from '../db/schema.js';
+import type { ServiceDeps } from '../deps.js';
 import { AppError, notFound } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
-import type { ServiceDeps } from './deps.js';
 import { type LettaMessage, type StopReason, toLettaMessage } from './message-view.js';
 
 /**
