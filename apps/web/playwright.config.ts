@@ -51,7 +51,8 @@ export default defineConfig({
     command: `${here('../server/node_modules/.bin/tsx')} --conditions=@scopekit/source ${here('../server/src/main.ts')}`,
     url: `${origin}/healthz`,
     reuseExistingServer: false,
-    timeout: 60_000,
+    // A loaded 2-core machine took over 60 s to compile and start the server.
+    timeout: 180_000,
     stdout: 'ignore',
     stderr: 'pipe',
     gracefulShutdown: { signal: 'SIGTERM', timeout: 5000 },
