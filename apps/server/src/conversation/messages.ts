@@ -73,6 +73,10 @@ export interface SendMessagesArgs {
   onAccepted?: () => void;
   /** Aborts when the client has gone: a send still waiting for its turn is then given up. */
   signal?: AbortSignal;
+  /** Aborts when the send may no longer run (see TurnOptions.stop): its credential ended. */
+  stop?: AbortSignal;
+  /** How long the send may wait for the agent (see TurnOptions.maxWaitMs). */
+  maxWaitMs?: number;
 }
 
 /**
@@ -92,6 +96,6 @@ export async function sendMessages(
   return deps.turns.run(
     agentId,
     (signal) => runTurn(deps, { organizationId, agentId, sent, onEvent }, signal),
-    args.signal,
+    { waiting: args.signal, stop: args.stop, maxWaitMs: args.maxWaitMs },
   );
 }

@@ -6,9 +6,14 @@ import { agents } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { durationText } from './duration-text.js';
 
-/** How long a lease holds without renewal; a turn renews it while it runs. */
-const LEASE_MS = 60_000;
-const RENEW_MS = 20_000;
+/**
+ * How long a lease holds without renewal; a turn renews it while it runs. Short, because it
+ * is also how long an instance that died mid-turn (killed, or cut off from the database)
+ * blocks its agent on every other instance: a send waiting that long must still be
+ * answered well before a client's timeout (the Letta SDK's is 60 s).
+ */
+const LEASE_MS = 10_000;
+const RENEW_MS = 2_500;
 
 export interface TurnTiming {
   leaseMs: number;
@@ -16,6 +21,23 @@ export interface TurnTiming {
   /** How long a send waits for the agent, behind this instance's turns and others' in all. */
   maxWaitMs: number;
 }
+/** What a send brings to the queue besides its turn. */
+export interface TurnOptions {
+  /**
+   * Aborts when nobody will hear the answer (the client went away): a send still waiting is
+   * given up, so a client's retry is not stored twice. A turn already running goes on.
+   */
+  waiting?: AbortSignal | undefined;
+  /**
+   * Aborts when the send may no longer run at all (its credential was revoked): a send still
+   * waiting is dropped, a running turn is stopped through its signal; either fails with the
+   * signal's reason.
+   */
+  stop?: AbortSignal | undefined;
+  /** Waits no longer than this (and never longer than the queue's own maximum). */
+  maxWaitMs?: number | undefined;
+}
+
 /** How often a waiting instance asks again, and how long a send waits in all. */
 const POLL_MS = 25;
 const MAX_WAIT_MS = 120_000;
@@ -61,16 +83,16 @@ export class TurnQueue {
   }
 
   /**
-   * Runs `turn` when it is the agent's; its signal aborts if the turn stops being so.
-   * `waiting` aborting before then gives the wait up (the client went away): a send that
-   * nobody will hear the answer to is not run, so a client's retry is not stored twice.
+   * Runs `turn` when it is the agent's; its signal aborts if the turn stops being so, or
+   * when `stop` aborts.
    */
   async run<T>(
     agentId: string,
     turn: (signal: AbortSignal) => Promise<T>,
-    waiting?: AbortSignal,
+    { waiting, stop, maxWaitMs = this.timing.maxWaitMs }: TurnOptions = {},
   ): Promise<T> {
     if (waiting?.aborted) throw givenUp();
+    stop?.throwIfAborted();
     let entry = this.#locks.get(agentId);
     if (!entry) {
       entry = { mutex: new Mutex(), users: 0 };
@@ -78,41 +100,60 @@ export class TurnQueue {
     }
     entry.users += 1;
     const current = entry;
-    const { maxWaitMs } = this.timing;
-    const deadline = Date.now() + maxWaitMs;
+    const waitMs = Math.min(maxWaitMs, this.timing.maxWaitMs);
+    const deadline = Date.now() + waitMs;
+    // Given up or dropped: either ends the wait, with its own error.
+    const gone = new AbortController();
+    const onWaitingAbort = () => gone.abort(givenUp());
+    const onStop = () => gone.abort(stop?.reason);
+    waiting?.addEventListener('abort', onWaitingAbort, { once: true });
+    stop?.addEventListener('abort', onStop, { once: true });
     try {
       // A send waits no longer behind this instance's turns than behind another's.
-      const release = await this.#local(current.mutex, deadline, waiting);
+      const release = await this.#local(current.mutex, deadline, waitMs, gone.signal);
       try {
-        return await this.#acrossInstances(agentId, turn, deadline, waiting);
+        return await this.#acrossInstances(agentId, turn, {
+          deadline,
+          waitMs,
+          gone: gone.signal,
+          stop,
+        });
       } finally {
         release();
       }
     } finally {
+      waiting?.removeEventListener('abort', onWaitingAbort);
+      stop?.removeEventListener('abort', onStop);
       current.users -= 1;
       // Forget idle agents, so the map holds only agents with a turn running or waiting.
       if (current.users === 0) this.#locks.delete(agentId);
     }
   }
 
-  /** This instance's mutex for the agent, unless the deadline passes or `waiting` aborts first. */
-  #local(mutex: Mutex, deadline: number, waiting?: AbortSignal): Promise<MutexInterface.Releaser> {
+  /** This instance's mutex for the agent, unless the deadline passes or `gone` aborts first. */
+  #local(
+    mutex: Mutex,
+    deadline: number,
+    waitMs: number,
+    gone: AbortSignal,
+  ): Promise<MutexInterface.Releaser> {
     return new Promise((resolve, reject) => {
       let given = false;
       const giveUp = (reason: unknown) => {
         given = true;
         clearTimeout(timer);
-        waiting?.removeEventListener('abort', onAbort);
+        gone.removeEventListener('abort', onAbort);
         reject(reason);
       };
-      const timer = setTimeout(() => giveUp(busy(this.timing.maxWaitMs)), deadline - Date.now());
-      const onAbort = () => giveUp(givenUp());
-      waiting?.addEventListener('abort', onAbort, { once: true });
+      const timer = setTimeout(() => giveUp(busy(waitMs)), deadline - Date.now());
+      const onAbort = () => giveUp(gone.reason);
+      gone.addEventListener('abort', onAbort, { once: true });
+      if (gone.aborted) onAbort();
       void mutex.acquire().then((release) => {
         // A wait given up keeps its place in the queue; its turn comes and passes at once.
         if (given) return release();
         clearTimeout(timer);
-        waiting?.removeEventListener('abort', onAbort);
+        gone.removeEventListener('abort', onAbort);
         resolve(release);
       });
     });
@@ -121,27 +162,45 @@ export class TurnQueue {
   async #acrossInstances<T>(
     agentId: string,
     turn: (signal: AbortSignal) => Promise<T>,
-    deadline: number,
-    waiting: AbortSignal | undefined,
+    wait: { deadline: number; waitMs: number; gone: AbortSignal; stop: AbortSignal | undefined },
   ): Promise<T> {
     const { db } = this;
+    const { gone, stop } = wait;
     const lease = new AbortController();
-    // One instance needs no lease: the mutex alone keeps the turn, and nothing takes it away.
-    if (!db) return turn(lease.signal);
-    while (!(await this.#acquire(db, agentId))) {
-      const [exists] = await db
-        .select({ id: agents.id })
-        .from(agents)
-        .where(eq(agents.id, agentId));
-      if (!exists) throw new AppError('NOT_FOUND', `Agent ${agentId} not found`);
-      if (Date.now() > deadline) throw busy(this.timing.maxWaitMs);
-      if (waiting?.aborted) throw givenUp();
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const onStop = () => lease.abort(stop?.reason);
+    stop?.addEventListener('abort', onStop, { once: true });
+    try {
+      gone.throwIfAborted();
+      // One instance needs no lease: the mutex alone keeps the turn, and nothing takes it away.
+      if (!db) return await turn(lease.signal);
+      while (!(await this.#acquire(db, agentId))) {
+        const [exists] = await db
+          .select({ id: agents.id })
+          .from(agents)
+          .where(eq(agents.id, agentId));
+        if (!exists) throw new AppError('NOT_FOUND', `Agent ${agentId} not found`);
+        if (Date.now() > wait.deadline) throw busy(wait.waitMs);
+        gone.throwIfAborted();
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+      return await this.#holding(db, agentId, turn, lease);
+    } finally {
+      stop?.removeEventListener('abort', onStop);
     }
+  }
+
+  /** Runs the turn under the lease just taken, renewing it, and lets it go after. */
+  async #holding<T>(
+    db: Database,
+    agentId: string,
+    turn: (signal: AbortSignal) => Promise<T>,
+    lease: AbortController,
+  ): Promise<T> {
     const { leaseMs, renewMs } = this.timing;
     let renewedAt = Date.now();
     const lose = (why: string) => {
       clearInterval(renew);
+      if (lease.signal.aborted) return;
       lease.abort(new AppError('CONFLICT', `The turn was stopped: ${why}; no reply was stored`));
     };
     const renew = setInterval(() => {

@@ -43,6 +43,7 @@ export async function runTurn(
   // agent may have been deleted while this send waited.
   const agent = await getAgent(deps, { organizationId, agentId });
   await refuseResend(deps, agentId, sent);
+  signal.throwIfAborted();
   const record = new TurnRecord(deps, agentId, newId('run'), args.onEvent);
   const sentMessages = await record.store(
     sent.map((m) => ({

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { refuseNonUserMessages } from '../../agents/server-key-only.js';
 import { emptyList, nullOnly } from '../../agents/unsupported-fields.js';
 import { requireAgentAccess } from '../../auth/authorize.js';
+import { watchCredential } from '../../auth/credential-lifetime.js';
+import { requestOrigin } from '../../auth/request-origin.js';
 import type { ConversationEvent } from '../../conversation/conversation-events.js';
 import {
   type LettaMessageType,
@@ -112,6 +114,13 @@ export function registerMessageRoutes(
       requireAgentAccess(principal, agentId, 'write_messages');
       const body = parseInput(sendBody, request.body);
       refuseNonUserMessages(principal, body.messages);
+      // A revocation (or the token's expiry) drops the send if it is still queued and stops
+      // its turn if it is running: the credential already gets 401 everywhere else.
+      const credential = watchCredential(deps, principal, {
+        authorization: request.headers.authorization,
+        origin: requestOrigin(request.headers, { protocol: request.protocol, host: request.host }),
+      });
+      const streaming = alwaysStream || body.streaming;
       const args = {
         organizationId: principal.organizationId,
         agentId,
@@ -119,33 +128,54 @@ export function registerMessageRoutes(
         // A send still queued when its client leaves is given up: nobody would hear the
         // answer, and the SDK, having timed out, sends it again.
         signal: untilClientGone(reply),
+        stop: credential.signal,
+        // A plain send is answered (409, not to be retried) while its client still listens:
+        // one that gave up first would send again, maybe as the first is stored.
+        maxWaitMs: streaming ? undefined : waitWithinClientTimeout(request),
       };
       const wanted = (type: LettaMessageType) =>
         !body.include_return_message_types || body.include_return_message_types.includes(type);
-      if (alwaysStream || body.streaming) {
-        return streamTurn(deps, reply, args, {
-          streamTokens: body.stream_tokens,
-          assistantMessages: wanted('assistant_message'),
-          ...options,
-        });
-      }
-      // Once the user's message is stored, a retry would store it again: the SDK must not.
-      let stored = false;
       try {
-        const response = await sendMessages(deps, {
-          ...args,
-          onEvent: (event) => {
-            if (event.type === 'message') stored = true;
-          },
-        });
-        return { ...response, messages: response.messages.filter((m) => wanted(m.message_type)) };
-      } catch (error) {
-        if (stored) reply.header('x-should-retry', 'false');
-        throw error;
+        if (streaming) {
+          return await streamTurn(deps, reply, args, {
+            streamTokens: body.stream_tokens,
+            assistantMessages: wanted('assistant_message'),
+            ...options,
+          });
+        }
+        // Once the user's message is stored, a retry would store it again: the SDK must not.
+        let stored = false;
+        try {
+          const response = await sendMessages(deps, {
+            ...args,
+            onEvent: (event) => {
+              if (event.type === 'message') stored = true;
+            },
+          });
+          return {
+            ...response,
+            messages: response.messages.filter((m) => wanted(m.message_type)),
+          };
+        } catch (error) {
+          if (stored) reply.header('x-should-retry', 'false');
+          throw error;
+        }
+      } finally {
+        credential.dispose();
       }
     };
   app.post<AgentParams>('/v1/agents/:agentId/messages', send(false));
   app.post<AgentParams>('/v1/agents/:agentId/messages/stream', send(true));
+}
+
+/**
+ * Half of the timeout a Stainless-made SDK (Letta's) announces in `X-Stainless-Timeout`, in
+ * seconds: the wait for the agent ends in time for the turn to run and be answered.
+ */
+function waitWithinClientTimeout(request: FastifyRequest): number | undefined {
+  const header = request.headers['x-stainless-timeout'];
+  const seconds = typeof header === 'string' && /^\d{1,6}$/.test(header) ? Number(header) : 0;
+  return seconds > 0 ? (seconds * 1000) / 2 : undefined;
 }
 
 /**
