@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, max } from 'drizzle-orm';
 import { errorCodes, FOREIGN_KEY_VIOLATION } from '../db/error-code.js';
 import { messages } from '../db/schema.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import type { ServiceDeps } from '../deps.js';
 import { AppError, notFound } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
@@ -109,24 +110,34 @@ async function newestSeq(deps: Pick<ServiceDeps, 'db'>, agentId: string): Promis
   return Number(row?.seq ?? 0);
 }
 
+/** Marks, among a stream's live events, where delivery stopped (see `openConversationEvents`). */
+const GAP = Symbol('gap in delivery');
+/** How long a re-read after a gap waits before trying again while the database is down. */
+const RETRY_REREAD_MS = 500;
+
 /**
  * Opens a live stream of one agent's conversation, resolving once it listens: whatever is
  * published after that is delivered. It listens first and reads the database second, so
  * nothing published in between is lost; messages already replayed are not sent twice. After
  * `lastEventId`, the stored messages that followed it are replayed (deltas are not: a reply
  * in progress shows up whole once stored). Without one the stream starts from the newest
- * message now, which is also where it catches up from after a gap in delivery.
+ * message now.
+ *
+ * When the instance loses its LISTEN connection, whatever is published until it listens
+ * again is gone from the bus. The stream then holds back the live events that arrive after
+ * the gap, re-reads the stored messages from where it stood (again and again while the
+ * database is down), and only then delivers what it held, skipping what the re-read sent:
+ * a message's id is its seq, so an event at or below the last seq sent is a duplicate.
  */
 export async function openConversationEvents(
   deps: Pick<ServiceDeps, 'db' | 'bus'>,
   args: { agentId: string; lastEventId?: string | null; signal: AbortSignal },
 ): Promise<AsyncGenerator<TrackedEvent>> {
   const { agentId, signal } = args;
-  const queue: ConversationEvent[] = [];
+  const queue: (ConversationEvent | typeof GAP)[] = [];
   let wake: (() => void) | undefined;
-  // After a gap in delivery (the instance lost its LISTEN connection), whatever was
-  // published meanwhile is gone from the bus; the stored messages among it are re-read.
-  let resync = false;
+  /** Gaps whose LISTEN is back: the re-read after each may start. */
+  let resumed = 0;
   let overflowed = false;
   let stopListening: (() => Promise<void>) | undefined;
   const unsubscribe = async () => {
@@ -148,8 +159,8 @@ export async function openConversationEvents(
       wake?.();
     },
     (phase) => {
-      if (phase !== 'resumed') return;
-      resync = true;
+      if (phase === 'lost') queue.push(GAP);
+      else resumed += 1;
       wake?.();
     },
   );
@@ -170,6 +181,13 @@ export async function openConversationEvents(
     await unsubscribe();
     throw error;
   }
+
+  const sleep = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    }).finally(() => {
+      wake = undefined;
+    });
 
   // Page by page until caught up: live events carry later seqs, so a message left out of
   // the replay would never be sent.
@@ -192,26 +210,47 @@ export async function openConversationEvents(
     }
   }
 
+  /** After a gap: once listening again, re-reads what was stored meanwhile, until it can. */
+  async function* catchUp(): AsyncGenerator<TrackedEvent> {
+    while (resumed === 0 && !signal.aborted) {
+      if (overflowed) throw fellBehind();
+      await sleep();
+    }
+    resumed = Math.max(0, resumed - 1);
+    while (!signal.aborted) {
+      try {
+        yield* replayAfter(lastSeq ?? position);
+        return;
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) throw error;
+      }
+      if (overflowed) throw fellBehind();
+      const retry = setTimeout(() => wake?.(), RETRY_REREAD_MS);
+      await sleep();
+      clearTimeout(retry);
+    }
+  }
+
   async function* follow(): AsyncGenerator<TrackedEvent> {
     try {
       if (lastSeq !== null) yield* replayAfter(lastSeq);
       while (!signal.aborted) {
         if (overflowed) throw fellBehind();
-        if (resync) {
-          resync = false;
-          yield* replayAfter(lastSeq ?? position);
-        }
         const event = queue.shift();
-        if (!event) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          wake = undefined;
+        if (event === undefined) {
+          await sleep();
+          continue;
+        }
+        if (event === GAP) {
+          yield* catchUp();
           continue;
         }
         if (event.type === 'message') {
           if (lastSeq !== null && event.message.seq_id <= lastSeq) continue;
           lastSeq = event.message.seq_id;
+        } else if (event.type === 'delta' && lastSeq !== null && event.afterSeq < lastSeq) {
+          // A piece of a reply the re-read has already sent whole.
+          continue;
         }
         yield { id: eventIdOf(event), event };
       }
