@@ -399,6 +399,13 @@ const ENDPOINTS: Endpoint[] = [
     accepts: 'session',
   },
   {
+    name: 'tRPC session.renameAgent',
+    method: 'POST',
+    path: () => '/trpc/session.renameAgent',
+    accepts: 'session',
+    body: () => ({ name: 'renamed by the battery' }),
+  },
+  {
     name: 'tRPC admin.users.list',
     method: 'GET',
     path: trpcGet('admin.users.list', () => undefined),

@@ -6,6 +6,7 @@ import {
   resolveSession,
 } from '../../accounts/sessions.js';
 import { authenticateUser, parseSignUp, signUp, type UserView } from '../../accounts/users.js';
+import { updateAgent } from '../../agents/agents.js';
 import {
   enforceSessionTokenLimit,
   enforceSignUpLimit,
@@ -74,4 +75,17 @@ export const sessionRouter = router({
     const minted = await mintSessionToken(ctx.deps, { session: ctx.session, origin: ctx.origin });
     return { token: minted.token, expiresIn: minted.expiresIn, agentId: minted.agentId };
   }),
+
+  /**
+   * Renames the user's own agent. A session procedure, not `agents.update`: the browser's
+   * token lacks `write_agent` (SESSION_ACCESS), and the agent comes from the session, never
+   * from the input, so no one can rename another person's agent. `updateAgent` checks the name.
+   */
+  renameAgent: sessionProcedure
+    .input(z.strictObject({ name: z.string() }))
+    .mutation(async ({ ctx, input }) => {
+      const { organizationId, agentId } = ctx.session.user;
+      const agent = await updateAgent(ctx.deps, { organizationId, agentId, name: input.name });
+      return { agentId: agent.id, name: agent.name };
+    }),
 });
