@@ -7,14 +7,40 @@ import {
   on,
   onCleanup,
   onMount,
+  Show,
   Switch,
 } from 'solid-js';
+import { Dynamic } from 'solid-js/web';
 import { AgentTokenStore } from './lib/agent-token';
 import { describeError, sessionApi, type User } from './lib/api';
-import { currentPage, navigate } from './lib/router';
-import { AdminPage } from './pages/Admin';
-import { ChatPage } from './pages/Chat';
+import {
+  currentPath,
+  HOME_PATH,
+  LOGIN_PATH,
+  navigate,
+  type PageProps,
+  RoutesProvider,
+  routeFor,
+} from './lib/router';
+import { usePageTitle } from './lib/title';
 import { LoginPage } from './pages/Login';
+import { routes } from './routes';
+
+/** The signed-in page the path names (see `routes.ts`), titled after it. */
+function SignedIn(props: PageProps) {
+  const route = createMemo(() => routeFor(routes, currentPath(), props.user));
+  usePageTitle(() => route().title);
+  return (
+    <RoutesProvider value={routes}>
+      <Dynamic
+        component={route().page}
+        user={props.user}
+        tokens={props.tokens}
+        onLoggedOut={props.onLoggedOut}
+      />
+    </RoutesProvider>
+  );
+}
 
 export function App() {
   const [me, { mutate, refetch }] = createResource(() => sessionApi.session.me.query());
@@ -23,13 +49,13 @@ export function App() {
   const loggedIn = (user: User) => {
     setNotice(undefined);
     mutate(user);
-    navigate('chat', { replace: true });
+    navigate(HOME_PATH, { replace: true });
   };
   /** The session is gone (logged out here or elsewhere, or expired): back to the log-in page. */
   const loggedOut = (message?: string) => {
     setNotice(message);
     mutate(null);
-    navigate('login', { replace: true });
+    navigate(LOGIN_PATH, { replace: true });
   };
 
   // One agent token per signed-in user, outliving page changes: going from the chat to the
@@ -49,18 +75,19 @@ export function App() {
     ),
   );
 
-  // The path follows the session: the log-in page without one, never with one, and the
-  // admin page only for admins.
+  // The path follows the session: the log-in page without one, never with one, and admin
+  // pages only for admins.
   createEffect(() => {
     // Reading a failed resource throws; until a retry succeeds there is no user to route by,
     // and the page says why (below).
     if (me.error) return;
     const user = me();
     if (user === undefined) return;
-    if (user === null && currentPage() !== 'login') navigate('login', { replace: true });
-    if (user && currentPage() === 'login') navigate('chat', { replace: true });
-    if (user && user.role !== 'admin' && currentPage() === 'admin')
-      navigate('chat', { replace: true });
+    const at = currentPath();
+    if (user === null && at !== LOGIN_PATH) navigate(LOGIN_PATH, { replace: true });
+    if (user && at === LOGIN_PATH) navigate(HOME_PATH, { replace: true });
+    if (user && routes.some((route) => route.path === at && route !== routeFor(routes, at, user)))
+      navigate(HOME_PATH, { replace: true });
   });
 
   return (
@@ -94,14 +121,9 @@ export function App() {
       </Match>
       <Match when={me()}>
         {(user) => (
-          <Switch>
-            <Match when={currentPage() === 'admin' && user().role === 'admin'}>
-              <AdminPage user={user()} onLoggedOut={loggedOut} />
-            </Match>
-            <Match when={tokens()}>
-              {(store) => <ChatPage user={user()} tokens={store()} onLoggedOut={loggedOut} />}
-            </Match>
-          </Switch>
+          <Show when={tokens()}>
+            {(store) => <SignedIn user={user()} tokens={store()} onLoggedOut={loggedOut} />}
+          </Show>
         )}
       </Match>
     </Switch>

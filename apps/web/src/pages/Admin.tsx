@@ -1,14 +1,15 @@
 import { createEffect, createResource, createSignal, For, onMount, Show } from 'solid-js';
-import { type AdminToken, describeError, isUnauthorized, sessionApi, type User } from '../lib/api';
-import { usePageTitle } from '../lib/title';
+import { type AdminToken, describeError, isUnauthorized, sessionApi } from '../lib/api';
+import type { PageProps } from '../lib/router';
 import { Header } from './Header';
+import './Admin.css';
 
 const PAGE_SIZE = 20;
 
 const formatter = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 const when = (iso: string | null) => (iso ? formatter.format(new Date(iso)) : '—');
 
-export function AdminPage(props: { user: User; onLoggedOut: (message?: string) => void }) {
+export function AdminPage(props: PageProps) {
   const [agentId, setAgentId] = createSignal<string>('');
   const [offset, setOffset] = createSignal(0);
   const [error, setError] = createSignal<string>();
@@ -28,7 +29,6 @@ export function AdminPage(props: { user: User; onLoggedOut: (message?: string) =
     userList()?.find((u) => u.agentId === id)?.username ?? id ?? '—';
 
   onMount(() => heading.focus());
-  usePageTitle(() => 'Live tokens');
 
   // The session ended (logged out in another tab, expired): back to log-in, as revoke does.
   const sessionEnded = () => props.onLoggedOut('Your session has ended. Log in again.');
@@ -57,7 +57,7 @@ export function AdminPage(props: { user: User; onLoggedOut: (message?: string) =
 
   return (
     <div class="app">
-      <Header user={props.user} page="admin" onLoggedOut={props.onLoggedOut} />
+      <Header user={props.user} onLoggedOut={props.onLoggedOut} />
       <main class="admin" aria-labelledby="admin-title">
         <h1 id="admin-title" tabIndex={-1} ref={heading}>
           Live tokens

@@ -1,34 +1,36 @@
 import type { JSX } from 'solid-js';
-import { Show } from 'solid-js';
+import { For } from 'solid-js';
 import type { User } from '../lib/api';
-import { navigate } from '../lib/router';
+import { currentPath, maySee, navigate, routeFor, useRoutes } from '../lib/router';
 import { LogOut } from './LogOut';
+import './Header.css';
 
+/** The bar over every signed-in page: a link per page the person may see, and log-out. */
 export function Header(props: {
   user: User;
-  page: 'chat' | 'admin';
   onLoggedOut: (message?: string) => void;
   children?: JSX.Element;
 }) {
-  const go = (page: 'chat' | 'admin') => (event: MouseEvent) => {
+  const routes = useRoutes();
+  const shown = () => routeFor(routes, currentPath(), props.user);
+  const go = (path: string) => (event: MouseEvent) => {
     event.preventDefault();
-    navigate(page);
+    navigate(path);
   };
   return (
     <header class="bar">
       <nav aria-label="Main">
-        <a href="/" onClick={go('chat')} aria-current={props.page === 'chat' ? 'page' : undefined}>
-          Chat
-        </a>
-        <Show when={props.user.role === 'admin'}>
-          <a
-            href="/admin"
-            onClick={go('admin')}
-            aria-current={props.page === 'admin' ? 'page' : undefined}
-          >
-            Tokens
-          </a>
-        </Show>
+        <For each={routes.filter((route) => maySee(route, props.user))}>
+          {(route) => (
+            <a
+              href={route.path}
+              onClick={go(route.path)}
+              aria-current={shown() === route ? 'page' : undefined}
+            >
+              {route.link}
+            </a>
+          )}
+        </For>
       </nav>
       {props.children}
       <span class="who">{props.user.username}</span>

@@ -1,6 +1,7 @@
 import { createSignal, onMount, Show } from 'solid-js';
 import { describeError, httpStatusOf, sessionApi, type User } from '../lib/api';
 import { usePageTitle } from '../lib/title';
+import './Login.css';
 
 type Field = 'username' | 'password';
 

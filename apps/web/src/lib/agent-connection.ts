@@ -1,0 +1,66 @@
+import type { LettaMessage } from './api';
+
+/**
+ * Start here to change where the chat's agent lives. The chat (`chat-session.ts`) talks to
+ * its agent only through this interface; `trpc-connection.ts` is the one implementation
+ * today (scopekit's own agent API over tRPC). Another host, such as Letta's REST API, is a
+ * second implementation of the same three calls: the chat, its tokens and its retries stay
+ * as they are.
+ *
+ * Every call takes the `ck-let-` token to make it with, so the caller knows which token a
+ * refusal was about. A call refused for its token (expired, revoked) fails with an error
+ * that `isUnauthorized` (api.ts) recognises: the caller mints a new token and tries again.
+ *
+ * Stopping a running turn (Letta's `messages.cancel`) joins here as a fourth call,
+ * `cancel(token, runId)`, when the chat gets a stop button.
+ */
+export interface AgentConnection {
+  /** One page of the conversation's stored messages. */
+  history(token: string, page: HistoryPage): Promise<LettaMessage[]>;
+  /**
+   * Sends one user message and settles when the agent's turn has ended. What the host tells
+   * the sender about the turn arrives through `onEvent` before then: scopekit's host answers
+   * with the turn's stored messages (the reply's pieces stream on `events`); a host that
+   * streams its answer to the sender reports the pieces here as well.
+   */
+  send(
+    token: string,
+    message: { content: string; otid: string },
+    onEvent: (event: AgentEvent) => void,
+  ): Promise<{ stopReason: string }>;
+  /**
+   * The conversation live, from just after the event `lastEventId` (every event has an id;
+   * a stored message's is its `seq_id`). Lasts until `close()` or until `listener.lost`.
+   */
+  events(token: string, lastEventId: string | undefined, listener: LiveListener): LiveEvents;
+}
+
+export interface HistoryPage {
+  limit: number;
+  /** `desc` for the newest page; `asc` with `before` for the page just earlier than it. */
+  order: 'asc' | 'desc';
+  before?: string;
+}
+
+/**
+ * What the conversation brings: a stored message; the next piece of a reply still being
+ * produced (`index` counts the pieces of one message from 0); the end of a turn.
+ */
+export type AgentEvent =
+  | { type: 'message'; message: LettaMessage }
+  | { type: 'delta'; messageId: string; runId: string; index: number; text: string }
+  | { type: 'stop'; runId: string; error?: string };
+
+export interface LiveListener {
+  /** The connection is up (again): the person may be told the chat is live. */
+  connected(): void;
+  /** The host is listening: nothing stored from now on will be missed. */
+  started(): void;
+  event(id: string, event: AgentEvent): void;
+  /** The stream ended (`cause` undefined) or failed; it will say nothing more. */
+  lost(cause: unknown): void;
+}
+
+export interface LiveEvents {
+  close(): void;
+}

@@ -1,0 +1,50 @@
+import { onMount } from 'solid-js';
+import type { ChatSession } from '../../lib/chat-session';
+
+/** The message box: Enter sends, Shift+Enter starts a new line. It has the focus throughout. */
+export function Composer(props: { chat: ChatSession; onSend: () => void }) {
+  let input!: HTMLTextAreaElement;
+  onMount(() => input.focus());
+
+  async function submit(event: SubmitEvent) {
+    event.preventDefault();
+    const content = input.value.trim();
+    const sent = props.chat.send(content);
+    if (!sent) {
+      input.focus();
+      return;
+    }
+    input.value = '';
+    props.onSend();
+    if (!(await sent) && !input.value) input.value = content;
+    input.focus();
+  }
+
+  function onKeyDown(event: KeyboardEvent) {
+    // An IME composition is left alone. Enter's requestSubmit() does not care that the
+    // button is disabled: the session sends one message at a time.
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      input.form?.requestSubmit();
+    }
+  }
+
+  return (
+    <form class="composer" onSubmit={submit}>
+      <label for="message" class="sr-only">
+        Message
+      </label>
+      <textarea
+        id="message"
+        ref={input}
+        rows={2}
+        placeholder="Message your agent"
+        onKeyDown={onKeyDown}
+        maxLength={8000}
+      />
+      <button type="submit" disabled={props.chat.sending()}>
+        Send
+      </button>
+    </form>
+  );
+}
