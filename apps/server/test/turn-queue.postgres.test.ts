@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import { listMessages, sendMessages } from '../src/conversation/messages.js';
 import { TurnQueue } from '../src/conversation/turn-queue.js';
+import { openDatabase } from '../src/db/client.js';
 import { agents, messages } from '../src/db/schema.js';
 import type { ServiceDeps } from '../src/deps.js';
 import { ScriptedRuntime } from './support/scripted-runtime.js';
@@ -69,4 +70,45 @@ it('stops a turn that loses its lease, and stores no reply for it', async () => 
   // The other instance's lease is left alone.
   const [agent] = await s.database.db.select().from(agents).where(eq(agents.id, s.acme.agentId));
   expect(agent?.turnHolder).toBe('instance-other');
+});
+
+it('finds a dead instance’s lease dead in seconds, not after the SDK’s 60 s timeout', async () => {
+  // Instance A, on a pool of its own: it takes the agent for a turn and then dies, as a
+  // killed process does for the database (its renewals stop; nothing releases the lease).
+  const pool = await openDatabase({ url: s.database.url, dataDir: '' });
+  const gated = new ScriptedRuntime({ pieces: ['never'], gated: true });
+  const dying = sendMessages(
+    { ...s.deps, db: pool.db, agentRuntime: gated, turns: new TurnQueue(pool.db) },
+    {
+      organizationId: s.acme.organizationId,
+      agentId: s.acme.agentId,
+      messages: [{ role: 'user', content: 'asked of the dead' }],
+    },
+  ).catch((error: unknown) => error);
+  while (gated.started === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await pool.close();
+  const diedAt = performance.now();
+
+  // Instance B, with the default lease timing, waits only until A's lease runs out.
+  await sendMessages(
+    { ...s.deps, turns: new TurnQueue(s.database.db) },
+    {
+      organizationId: s.acme.organizationId,
+      agentId: s.acme.agentId,
+      messages: [{ role: 'user', content: 'asked of the living' }],
+    },
+  );
+  const waitedMs = performance.now() - diedAt;
+  console.log(`a dead instance's lease was taken over ${Math.round(waitedMs)} ms after it died`);
+  expect(waitedMs).toBeLessThan(20_000);
+  gated.release();
+  await dying;
+  const stored = await s.database.db.select().from(messages).orderBy(messages.seq);
+  expect(
+    stored.map((m) => [m.messageType, m.messageType === 'user_message' ? m.content : 'reply']),
+  ).toEqual([
+    ['user_message', 'asked of the dead'],
+    ['user_message', 'asked of the living'],
+    ['assistant_message', 'reply'],
+  ]);
 });

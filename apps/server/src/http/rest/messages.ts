@@ -168,14 +168,21 @@ export function registerMessageRoutes(
   app.post<AgentParams>('/v1/agents/:agentId/messages/stream', send(true));
 }
 
+/** The Letta SDK's timeout unless a request says otherwise; common to HTTP clients too. */
+const DEFAULT_CLIENT_TIMEOUT_S = 60;
+
 /**
- * Half of the timeout a Stainless-made SDK (Letta's) announces in `X-Stainless-Timeout`, in
- * seconds: the wait for the agent ends in time for the turn to run and be answered.
+ * How long a plain send may wait for the agent: half its client's timeout, so that the turn
+ * still has time to run and be answered. The Letta SDK announces a timeout given per request
+ * in `X-Stainless-Timeout` (seconds); otherwise its default of 60 s is assumed.
  */
-function waitWithinClientTimeout(request: FastifyRequest): number | undefined {
+function waitWithinClientTimeout(request: FastifyRequest): number {
   const header = request.headers['x-stainless-timeout'];
-  const seconds = typeof header === 'string' && /^\d{1,6}$/.test(header) ? Number(header) : 0;
-  return seconds > 0 ? (seconds * 1000) / 2 : undefined;
+  const seconds =
+    typeof header === 'string' && /^\d{1,6}$/.test(header) && Number(header) > 0
+      ? Number(header)
+      : DEFAULT_CLIENT_TIMEOUT_S;
+  return (seconds * 1000) / 2;
 }
 
 /**
