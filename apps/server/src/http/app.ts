@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import cookie from '@fastify/cookie';
@@ -24,7 +25,7 @@ import {
   sendError,
 } from './errors.js';
 import { endLiveStreamsOnClose } from './live-streams.js';
-import { REDACTED_PATHS, redactSecrets } from './redact.js';
+import { REDACTED_PATHS, redactSecrets, serializeError } from './redact.js';
 import { registerAgentRoutes } from './rest/agents.js';
 import { registerClientTokenRoutes } from './rest/client-tokens.js';
 import { registerMessageRoutes } from './rest/messages.js';
@@ -57,12 +58,15 @@ export interface BuildAppOptions {
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { deps } = options;
   const app = Fastify({
+    // Random, so an id a client quotes from a 500 names one log line across instances.
+    genReqId: () => randomUUID(),
     trustProxy: options.trustProxy ?? false,
     logger: {
       level: options.logLevel ?? 'info',
       ...(options.logStream ? { stream: options.logStream } : {}),
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: {
+        err: serializeError,
         req: (req) => ({ method: req.method, url: redactSecrets(req.url), remoteAddress: req.ip }),
       },
     },
@@ -160,9 +164,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
           return { headers: new Headers({ 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) }) };
         return {};
       },
-      onError: ({ error, path }) => {
+      onError: ({ error, path, req }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR')
-          app.log.error({ err: error, path }, 'tRPC error');
+          req.log.error({ err: error, path }, 'tRPC error');
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });

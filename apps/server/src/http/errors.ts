@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorCode } from '../db/error-code.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, HTTP_STATUS, RateLimitedError } from '../errors.js';
+import { internalErrorMessage } from '../lib/internal-error.js';
 import { applySecurityHeaders } from './security-headers.js';
 
 /** Every error body has `error` (the status text) and `message`: the Letta SDK shows `message`. */
@@ -47,7 +48,7 @@ export function handleError(
     );
   }
   request.log.error({ err: error }, 'unhandled error');
-  return sendError(reply, 500, 'Internal server error');
+  return sendError(reply, 500, internalErrorMessage(request.id));
 }
 
 /**
@@ -67,7 +68,7 @@ export function handleFrameworkError(
     return sendError(reply, 414, `A path segment is longer than ${MAX_PARAM_LENGTH} characters`);
   // Only the code: a framework error's message may quote the URL, and so a token in it.
   request.log.error({ code: error.code }, 'routing error');
-  return sendError(reply, 500, 'Internal server error');
+  return sendError(reply, 500, internalErrorMessage(request.id));
 }
 
 /** What a 503 for an unreachable database tells a client to wait, on REST and tRPC alike. */

@@ -55,3 +55,35 @@ export function redactSecrets(url: string): string {
  * so these cover what code logs by name: a password, token or key put in a log call.
  */
 export const REDACTED_PATHS = ['password', '*.password', 'token', '*.token', 'key', '*.key'];
+
+/** Deep enough for tRPC's wrapper around Drizzle's around the driver's, and safe from a cycle. */
+const MAX_CAUSE_DEPTH = 5;
+/** Drizzle's failed query ends its message with its parameters (tokens' ids, addresses, names). */
+const QUERY_PARAMETERS = /\nparams: [\s\S]*$/;
+
+interface LoggedError {
+  [key: string]: unknown;
+  type: string;
+  message: string;
+  stack: string;
+}
+
+/**
+ * The `err` serializer of every log line: the error's type, message, stack, code and the
+ * statement it ran, down its cause chain, with a failed query's parameters cut from the
+ * message and stack and its `params` field left out.
+ */
+export function serializeError(error: Error, depth = 0): LoggedError {
+  const message = error.message.replace(QUERY_PARAMETERS, '\nparams: [redacted]');
+  const logged: LoggedError = {
+    type: error.constructor.name,
+    message,
+    stack: (error.stack ?? '').replace(error.message, message),
+  };
+  const { code, query, cause } = error as { code?: unknown; query?: unknown; cause?: unknown };
+  if (code !== undefined) logged.code = code;
+  if (typeof query === 'string') logged.query = query;
+  if (cause !== undefined && depth < MAX_CAUSE_DEPTH)
+    logged.cause = cause instanceof Error ? serializeError(cause, depth + 1) : String(cause);
+  return logged;
+}

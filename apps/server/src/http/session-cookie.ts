@@ -28,6 +28,7 @@ export function sessionTransport(
   };
   return {
     server: { protocol: request.protocol, host: request.host },
+    requestId: request.id,
     sessionId: request.cookies[name],
     clientAddress: request.ip,
     sessionCookie,

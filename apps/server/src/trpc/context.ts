@@ -23,6 +23,8 @@ export interface Context {
   sessionCookie: SessionCookieWriter;
   /** The request's logger over HTTP; silent for tests that build a context without one. */
   log: WarningLog;
+  /** Quoted in an internal error's answer, and carried by its log line. */
+  requestId: string | undefined;
 }
 
 type HeaderBag = Record<string, string | string[] | undefined>;
@@ -34,6 +36,7 @@ export interface SessionTransport {
   clientAddress?: string | undefined;
   sessionCookie?: SessionCookieWriter;
   log?: WarningLog;
+  requestId?: string;
 }
 
 const NO_COOKIES: SessionCookieWriter = { set() {}, clear() {} };
@@ -57,5 +60,6 @@ export function createContextFromHeaders(
     clientAddress: session.clientAddress,
     sessionCookie: session.sessionCookie ?? NO_COOKIES,
     log: session.log ?? NO_LOG,
+    requestId: session.requestId,
   };
 }

@@ -7,6 +7,7 @@ import { enforceRateLimit, verifyBearerWithinLimits } from '../auth/rate-limit.j
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, forbidden, sessionEnded } from '../errors.js';
 import { PING_MS } from '../http/sse.js';
+import { internalErrorMessage } from '../lib/internal-error.js';
 import type { Context } from './context.js';
 
 const t = initTRPC.context<Context>().create({
@@ -14,6 +15,12 @@ const t = initTRPC.context<Context>().create({
   isDev: false,
   // A live stream is quiet between turns; proxies and load balancers cut idle responses.
   sse: { ping: { enabled: true, intervalMs: PING_MS } },
+  // An unexpected error's message is its cause's (a failed query's statement and parameters):
+  // the client gets a fixed one and the request id that the log line of the cause carries.
+  errorFormatter: ({ shape, error, ctx }) =>
+    error.code === 'INTERNAL_SERVER_ERROR'
+      ? { ...shape, message: internalErrorMessage(ctx?.requestId) }
+      : shape,
 });
 
 /** tRPC validates inputs through Standard Schema; its failure carries `issues` with paths. */
