@@ -12,6 +12,7 @@ import type { TrustProxy } from '../config.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import type { ServiceDeps } from '../deps.js';
 import { RateLimitedError } from '../errors.js';
+import { refuseUnstorable } from '../lib/parse-input.js';
 import { createContextFromHeaders } from '../trpc/context.js';
 import { type AppRouter, appRouter } from '../trpc/router.js';
 import { bodyLimitFor } from './body-limit.js';
@@ -100,6 +101,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   endLiveStreamsOnClose(app);
   app.setErrorHandler(handleError);
+  // Values the database would refuse (a NUL, an unpaired surrogate) are 400s naming the
+  // field before any route reads them; tRPC checks its procedures' input itself.
+  app.addHook('preValidation', async (request) => {
+    if (request.url.startsWith('/trpc/')) return;
+    refuseUnstorable(request.params);
+    refuseUnstorable(request.query);
+    refuseUnstorable(request.body);
+  });
 
   const webDist = options.webDist;
   const servesWeb = webDist !== undefined && existsSync(join(webDist, 'index.html'));

@@ -8,6 +8,7 @@ import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unava
 import { AppError, forbidden, sessionEnded } from '../errors.js';
 import { PING_MS } from '../http/sse.js';
 import { internalErrorMessage } from '../lib/internal-error.js';
+import { refuseUnstorable } from '../lib/parse-input.js';
 import type { Context } from './context.js';
 
 const t = initTRPC.context<Context>().create({
@@ -64,7 +65,13 @@ const appErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(appErrors);
+/** Values the database would refuse are 400s naming the field, before any check or query. */
+const storableInput = t.middleware(async ({ getRawInput, next }) => {
+  refuseUnstorable(await getRawInput());
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(appErrors).use(storableInput);
 
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const principal = await verifyBearerWithinLimits(
