@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { normalizeOrigin } from '@scopekit/policy';
-import { and, eq, gt, isNull } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull } from 'drizzle-orm';
 import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import { clientTokens, sessions, users } from '../db/schema.js';
@@ -64,6 +64,40 @@ export async function endSession(deps: ServiceDeps, args: { sessionId: string })
       .update(clientTokens)
       .set({ revokedAt: deps.now(), tokenCiphertext: null })
       .where(and(eq(clientTokens.sessionIdHash, idHash), isNull(clientTokens.revokedAt)))
+      .returning({ tokenHash: clientTokens.tokenHash });
+  });
+}
+
+/**
+ * Ends every session of a user and revokes every token they minted, in one transaction (and
+ * in the caller's, when given: a password change commits with its sessions' end). For a
+ * changed password and "log out everywhere": a session opened with the old password, or on
+ * a lost device, must not outlive them.
+ */
+export async function endSessionsOf(
+  deps: Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'bus'>,
+  args: { userId: string },
+  before: (db: ServiceDeps['db']) => Promise<void> = async () => {},
+): Promise<void> {
+  await revokeAndAnnounce(deps, async (db) => {
+    await before(db);
+    const ended = await db
+      .delete(sessions)
+      .where(eq(sessions.userId, args.userId))
+      .returning({ idHash: sessions.idHash });
+    if (!ended.length) return [];
+    return db
+      .update(clientTokens)
+      .set({ revokedAt: deps.now(), tokenCiphertext: null })
+      .where(
+        and(
+          inArray(
+            clientTokens.sessionIdHash,
+            ended.map((s) => s.idHash),
+          ),
+          isNull(clientTokens.revokedAt),
+        ),
+      )
       .returning({ tokenHash: clientTokens.tokenHash });
   });
 }

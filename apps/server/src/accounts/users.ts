@@ -6,6 +6,7 @@ import type { ServiceDeps } from '../deps.js';
 import { AppError, badRequest, notFound, unauthorized } from '../errors.js';
 import { newId } from '../lib/ids.js';
 import { ensureOrganization } from './organizations.js';
+import { endSessionsOf } from './sessions.js';
 
 export type Role = 'user' | 'admin';
 
@@ -122,19 +123,30 @@ export async function getUser(
   return toUserView(row);
 }
 
+/**
+ * A new password ends every session of the user and revokes the tokens they minted, in the
+ * same transaction: a session opened with the old password (a leaked one, or a development
+ * seed's public one) must not outlive it.
+ */
 export async function setPassword(
-  { db }: Pick<ServiceDeps, 'db'>,
+  deps: Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'bus'>,
   args: { username: string; password: string },
 ): Promise<UserView> {
   const username = normalizeUsername(args.username);
   checkPassword(args.password);
-  const [row] = await db
-    .update(users)
-    .set({ passwordHash: await hashPassword(args.password) })
-    .where(eq(users.username, username))
-    .returning();
-  if (!row) throw notFound(`No user "${username}"`);
-  return toUserView(row);
+  const passwordHash = await hashPassword(args.password);
+  const [found] = await deps.db.select().from(users).where(eq(users.username, username));
+  if (!found) throw notFound(`No user "${username}"`);
+  let updated = found;
+  await endSessionsOf(deps, { userId: found.id }, async (db) => {
+    const [row] = await db
+      .update(users)
+      .set({ passwordHash })
+      .where(eq(users.id, found.id))
+      .returning();
+    if (row) updated = row;
+  });
+  return toUserView(updated);
 }
 
 /** The organization's users by name, for the admin's agent filter (the first thousand). */

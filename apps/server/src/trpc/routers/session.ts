@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   createSession,
   endSession,
+  endSessionsOf,
   mintSessionToken,
   resolveSession,
 } from '../../accounts/sessions.js';
@@ -13,7 +14,18 @@ import {
   withLoginLimits,
 } from '../../auth/rate-limit.js';
 import { forbidden } from '../../errors.js';
+import type { Context } from '../context.js';
 import { router, sessionProcedure, webProcedure } from '../trpc.js';
+
+/**
+ * A new log-in gets a new session id, and the one the browser brought (another user's, or
+ * one planted to be taken over once its victim logs in) ends with the tokens it minted.
+ */
+async function rotateSession(ctx: Context, userId: string) {
+  if (ctx.sessionId) await endSession(ctx.deps, { sessionId: ctx.sessionId });
+  const session = await createSession(ctx.deps, { userId });
+  ctx.sessionCookie.set(session.sessionId, session.expiresAt);
+}
 
 const credentials = z.strictObject({
   username: z.string().max(200),
@@ -36,8 +48,7 @@ export const sessionRouter = router({
     const checked = parseSignUp(input);
     enforceSignUpLimit(ctx.deps, ctx.clientAddress);
     const user = await signUp(ctx.deps, checked);
-    const session = await createSession(ctx.deps, { userId: user.id });
-    ctx.sessionCookie.set(session.sessionId, session.expiresAt);
+    await rotateSession(ctx, user.id);
     return { user: publicUser(user) };
   }),
 
@@ -47,14 +58,20 @@ export const sessionRouter = router({
       { clientAddress: ctx.clientAddress, username: input.username },
       () => authenticateUser(ctx.deps, input),
     );
-    const session = await createSession(ctx.deps, { userId: user.id });
-    ctx.sessionCookie.set(session.sessionId, session.expiresAt);
+    await rotateSession(ctx, user.id);
     return { user: publicUser(user) };
   }),
 
   /** Ends the session and revokes the tokens it minted; harmless when not logged in. */
   logOut: webProcedure.mutation(async ({ ctx }) => {
     if (ctx.sessionId) await endSession(ctx.deps, { sessionId: ctx.sessionId });
+    ctx.sessionCookie.clear();
+    return { ok: true as const };
+  }),
+
+  /** Ends every session of the user (other browsers, lost devices) and their tokens. */
+  logOutEverywhere: sessionProcedure.mutation(async ({ ctx }) => {
+    await endSessionsOf(ctx.deps, { userId: ctx.session.user.id });
     ctx.sessionCookie.clear();
     return { ok: true as const };
   }),
