@@ -32,6 +32,12 @@ const envSchema = z.object({
    * from these, and the tokens a session mints are bound to one of them.
    */
   SCOPEKIT_WEB_ORIGINS: z.string().optional(),
+  /**
+   * `optional` accepts a ck-let- token from a client that sends no Origin (a Node backend,
+   * server-side rendering, a mobile app), as Letta Cloud does; a wrong Origin is still
+   * refused. Off by default: see SECURITY.md for what it gives up.
+   */
+  SCOPEKIT_CLIENT_TOKEN_ORIGIN: z.enum(['required', 'optional']).default('required'),
   /** The organization every web user belongs to (created on first use). */
   SCOPEKIT_ORGANIZATION: z.string().trim().min(1).max(100).default('default'),
   SCOPEKIT_SESSION_TTL_SECONDS: z.coerce
@@ -174,6 +180,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   logLevel: string;
   trustProxy: TrustProxy;
+  clientTokenOrigin: 'required' | 'optional';
   accounts: AccountsConfig;
   webDist: string;
   agent: {
@@ -262,6 +269,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SCOPEKIT_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     logLevel: e.SCOPEKIT_LOG_LEVEL,
     trustProxy: e.SCOPEKIT_TRUST_PROXY,
+    clientTokenOrigin: e.SCOPEKIT_CLIENT_TOKEN_ORIGIN,
     accounts: {
       organizationName: e.SCOPEKIT_ORGANIZATION,
       webOrigins: parseWebOrigins(e.SCOPEKIT_WEB_ORIGINS, e.PORT, e.NODE_ENV === 'production'),

@@ -40,6 +40,11 @@ export interface ServiceDeps {
     turnIdleTimeoutMs: number;
     turnTimeoutMs: number;
   };
+  /**
+   * Whether a client-side token needs an `Origin` to match its hostname (`required`), or
+   * may also come without one (`optional`); a mismatched one is refused either way.
+   */
+  clientTokenOrigin: 'required' | 'optional';
   /** Web users: their organization, sessions, and the tokens their sessions mint. */
   accounts: AccountsConfig;
 }

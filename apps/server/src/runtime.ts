@@ -61,6 +61,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       turnIdleTimeoutMs: config.turnIdleTimeoutMs,
       turnTimeoutMs: config.turnTimeoutMs,
     },
+    clientTokenOrigin: config.clientTokenOrigin,
     accounts: config.accounts,
   };
   const stopListening = serve ? await tokenCache.listen(bus) : async () => {};

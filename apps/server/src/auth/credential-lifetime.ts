@@ -25,7 +25,7 @@ function clearUnrefTimer(timer: NodeJS.Timeout | undefined) {
  * timers and watcher go when it aborts or on `dispose()`.
  */
 export function watchCredential(
-  deps: Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'lastUsed'>,
+  deps: Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'lastUsed' | 'clientTokenOrigin'>,
   principal: Principal,
   request: BearerRequest,
 ) {

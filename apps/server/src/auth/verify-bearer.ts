@@ -14,7 +14,7 @@ export interface BearerRequest {
   origin: string | undefined;
 }
 
-type VerifyDeps = Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'lastUsed'>;
+type VerifyDeps = Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'lastUsed' | 'clientTokenOrigin'>;
 
 /**
  * Runs the database read of a credential the cache does not hold: the edges pass one that
@@ -47,7 +47,9 @@ export async function verifyBearer(
   const credential =
     deps.tokenCache.get(hash) ??
     (await guardRead(() => readCredential(deps, hash, parsed.value.kind, now)));
-  if (credential.kind === 'clientToken') checkOrigin(credential.hostname, request.origin);
+  if (credential.kind === 'clientToken') {
+    checkOrigin(credential.hostname, request.origin, deps.clientTokenOrigin);
+  }
   deps.lastUsed.record(credential.kind, credential.id, now);
   return credential.kind === 'apiKey'
     ? { kind: 'apiKey', organizationId: credential.organizationId, apiKeyId: credential.id }
@@ -129,10 +131,20 @@ function bearerValue(header: string | undefined): string | undefined {
   return header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
 }
 
-function checkOrigin(hostname: string, origin: string | undefined) {
+/**
+ * A browser always names the page's origin, so a token bound to one hostname is refused on
+ * another site's page. A client outside a browser sends none, and could send any: with
+ * `SCOPEKIT_CLIENT_TOKEN_ORIGIN=optional` such a client is let through, as Letta Cloud does.
+ */
+function checkOrigin(
+  hostname: string,
+  origin: string | undefined,
+  whenMissing: 'required' | 'optional',
+) {
+  if (!origin && whenMissing === 'optional') return;
   if (!origin) {
     throw forbidden(
-      `This client-side token is bound to ${hostname}; the request has no Origin header to match it`,
+      `This client-side token is bound to ${hostname}; the request has no Origin header to match it (a client outside a browser is let in only when the server sets SCOPEKIT_CLIENT_TOKEN_ORIGIN=optional)`,
     );
   }
   // Hostnames are stored normalised, so the usual exact match skips parsing the origin.

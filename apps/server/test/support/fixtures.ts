@@ -44,6 +44,7 @@ export function makeDeps(
   limits: Partial<ServiceDeps['limits']> = {},
   agentRuntime: AgentRuntime = new BuiltinRuntime(0),
   accounts: Partial<ServiceDeps['accounts']> = {},
+  clientTokenOrigin: ServiceDeps['clientTokenOrigin'] = 'required',
 ): ServiceDeps {
   return {
     db: database.db,
@@ -66,6 +67,7 @@ export function makeDeps(
       turnTimeoutMs: 300_000,
       ...limits,
     },
+    clientTokenOrigin,
     accounts: {
       organizationName: 'app',
       webOrigins: [APP_ORIGIN],
