@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createSession } from '../src/accounts/sessions.js';
 import { signUp } from '../src/accounts/users.js';
+import { toolId } from '../src/agents/tool-catalog.js';
 import type { ServiceDeps } from '../src/deps.js';
 import { createApiKey, revokeApiKey } from '../src/tokens/api-keys.js';
 import { mintClientToken, revokeClientTokenById } from '../src/tokens/client-tokens.js';
@@ -78,7 +79,7 @@ beforeAll(async () => {
   };
 });
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 interface Endpoint {
   name: string;
   method: Method;
@@ -142,6 +143,13 @@ const tokenBody = (w: World) => ({
   hostname: APP_ORIGIN,
   policy: [{ type: 'agent', id: w.acme.agentId, access: ['read_messages'] }],
 });
+
+/**
+ * The battery changes nothing, so the identity routes are sent one that does not exist: a
+ * valid request to them is a 404, and every bad one must be refused before that.
+ */
+const UNKNOWN_IDENTITY = 'identity-00000000-0000-0000-0000-000000000000';
+const identityBody = () => ({ identifier_key: 'user-1', name: 'Ada', identity_type: 'user' });
 
 const ENDPOINTS: Endpoint[] = [
   {
@@ -305,6 +313,114 @@ const ENDPOINTS: Endpoint[] = [
     pathWith: agentPath('/messages/stream'),
     accepts: 'both',
     body: () => ({ messages: [{ role: 'user', content: 'hi' }] }),
+    agentIn: 'path',
+  },
+  {
+    name: 'REST list tools',
+    method: 'GET',
+    path: () => '/v1/tools',
+    accepts: 'apiKey',
+    query: { limit: '10' },
+    badQuery: { limit: ['0', '1001'], return_only_letta_tools: ['yes'] },
+  },
+  {
+    name: 'REST get tool',
+    method: 'GET',
+    path: () => `/v1/tools/${toolId('memory_insert')}`,
+    accepts: 'apiKey',
+  },
+  {
+    name: 'REST list agent tools',
+    method: 'GET',
+    path: (w) => `/v1/agents/${w.acme.agentId}/tools`,
+    pathWith: agentPath('/tools'),
+    accepts: 'both',
+    query: { limit: '10' },
+    badQuery: { limit: ['0', 'ten'], order: ['up'] },
+    agentIn: 'path',
+  },
+  {
+    name: 'REST attach tool',
+    method: 'PATCH',
+    path: (w) => `/v1/agents/${w.acme.agentId}/tools/attach/${toolId('web_search')}`,
+    pathWith: agentPath(`/tools/attach/${toolId('web_search')}`),
+    accepts: 'apiKey',
+    agentIn: 'path',
+  },
+  {
+    name: 'REST detach tool',
+    method: 'PATCH',
+    path: (w) => `/v1/agents/${w.acme.agentId}/tools/detach/${toolId('run_code')}`,
+    pathWith: agentPath(`/tools/detach/${toolId('run_code')}`),
+    accepts: 'apiKey',
+    agentIn: 'path',
+  },
+  {
+    name: 'REST list tags',
+    method: 'GET',
+    path: () => '/v1/tags',
+    accepts: 'apiKey',
+    query: { limit: '10', order: 'asc' },
+    badQuery: { limit: ['0', '1001'], order: ['up'] },
+  },
+  {
+    name: 'REST create identity',
+    method: 'POST',
+    path: () => '/v1/identities',
+    accepts: 'apiKey',
+    body: identityBody,
+    requiredKeys: ['identifier_key', 'name', 'identity_type'],
+  },
+  {
+    name: 'REST upsert identity',
+    method: 'PUT',
+    path: () => '/v1/identities',
+    accepts: 'apiKey',
+    body: identityBody,
+    requiredKeys: ['identifier_key', 'name', 'identity_type'],
+  },
+  {
+    name: 'REST list identities',
+    method: 'GET',
+    path: () => '/v1/identities',
+    accepts: 'apiKey',
+    query: { limit: '10' },
+    badQuery: { limit: ['0', '101'], identity_type: ['person'] },
+  },
+  {
+    name: 'REST get identity',
+    method: 'GET',
+    path: () => `/v1/identities/${UNKNOWN_IDENTITY}`,
+    accepts: 'apiKey',
+  },
+  {
+    name: 'REST update identity',
+    method: 'PATCH',
+    path: () => `/v1/identities/${UNKNOWN_IDENTITY}`,
+    accepts: 'apiKey',
+    body: () => ({ name: 'x' }),
+    requiredKeys: [],
+  },
+  {
+    name: 'REST delete identity',
+    method: 'DELETE',
+    path: () => `/v1/identities/${UNKNOWN_IDENTITY}`,
+    accepts: 'apiKey',
+  },
+  {
+    name: 'REST attach identity',
+    method: 'PATCH',
+    path: (w) => `/v1/agents/${w.acme.agentId}/identities/attach/${UNKNOWN_IDENTITY}`,
+    pathWith: agentPath(`/identities/attach/${UNKNOWN_IDENTITY}`),
+    accepts: 'apiKey',
+    agentIn: 'path',
+  },
+  {
+    name: 'REST detach identity',
+    method: 'PATCH',
+    path: (w) => `/v1/agents/${w.acme.agentId}/identities/detach/${UNKNOWN_IDENTITY}`,
+    pathWith: agentPath(`/identities/detach/${UNKNOWN_IDENTITY}`),
+    accepts: 'apiKey',
     agentIn: 'path',
   },
   {
@@ -991,9 +1107,12 @@ function casesFor(endpoint: Endpoint): fc.WeightedArbitrary<Case> {
     fc.constant({
       endpoint,
       fault: 'wrong method',
-      // tRPC answers queries on GET and mutations on POST only; no route here takes PUT.
+      // tRPC answers queries on GET and mutations on POST only; REST takes PUT only to upsert
+      // an identity, and DELETE nowhere that path has no id.
       method: !endpoint.path(world).startsWith('/trpc/')
-        ? 'PUT'
+        ? endpoint.method === 'PUT'
+          ? 'DELETE'
+          : 'PUT'
         : endpoint.method === 'GET'
           ? 'POST'
           : 'GET',

@@ -103,8 +103,6 @@ describe('agents through the SDK with a server-side key', () => {
     };
     await refused({ order_by: 'last_run_completion' }, 'order_by: is not supported');
     await refused({ template_id: 'template-1' }, 'template_id: is not supported');
-    await refused({ identity_id: 'identity-1' }, 'identity_id: is not supported');
-    await refused({ identifier_keys: ['k'] }, 'identifier_keys: is not supported');
     await refused({ last_stop_reason: 'end_turn' }, 'last_stop_reason: is not supported');
     await refused({ order: 'desc', ascending: true }, 'ascending: contradicts order');
   });

@@ -203,7 +203,7 @@ describe('typed SDK calls that Letta accepts are accepted', () => {
     const before = (await client.agents.list()).items.length;
     const refusals: [Parameters<typeof client.agents.create>[0], string][] = [
       [{ sytem: 'x' } as Parameters<typeof client.agents.create>[0], 'Unrecognized key: "sytem"'],
-      [{ tools: ['web_search'] }, 'tools: is not supported by this server'],
+      [{ tools: ['web_search'] }, 'tools[0]: "web_search" needs internet access'],
       [{ from_template: 'x' }, 'from_template: is not supported by this server'],
       [
         { memory_blocks: [{ label: 'human', value: 'far too long', limit: 3 }] },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { toolIdsSchema, toolNamesSchema } from './tool-schemas.js';
 import { emptyList, emptyMap, nullOnly } from './unsupported-fields.js';
 
 /**
@@ -131,11 +132,9 @@ const ignoredAgentFields = {
 const unsupportedAgentFields = {
   block_ids: emptyList,
   folder_ids: emptyList,
-  identity_ids: emptyList,
   secrets: emptyMap,
   source_ids: emptyList,
   tool_exec_environment_variables: emptyMap,
-  tool_ids: emptyList,
   tool_rules: emptyList,
 };
 
@@ -148,6 +147,14 @@ const agentFields = {
   tags: tags.optional(),
   memory_blocks: memoryBlocks.optional(),
   metadata: metadata.optional(),
+  /** The agent's tools, by id: on update, the whole new set. */
+  tool_ids: toolIdsSchema.optional(),
+  /** The identities (users of the operator's app) it belongs to: on update, the whole set. */
+  identity_ids: z
+    .array(z.string().min(1).max(200))
+    .max(50, 'must have at most 50 identities')
+    .nullable()
+    .optional(),
   ...ignoredAgentFields,
 };
 
@@ -157,6 +164,7 @@ export const agentCreateSchema = z.strictObject({
   embedding_chunk_size: z.number().int().nullable().optional(),
   enable_reasoner: z.boolean().nullable().optional(),
   include_base_tool_rules: z.boolean().nullable().optional(),
+  /** Letta's memory tools this server runs (BASE_TOOL_NAMES); true unless said otherwise. */
   include_base_tools: z.boolean().optional(),
   include_default_source: z.boolean().optional(),
   max_reasoning_tokens: z.number().int().nullable().optional(),
@@ -166,7 +174,8 @@ export const agentCreateSchema = z.strictObject({
   ...unsupportedAgentFields,
   from_template: nullOnly,
   initial_message_sequence: emptyList,
-  tools: emptyList,
+  /** Tools by Letta's names, besides the base tools. */
+  tools: toolNamesSchema.optional(),
 });
 export type AgentCreateInput = z.input<typeof agentCreateSchema>;
 
@@ -193,8 +202,9 @@ const byCreation = z
  * filters by name (exact, or `query_text` within it) and by tags (any, or all with
  * `match_all_tags`). `ascending` is Letta's older way to say the order. `include` and
  * `include_relationships` only shape Letta's answer (this server always answers whole), and
- * `project_id` names the one project an organization has here; filters by what this server
- * does not keep (templates, identities, creators, runs) are refused unless empty.
+ * `project_id` names the one project an organization has here; `identity_id` and
+ * `identifier_keys` find the agents of a user of the operator's app. Filters by what this
+ * server does not keep (templates, creators, runs) are refused unless empty.
  */
 export const agentListFields = z.strictObject({
   after: z.string().min(1).max(200).optional(),
@@ -213,8 +223,8 @@ export const agentListFields = z.strictObject({
   project_id: z.string().max(200).nullable().optional(),
   base_template_id: nullOnly,
   created_by_id: nullOnly,
-  identifier_keys: emptyList,
-  identity_id: nullOnly,
+  identifier_keys: z.array(z.string().max(200)).max(50).nullable().optional(),
+  identity_id: z.string().max(200).nullable().optional(),
   last_stop_reason: nullOnly,
   template_id: nullOnly,
 });

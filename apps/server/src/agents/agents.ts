@@ -4,6 +4,8 @@ import type { LlmConfig } from '../agent-runtime/runtime.js';
 import { agents, type MemoryBlock, users } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { AppError, badRequest, notFound } from '../errors.js';
+import { agentsOfIdentities, setAgentIdentities } from '../identities/agent-links.js';
+import type { IdentityState } from '../identities/identities.js';
 import { newId } from '../lib/ids.js';
 import { parseInput } from '../lib/parse-input.js';
 import {
@@ -21,6 +23,13 @@ import {
   exceedsLimitMessage,
   MEMORY_BLOCK_MAX_CHARS,
 } from './agent-schemas.js';
+import {
+  BASE_TOOL_NAMES,
+  findToolById,
+  findToolByName,
+  type ToolState,
+  toToolState,
+} from './tool-catalog.js';
 
 export type AgentRow = typeof agents.$inferSelect;
 
@@ -76,17 +85,23 @@ export interface AgentState {
   blocks: BlockState[];
   llm_config: LlmConfig;
   agent_type: 'letta_v1_agent';
-  tools: never[];
+  tools: ToolState[];
+  identities: IdentityState[];
+  identity_ids: string[];
   sources: never[];
   metadata: Record<string, unknown> | null;
   created_at: string;
   updated_at: string;
 }
 
-/** `agentRuntime` says which model answers: the agent's own, or the runtime's default. */
+/**
+ * `agentRuntime` says which model answers: the agent's own, or the runtime's default. The
+ * identities are read beside the row (agent-state.ts reads both).
+ */
 export function toAgentState(
   { agentRuntime }: Pick<ServiceDeps, 'agentRuntime'>,
   row: AgentRow,
+  identities: IdentityState[],
 ): AgentState {
   const blocks = row.memoryBlocks.map((b) => toBlockState(row.id, b));
   return {
@@ -100,13 +115,22 @@ export function toAgentState(
     blocks,
     llm_config: agentRuntime.llmConfig(row.model),
     agent_type: 'letta_v1_agent',
-    tools: [],
+    tools: row.tools.flatMap((name) => {
+      const tool = findToolByName(name);
+      return tool ? [toToolState(tool)] : [];
+    }),
+    identities,
+    identity_ids: identities.map((i) => i.id),
     sources: [],
     metadata: row.metadata ?? null,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
 }
+
+/** Tool ids, already checked against the catalogue by the input schema, as names. */
+const toolNamesOf = (ids: string[] | null | undefined) =>
+  (ids ?? []).flatMap((id) => findToolById(id)?.name ?? []);
 
 export async function createAgent(
   { db }: Pick<ServiceDeps, 'db'>,
@@ -115,22 +139,40 @@ export async function createAgent(
   const { organizationId, ...body } = args;
   const input = parseInput(agentCreateSchema, body);
   const id = newId('agent');
-  const [row] = await db
-    .insert(agents)
-    .values({
-      id,
-      organizationId,
-      name: input.name ?? `agent-${id.slice(6, 14)}`,
-      system: input.system ?? DEFAULT_SYSTEM_PROMPT,
-      description: input.description ?? null,
-      model: input.model ?? null,
-      tags: input.tags ?? [],
-      memoryBlocks: input.memory_blocks ?? DEFAULT_MEMORY_BLOCKS,
-      metadata: input.metadata ?? null,
-    })
-    .returning();
-  if (!row) throw new Error('Inserting an agent returned no row');
-  return row;
+  const insert = async (tx: typeof db) => {
+    const [row] = await tx
+      .insert(agents)
+      .values({
+        id,
+        organizationId,
+        name: input.name ?? `agent-${id.slice(6, 14)}`,
+        system: input.system ?? DEFAULT_SYSTEM_PROMPT,
+        description: input.description ?? null,
+        model: input.model ?? null,
+        tags: input.tags ?? [],
+        memoryBlocks: input.memory_blocks ?? DEFAULT_MEMORY_BLOCKS,
+        metadata: input.metadata ?? null,
+        tools: [
+          ...new Set([
+            ...(input.include_base_tools === false ? [] : BASE_TOOL_NAMES),
+            ...(input.tools ?? []),
+            ...toolNamesOf(input.tool_ids),
+          ]),
+        ],
+      })
+      .returning();
+    if (!row) throw new Error('Inserting an agent returned no row');
+    if (input.identity_ids?.length) {
+      await setAgentIdentities(tx, {
+        organizationId,
+        agentId: id,
+        identityIds: input.identity_ids,
+      });
+    }
+    return row;
+  };
+  // Most agents are made without identities: those need no transaction of their own.
+  return input.identity_ids?.length ? db.transaction(insert) : insert(db);
 }
 
 /** Which of `ids` are agents of the organization; a policy may only name those. */
@@ -170,6 +212,7 @@ export async function listAgents(
   if (input.query_text) {
     conditions.push(ilike(agents.name, `%${input.query_text.replace(/[\\%_]/g, '\\$&')}%`));
   }
+  conditions.push(...agentsOfIdentities(input));
   if (input.tags?.length) {
     const tags = sql`${sql.param(input.tags)}::text[]`;
     conditions.push(
@@ -218,22 +261,29 @@ export async function updateAgent(
 ): Promise<AgentRow> {
   const { organizationId, agentId, ...body } = args;
   const input = parseInput(agentUpdateSchema, body);
-  const [row] = await db
-    .update(agents)
-    .set({
-      ...(input.name !== undefined && { name: input.name }),
-      ...(input.system !== undefined && { system: input.system }),
-      ...(input.description !== undefined && { description: input.description }),
-      ...(input.model !== undefined && { model: input.model }),
-      ...(input.tags !== undefined && { tags: input.tags }),
-      ...(input.memory_blocks !== undefined && { memoryBlocks: input.memory_blocks }),
-      ...(input.metadata !== undefined && { metadata: input.metadata }),
-      updatedAt: now(),
-    })
-    .where(and(eq(agents.id, agentId), eq(agents.organizationId, organizationId)))
-    .returning();
-  if (!row) throw notFound(`Agent ${agentId} not found`);
-  return row;
+  const update = async (tx: typeof db) => {
+    const [row] = await tx
+      .update(agents)
+      .set({
+        ...(input.name !== undefined && { name: input.name }),
+        ...(input.system !== undefined && { system: input.system }),
+        ...(input.description !== undefined && { description: input.description }),
+        ...(input.model !== undefined && { model: input.model }),
+        ...(input.tags !== undefined && { tags: input.tags }),
+        ...(input.memory_blocks !== undefined && { memoryBlocks: input.memory_blocks }),
+        ...(input.metadata !== undefined && { metadata: input.metadata }),
+        ...(input.tool_ids != null && { tools: [...new Set(toolNamesOf(input.tool_ids))] }),
+        updatedAt: now(),
+      })
+      .where(and(eq(agents.id, agentId), eq(agents.organizationId, organizationId)))
+      .returning();
+    if (!row) throw notFound(`Agent ${agentId} not found`);
+    if (input.identity_ids != null) {
+      await setAgentIdentities(tx, { organizationId, agentId, identityIds: input.identity_ids });
+    }
+    return row;
+  };
+  return input.identity_ids != null ? db.transaction(update) : update(db);
 }
 
 /** The blocks of an agent, paged as Letta pages them: by block id, in the agent's order. */

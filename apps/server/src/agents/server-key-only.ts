@@ -5,11 +5,12 @@ import { AppError } from '../errors.js';
  * What a client-side token may not do whatever access its policy grants. It lives in a
  * browser, so whoever holds it is the person at the keyboard, not the operator: an agent's
  * `model` picks what the operator is billed for, its `metadata` is the backend's own
- * bookkeeping, and a system or assistant message would rewrite the agent's instructions or
+ * bookkeeping, its `tool_ids` decide what it may do, its `identity_ids` say whose it is, and
+ * a system or assistant message would rewrite the agent's instructions or
  * put words in its mouth. Checked after the input is parsed, so a malformed field is still a
  * 400 and a refused one a 403 naming it.
  */
-export const SERVER_KEY_AGENT_FIELDS = ['model', 'metadata'] as const;
+export const SERVER_KEY_AGENT_FIELDS = ['model', 'metadata', 'tool_ids', 'identity_ids'] as const;
 
 export function refuseServerKeyAgentFields(
   principal: Principal,

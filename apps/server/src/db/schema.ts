@@ -10,6 +10,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -54,6 +55,8 @@ export const agents = pgTable(
     /** Core memory: small labelled texts (`persona`, `human`, …) the agent sees every turn. */
     memoryBlocks: jsonb('memory_blocks').$type<MemoryBlock[]>().notNull().default([]),
     metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+    /** Names of the built-in tools attached to it (agents/tool-catalog.ts), in attach order. */
+    tools: jsonb('tools').$type<string[]>().notNull().default([]),
     /**
      * The instance running this agent's turn, and until when its lease holds: turns are
      * serialized across instances with plain pooled queries, and a crashed holder's lease
@@ -65,6 +68,57 @@ export const agents = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('agents_organization_idx').on(t.organizationId, t.createdAt, t.id)],
+);
+
+export const identityType = pgEnum('identity_type', ['org', 'user', 'other']);
+
+/** A property of an identity, typed as Letta types it. */
+export interface IdentityProperty {
+  key: string;
+  type: 'string' | 'number' | 'boolean' | 'json';
+  value: string | number | boolean | Record<string, unknown>;
+}
+
+/**
+ * Letta's identities: the people (or organizations) of the operator's own app, known by the
+ * app's own key for them, so each user can be mapped to their agents (Letta's multi-user
+ * guide). Identity, not authentication: whoever holds the sk-let- key says who is who.
+ */
+export const identities = pgTable(
+  'identities',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    identifierKey: text('identifier_key').notNull(),
+    name: text('name').notNull(),
+    identityType: identityType('identity_type').notNull(),
+    properties: jsonb('properties').$type<IdentityProperty[]>().notNull().default([]),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('identities_key_idx').on(t.organizationId, t.identifierKey),
+    index('identities_organization_idx').on(t.organizationId, t.createdAt, t.id),
+  ],
+);
+
+/** Which identities an agent belongs to; either side may have many. */
+export const agentIdentities = pgTable(
+  'agent_identities',
+  {
+    agentId: text('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    identityId: text('identity_id')
+      .notNull()
+      .references(() => identities.id, { onDelete: 'cascade' }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.agentId, t.identityId] }),
+    index('agent_identities_identity_idx').on(t.identityId, t.agentId),
+  ],
 );
 
 export const userRole = pgEnum('user_role', ['user', 'admin']);

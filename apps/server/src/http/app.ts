@@ -29,7 +29,9 @@ import { endLiveStreamsOnClose } from './live-streams.js';
 import { REDACTED_PATHS, redactSecrets, serializeError } from './redact.js';
 import { registerAgentRoutes } from './rest/agents.js';
 import { registerClientTokenRoutes } from './rest/client-tokens.js';
+import { registerIdentityRoutes } from './rest/identities.js';
 import { registerMessageRoutes } from './rest/messages.js';
+import { registerToolRoutes } from './rest/tools.js';
 import { applySecurityHeaders, isApiPath } from './security-headers.js';
 import { sessionTransport } from './session-cookie.js';
 
@@ -151,6 +153,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerClientTokenRoutes(app, deps);
   registerAgentRoutes(app, deps);
   registerMessageRoutes(app, deps, { pingMs: options.streamPingMs });
+  registerToolRoutes(app, deps);
+  registerIdentityRoutes(app, deps);
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

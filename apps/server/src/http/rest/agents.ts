@@ -6,6 +6,7 @@ import {
   blockListSchema,
   blockUpdateSchema,
 } from '../../agents/agent-schemas.js';
+import { agentState, agentStates } from '../../agents/agent-state.js';
 import {
   createAgent,
   deleteAgent,
@@ -13,11 +14,11 @@ import {
   getBlock,
   listAgents,
   listBlocks,
-  toAgentState,
   updateAgent,
   updateBlock,
 } from '../../agents/agents.js';
 import { refuseServerKeyAgentFields } from '../../agents/server-key-only.js';
+import { listTags, tagListSchema } from '../../agents/tags.js';
 import { requireAgentAccess, requireApiKey } from '../../auth/authorize.js';
 import type { ServiceDeps } from '../../deps.js';
 import { parseInput } from '../../lib/parse-input.js';
@@ -37,6 +38,7 @@ const listQuery = agentListFields.extend({
   identifier_keys: queryList.optional(),
 });
 
+const tagListQuery = tagListSchema.extend({ limit: queryNumber.optional() });
 const blockListQuery = blockListSchema.extend({ limit: queryNumber.optional() });
 
 type AgentParams = { Params: { agentId: string } };
@@ -48,21 +50,27 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
     const principal = requireApiKey(await authenticate(deps, request));
     const body = parseInput(agentCreateSchema, request.body);
     const agent = await createAgent(deps, { organizationId: principal.organizationId, ...body });
-    return reply.status(201).send(toAgentState(deps, agent));
+    return reply.status(201).send(await agentState(deps, agent));
   });
 
   app.get('/v1/agents', async (request) => {
     const principal = requireApiKey(await authenticate(deps, request));
     const query = parseInput(listQuery, request.query);
     const rows = await listAgents(deps, { organizationId: principal.organizationId, ...query });
-    return rows.map((row) => toAgentState(deps, row));
+    return agentStates(deps, rows);
+  });
+
+  // Every tag of the organization's agents: for a tag filter in an agent picker.
+  app.get('/v1/tags', async (request) => {
+    const { organizationId } = requireApiKey(await authenticate(deps, request));
+    return listTags(deps, { organizationId, ...parseInput(tagListQuery, request.query) });
   });
 
   app.get<AgentParams>('/v1/agents/:agentId', async (request) => {
     const principal = await authenticate(deps, request);
     const { agentId } = request.params;
     requireAgentAccess(principal, agentId, 'read_agent');
-    return toAgentState(
+    return agentState(
       deps,
       await getAgent(deps, { organizationId: principal.organizationId, agentId }),
     );
@@ -74,7 +82,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
     requireAgentAccess(principal, agentId, 'write_agent');
     const body = parseInput(agentUpdateSchema, request.body);
     refuseServerKeyAgentFields(principal, body);
-    return toAgentState(
+    return agentState(
       deps,
       await updateAgent(deps, { organizationId: principal.organizationId, agentId, ...body }),
     );

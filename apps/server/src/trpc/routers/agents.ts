@@ -6,12 +6,12 @@ import {
   blockLabel,
   blockUpdateSchema,
 } from '../../agents/agent-schemas.js';
+import { agentState, agentStates } from '../../agents/agent-state.js';
 import {
   createAgent,
   deleteAgent,
   getAgent,
   listAgents,
-  toAgentState,
   updateAgent,
   updateBlock,
 } from '../../agents/agents.js';
@@ -22,7 +22,7 @@ export const agentsRouter = router({
   create: apiKeyProcedure
     .input(agentCreateSchema)
     .mutation(async ({ ctx, input }) =>
-      toAgentState(
+      agentState(
         ctx.deps,
         await createAgent(ctx.deps, { organizationId: ctx.principal.organizationId, ...input }),
       ),
@@ -31,8 +31,9 @@ export const agentsRouter = router({
   list: apiKeyProcedure
     .input(agentListSchema.default({ limit: 50, order: 'desc' }))
     .query(async ({ ctx, input }) =>
-      (await listAgents(ctx.deps, { organizationId: ctx.principal.organizationId, ...input })).map(
-        (row) => toAgentState(ctx.deps, row),
+      agentStates(
+        ctx.deps,
+        await listAgents(ctx.deps, { organizationId: ctx.principal.organizationId, ...input }),
       ),
     ),
 
@@ -40,7 +41,7 @@ export const agentsRouter = router({
   retrieve: agentProcedure('read_agent')
     .input(z.strictObject({ agentId: agentIdSchema }))
     .query(async ({ ctx, input }) =>
-      toAgentState(
+      agentState(
         ctx.deps,
         await getAgent(ctx.deps, {
           organizationId: ctx.principal.organizationId,
@@ -53,7 +54,7 @@ export const agentsRouter = router({
     .input(agentUpdateSchema.extend({ agentId: agentIdSchema }))
     .mutation(async ({ ctx, input }) => {
       refuseServerKeyAgentFields(ctx.principal, input);
-      return toAgentState(
+      return agentState(
         ctx.deps,
         await updateAgent(ctx.deps, { organizationId: ctx.principal.organizationId, ...input }),
       );
