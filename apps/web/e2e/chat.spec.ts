@@ -159,3 +159,24 @@ test('Enter while a message is still on its way sends nothing more', async ({ br
   expect(held).toHaveLength(1);
   await page.context().close();
 });
+
+test('a person renames their own agent from the chat page (the README example)', async ({
+  browser,
+}) => {
+  const page = await signedUpPage(browser, 'rena');
+  const name = page.getByRole('textbox', { name: 'Agent name' });
+  await expect(name).toHaveValue(/^rena.*'s agent$/);
+  await name.fill('  Tea expert ');
+  await page.getByRole('button', { name: 'Rename', exact: true }).click();
+  await expect(page.getByText('Your agent is now called Tea expert.')).toBeVisible();
+  await expect(name).toHaveValue('Tea expert');
+  await screenshot(page, 'chat-rename');
+
+  await name.fill(' ');
+  await page.getByRole('button', { name: 'Rename', exact: true }).click();
+  await expect(page.getByRole('alert')).toContainText('name: must not be empty');
+
+  await page.reload();
+  await expect(page.getByRole('textbox', { name: 'Agent name' })).toHaveValue('Tea expert');
+  await page.context().close();
+});

@@ -44,7 +44,9 @@ const FIRST_FEATURE: readonly { file: string; symbol: string }[] = [
   { file: 'apps/server/src/agents/agents.ts', symbol: 'updateAgent' },
   { file: 'apps/server/src/agents/agent-schemas.ts', symbol: 'agentUpdateSchema' },
   { file: 'apps/web/src/lib/api.ts', symbol: 'sessionApi' },
+  { file: 'apps/web/src/pages/Chat.tsx', symbol: 'renameAgent' },
   { file: 'apps/server/test/rename-agent.test.ts', symbol: 'session.renameAgent' },
+  { file: 'apps/web/e2e/chat.spec.ts', symbol: 'renames their own agent' },
   { file: 'apps/server/test/bad-input.test.ts', symbol: 'session.renameAgent' },
 ];
 

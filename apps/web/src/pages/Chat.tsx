@@ -1,4 +1,5 @@
-import { onMount, Show } from 'solid-js';
+import { createSignal, onMount, Show } from 'solid-js';
+import { createAgentApi, describeError, isUnauthorized, sessionApi } from '../lib/api';
 import { createChatSession } from '../lib/chat-session';
 import type { Connection } from '../lib/live-events';
 import type { PageProps } from '../lib/router';
@@ -18,6 +19,7 @@ const CONNECTION_LABEL: Record<Connection, string> = {
  * Start here to change what the chat looks like. This page only lays out its parts
  * (`chat/`); what it shows and does (the live stream, tokens, history, sending) is the chat
  * session in `lib/chat-session.ts`, which talks to the agent through `lib/agent-connection.ts`.
+ * The agent's name is the one control kept here: it is the README's worked example.
  */
 export function ChatPage(props: PageProps) {
   const chat = createChatSession({
@@ -25,7 +27,31 @@ export function ChatPage(props: PageProps) {
     tokens: props.tokens,
   });
   let list: MessageListHandle | undefined;
-  onMount(() => chat.start());
+  const [agentName, setAgentName] = createSignal('');
+  const [renamed, setRenamed] = createSignal<{ ok: boolean; text: string }>();
+  onMount(() => {
+    chat.start();
+    // Only a nicety: when the server cannot be reached, the chat itself says so.
+    props.tokens
+      .call((token) => createAgentApi(token).agents.retrieve.query({ agentId: props.user.agentId }))
+      .then(
+        (agent) => setAgentName(agent.name),
+        () => undefined,
+      );
+  });
+
+  /** Through the session, not the token: the browser's token cannot write the agent. */
+  async function renameAgent(event: SubmitEvent) {
+    event.preventDefault();
+    try {
+      const agent = await sessionApi.session.renameAgent.mutate({ name: agentName() });
+      setAgentName(agent.name);
+      setRenamed({ ok: true, text: `Your agent is now called ${agent.name}.` });
+    } catch (error) {
+      if (isUnauthorized(error)) props.onLoggedOut('Your session has ended. Log in again.');
+      else setRenamed({ ok: false, text: describeError(error) });
+    }
+  }
 
   return (
     <div class="app">
@@ -38,6 +64,29 @@ export function ChatPage(props: PageProps) {
         <h1 id="chat-title" class="sr-only">
           Chat with your agent
         </h1>
+        {/* Its one rule inline, so the example stays within Chat.tsx (set through the CSSOM,
+            which the server's style-src 'self' allows). */}
+        <form class="composer" style={{ 'padding-top': '0.75rem' }} onSubmit={renameAgent}>
+          <label for="agent-name" class="sr-only">
+            Agent name
+          </label>
+          <input
+            id="agent-name"
+            value={agentName()}
+            onInput={(event) => setAgentName(event.currentTarget.value)}
+            maxLength={200}
+          />
+          <button type="submit" class="secondary">
+            Rename
+          </button>
+        </form>
+        <Show when={renamed()}>
+          {(result) => (
+            <p class={result().ok ? 'notice' : 'error'} role={result().ok ? 'status' : 'alert'}>
+              {result().text}
+            </p>
+          )}
+        </Show>
         <MessageList
           chat={chat}
           ref={(handle) => {
