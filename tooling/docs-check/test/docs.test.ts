@@ -67,6 +67,32 @@ const isGenerated = (path: string) =>
     entry.includes('/') ? `${path}/`.startsWith(`${entry}/`) : path.split('/').includes(entry),
   );
 
+/** Every source file under `dir`, skipping installed and built folders. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) => {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory())
+      return ['node_modules', 'dist', '.data', '.turbo'].includes(entry.name)
+        ? []
+        : sourceFiles(path);
+    return /\.(ts|tsx|mjs)$/.test(entry.name) ? [path] : [];
+  });
+}
+
+/** The settings the code reads: its own prefixed names, and whatever it takes from `process.env`. */
+function settingsReadByCode(): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const file of [...sourceFiles('apps'), ...sourceFiles('packages')]) {
+    const text = read(file);
+    const names = [
+      ...text.matchAll(/\b((?:SCOPEKIT|LLM)_[A-Z0-9_]+)\b/g),
+      ...text.matchAll(/process\.env\.([A-Z][A-Z0-9_]*)/g),
+    ].map((m) => m[1] ?? '');
+    for (const name of names) if (!found.has(name)) found.set(name, file);
+  }
+  return found;
+}
+
 function markdownFiles(): string[] {
   const docs = readdirSync(join(root, 'docs'))
     .filter((name) => name.endsWith('.md'))
@@ -113,6 +139,16 @@ describe('README.md is a short guide', () => {
         );
       }
     }
+  });
+});
+
+describe('docs/configuration.md', () => {
+  it('documents every setting the code reads', () => {
+    const documented = read('docs/configuration.md');
+    const missing = [...settingsReadByCode()]
+      .filter(([name]) => !documented.includes(`\`${name}\``))
+      .map(([name, file]) => `${name} (read in ${file})`);
+    expect(missing, 'add each to docs/configuration.md').toEqual([]);
   });
 });
 
