@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { DEFAULT_MAX_TOKEN_TTL_MS, parseHostname } from '@scopekit/policy';
 import { z } from 'zod';
 import { DEFAULT_CONTEXT_WINDOW } from './agent-runtime/runtime.js';
+import type { StreamCapLimits } from './auth/stream-caps.js';
 
 /**
  * Everything the server reads from the environment, parsed once at start so a
@@ -57,6 +58,15 @@ const envSchema = z.object({
   SCOPEKIT_SIGNUPS_PER_ADDRESS_PER_HOUR: z.coerce.number().int().positive().default(10),
   /** ck-let- tokens a user's sessions may mint: refreshes in several tabs stay well under it. */
   SCOPEKIT_SESSION_TOKENS_PER_MINUTE: z.coerce.number().int().positive().default(30),
+  /**
+   * Live event streams (the web app's conversation stream) one client token, one web user
+   * and one client address may hold open on an instance, and the instance in all: each holds
+   * a connection and its buffers for as long as its client keeps it.
+   */
+  SCOPEKIT_STREAMS_PER_TOKEN: z.coerce.number().int().positive().default(5),
+  SCOPEKIT_STREAMS_PER_USER: z.coerce.number().int().positive().default(20),
+  SCOPEKIT_STREAMS_PER_ADDRESS: z.coerce.number().int().positive().default(200),
+  SCOPEKIT_STREAMS_PER_INSTANCE: z.coerce.number().int().positive().default(2_000),
   /** The built web app (apps/web/dist) that the server serves when it exists. */
   SCOPEKIT_WEB_DIST: z.string().optional(),
   /** Connections in this instance's PostgreSQL pool (one more is opened for LISTEN). */
@@ -181,6 +191,7 @@ export interface Config {
   logLevel: string;
   trustProxy: TrustProxy;
   clientTokenOrigin: 'required' | 'optional';
+  streamCaps: StreamCapLimits;
   accounts: AccountsConfig;
   webDist: string;
   agent: {
@@ -270,6 +281,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.SCOPEKIT_LOG_LEVEL,
     trustProxy: e.SCOPEKIT_TRUST_PROXY,
     clientTokenOrigin: e.SCOPEKIT_CLIENT_TOKEN_ORIGIN,
+    streamCaps: {
+      streamsPerToken: e.SCOPEKIT_STREAMS_PER_TOKEN,
+      streamsPerUser: e.SCOPEKIT_STREAMS_PER_USER,
+      streamsPerAddress: e.SCOPEKIT_STREAMS_PER_ADDRESS,
+      streamsPerInstance: e.SCOPEKIT_STREAMS_PER_INSTANCE,
+    },
     accounts: {
       organizationName: e.SCOPEKIT_ORGANIZATION,
       webOrigins: parseWebOrigins(e.SCOPEKIT_WEB_ORIGINS, e.PORT, e.NODE_ENV === 'production'),

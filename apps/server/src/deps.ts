@@ -1,4 +1,5 @@
 import type { AgentRuntime } from './agent-runtime/runtime.js';
+import type { LiveStreamCaps, StreamCapLimits } from './auth/stream-caps.js';
 import type { TokenCache } from './auth/token-cache.js';
 import type { AccountsConfig } from './config.js';
 import type { TurnQueue } from './conversation/turn-queue.js';
@@ -39,7 +40,9 @@ export interface ServiceDeps {
     /** A turn stops when its runtime is quiet this long, or when it has run this long. */
     turnIdleTimeoutMs: number;
     turnTimeoutMs: number;
-  };
+  } & StreamCapLimits;
+  /** Live event streams open on this instance, under their caps. */
+  liveStreams: LiveStreamCaps;
   /**
    * Whether a client-side token needs an `Origin` to match its hostname (`required`), or
    * may also come without one (`optional`); a mismatched one is refused either way.

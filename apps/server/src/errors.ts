@@ -51,11 +51,19 @@ export const sessionEnded = () =>
   unauthorized('Not logged in, or the session has ended; log in again');
 export const notFound = (message: string) => new AppError('NOT_FOUND', message);
 
-export class RateLimitedError extends AppError {
+/** A refusal that passes with time: the edges send its wait as `Retry-After`. */
+export class RetryLaterError extends AppError {
   constructor(
+    code: 'TOO_MANY_REQUESTS' | 'SERVICE_UNAVAILABLE',
     message: string,
     readonly retryAfterSeconds: number,
   ) {
-    super('TOO_MANY_REQUESTS', message);
+    super(code, message);
+  }
+}
+
+export class RateLimitedError extends RetryLaterError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super('TOO_MANY_REQUESTS', message, retryAfterSeconds);
   }
 }

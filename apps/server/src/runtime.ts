@@ -1,4 +1,5 @@
 import { openAgentRuntime } from './agent-runtime/open-runtime.js';
+import { LiveStreamCaps } from './auth/stream-caps.js';
 import { TokenCache } from './auth/token-cache.js';
 import type { Config } from './config.js';
 import { TurnQueue } from './conversation/turn-queue.js';
@@ -60,8 +61,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       historyWindow: config.historyWindow,
       turnIdleTimeoutMs: config.turnIdleTimeoutMs,
       turnTimeoutMs: config.turnTimeoutMs,
+      ...config.streamCaps,
     },
     clientTokenOrigin: config.clientTokenOrigin,
+    liveStreams: new LiveStreamCaps(config.streamCaps),
     accounts: config.accounts,
   };
   const stopListening = serve ? await tokenCache.listen(bus) : async () => {};

@@ -102,6 +102,19 @@ export async function endSessionsOf(
   });
 }
 
+/** The web user whose session minted a client token, or null for a token an API key minted. */
+export async function userOfToken(
+  deps: Pick<ServiceDeps, 'db'>,
+  args: { tokenId: string },
+): Promise<string | null> {
+  const [row] = await deps.db
+    .select({ userId: sessions.userId })
+    .from(clientTokens)
+    .innerJoin(sessions, eq(sessions.idHash, clientTokens.sessionIdHash))
+    .where(eq(clientTokens.id, args.tokenId));
+  return row?.userId ?? null;
+}
+
 export interface SessionToken {
   token: string;
   /** Seconds until expiry by the server's clock. */

@@ -11,7 +11,7 @@ import { isWebOrigin } from '../accounts/sessions.js';
 import type { TrustProxy } from '../config.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import type { ServiceDeps } from '../deps.js';
-import { RateLimitedError } from '../errors.js';
+import { RetryLaterError } from '../errors.js';
 import { refuseUnstorable } from '../lib/parse-input.js';
 import { createContextFromHeaders } from '../trpc/context.js';
 import { type AppRouter, appRouter } from '../trpc/router.js';
@@ -170,8 +170,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       // tRPC answers 429 and 503 itself; the Retry-After the REST routes send with them
       // comes from the error: the limit's wait, or a second for an unreachable database.
       responseMeta: ({ errors }) => {
-        const limited = errors.find((e) => e.cause instanceof RateLimitedError)?.cause;
-        if (limited instanceof RateLimitedError)
+        const limited = errors.find((e) => e.cause instanceof RetryLaterError)?.cause;
+        if (limited instanceof RetryLaterError)
           return { headers: new Headers({ 'retry-after': String(limited.retryAfterSeconds) }) };
         if (errors.some((e) => isDatabaseUnavailable(e.cause)))
           return { headers: new Headers({ 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) }) };

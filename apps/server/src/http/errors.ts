@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorCode } from '../db/error-code.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
-import { AppError, HTTP_STATUS, RateLimitedError } from '../errors.js';
+import { AppError, HTTP_STATUS, RetryLaterError } from '../errors.js';
 import { internalErrorMessage } from '../lib/internal-error.js';
 import { applySecurityHeaders } from './security-headers.js';
 
@@ -30,7 +30,7 @@ export function handleError(
   request: FastifyRequest,
   reply: FastifyReply,
 ) {
-  if (error instanceof RateLimitedError)
+  if (error instanceof RetryLaterError)
     reply.header('retry-after', String(error.retryAfterSeconds));
   if (error instanceof AppError) {
     if (!error.shouldRetry) reply.header('x-should-retry', 'false');

@@ -5,7 +5,7 @@ import { isWebOrigin, resolveSession } from '../accounts/sessions.js';
 import { requireAgentAccess, requireApiKey } from '../auth/authorize.js';
 import { enforceRateLimit, verifyBearerWithinLimits } from '../auth/rate-limit.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
-import { AppError, forbidden, sessionEnded } from '../errors.js';
+import { AppError, forbidden, RetryLaterError, sessionEnded } from '../errors.js';
 import { PING_MS } from '../http/sse.js';
 import { internalErrorMessage } from '../lib/internal-error.js';
 import { refuseUnstorable } from '../lib/parse-input.js';
@@ -18,10 +18,18 @@ const t = initTRPC.context<Context>().create({
   sse: { ping: { enabled: true, intervalMs: PING_MS } },
   // An unexpected error's message is its cause's (a failed query's statement and parameters):
   // the client gets a fixed one and the request id that the log line of the cause carries.
-  errorFormatter: ({ shape, error, ctx }) =>
-    error.code === 'INTERNAL_SERVER_ERROR'
-      ? { ...shape, message: internalErrorMessage(ctx?.requestId) }
-      : shape,
+  // A refusal that passes with time carries its wait, which a subscription's refusal (sent
+  // in its stream, after the headers) cannot give as Retry-After.
+  errorFormatter: ({ shape, error, ctx }) => {
+    if (error.code === 'INTERNAL_SERVER_ERROR')
+      return { ...shape, message: internalErrorMessage(ctx?.requestId) };
+    if (error.cause instanceof RetryLaterError)
+      return {
+        ...shape,
+        data: { ...shape.data, retryAfterSeconds: error.cause.retryAfterSeconds },
+      };
+    return shape;
+  },
 });
 
 /** tRPC validates inputs through Standard Schema; its failure carries `issues` with paths. */

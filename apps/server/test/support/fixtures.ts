@@ -2,6 +2,7 @@ import { ensureOrganization } from '../../src/accounts/organizations.js';
 import { BuiltinRuntime } from '../../src/agent-runtime/builtin.js';
 import type { AgentRuntime } from '../../src/agent-runtime/runtime.js';
 import { createAgent } from '../../src/agents/agents.js';
+import { LiveStreamCaps } from '../../src/auth/stream-caps.js';
 import { TokenCache } from '../../src/auth/token-cache.js';
 import { TurnQueue } from '../../src/conversation/turn-queue.js';
 import { SecretBox } from '../../src/crypto/secret-box.js';
@@ -46,6 +47,21 @@ export function makeDeps(
   accounts: Partial<ServiceDeps['accounts']> = {},
   clientTokenOrigin: ServiceDeps['clientTokenOrigin'] = 'required',
 ): ServiceDeps {
+  const allLimits: ServiceDeps['limits'] = {
+    tokenMaxTtlMs: 24 * 60 * 60 * 1000,
+    clientTokenPerMinute: 10_000,
+    apiKeyPerMinute: 10_000,
+    bearerFailuresPerMinute: 10_000,
+    messageMaxBytes: 32 * 1024,
+    historyWindow: 20,
+    turnIdleTimeoutMs: 60_000,
+    turnTimeoutMs: 300_000,
+    streamsPerToken: 1_000,
+    streamsPerUser: 1_000,
+    streamsPerAddress: 1_000,
+    streamsPerInstance: 10_000,
+    ...limits,
+  };
   return {
     db: database.db,
     secrets: SecretBox.fromString(SecretBox.generateKey()),
@@ -56,17 +72,8 @@ export function makeDeps(
     now: clock.now,
     tokenCache: new TokenCache({ now: clock.now }),
     lastUsed: new LastUsedRecorder(database.db),
-    limits: {
-      tokenMaxTtlMs: 24 * 60 * 60 * 1000,
-      clientTokenPerMinute: 10_000,
-      apiKeyPerMinute: 10_000,
-      bearerFailuresPerMinute: 10_000,
-      messageMaxBytes: 32 * 1024,
-      historyWindow: 20,
-      turnIdleTimeoutMs: 60_000,
-      turnTimeoutMs: 300_000,
-      ...limits,
-    },
+    limits: allLimits,
+    liveStreams: new LiveStreamCaps(allLimits),
     clientTokenOrigin,
     accounts: {
       organizationName: 'app',

@@ -1,5 +1,6 @@
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
+import { userOfToken } from '../../accounts/sessions.js';
 import { getAgent } from '../../agents/agents.js';
 import {
   openConversationEvents,
@@ -54,7 +55,17 @@ export const messagesRouter = router({
         organizationId: ctx.principal.organizationId,
         agentId: input.agentId,
       });
+      const { principal } = ctx;
+      const releaseStream = ctx.deps.liveStreams.acquire({
+        principal,
+        userId:
+          principal.kind === 'clientToken'
+            ? await userOfToken(ctx.deps, { tokenId: principal.tokenId })
+            : null,
+        clientAddress: ctx.clientAddress,
+      });
       const lifetime = untilCredentialEnds(ctx, signal);
+      lifetime.signal.addEventListener('abort', releaseStream, { once: true });
       let events: AsyncGenerator<TrackedEvent>;
       try {
         events = await openConversationEvents(ctx.deps, {
@@ -63,6 +74,7 @@ export const messagesRouter = router({
           signal: lifetime.signal,
         });
       } catch (error) {
+        releaseStream();
         lifetime.dispose();
         throw error;
       }
@@ -74,6 +86,7 @@ export const messagesRouter = router({
         } catch (error) {
           throw toTRPCError(error) ?? error;
         } finally {
+          releaseStream();
           lifetime.dispose();
         }
       })();
