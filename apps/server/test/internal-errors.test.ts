@@ -32,7 +32,7 @@ beforeAll(async () => {
   });
   acme = await seedOrganization(deps, 'acme');
   await signUp(deps, { username: 'victor', password: 'a long password' });
-});
+}, 300_000);
 afterAll(async () => {
   await server.close();
   await database.close();

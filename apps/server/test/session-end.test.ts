@@ -18,7 +18,7 @@ beforeAll(async () => {
   database = await openTestDatabase();
   deps = makeDeps(database);
   server = await startTestServer(deps);
-});
+}, 300_000);
 afterAll(async () => {
   await server.close();
   await database.close();

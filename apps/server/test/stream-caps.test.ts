@@ -33,7 +33,7 @@ beforeAll(async () => {
   });
   server = await startTestServer(deps);
   acme = await seedOrganization(deps, 'acme');
-});
+}, 300_000);
 afterAll(async () => {
   await server.close();
   await database.close();
