@@ -356,6 +356,14 @@ const ENDPOINTS: Endpoint[] = [
     agentIn: 'path',
   },
   {
+    name: 'REST list organization messages',
+    method: 'GET',
+    path: () => '/v1/messages',
+    accepts: 'apiKey',
+    query: { limit: '10', order: 'asc' },
+    badQuery: { limit: ['0', '1001'], order: ['up'], conversation_id: ['conv-1'] },
+  },
+  {
     name: 'REST list tags',
     method: 'GET',
     path: () => '/v1/tags',

@@ -7,7 +7,7 @@ import Letta, {
 import type { Access } from '@scopekit/policy';
 import { describe, expect, it } from 'vitest';
 import { mintClientToken } from '../src/tokens/client-tokens.js';
-import { APP_ORIGIN } from './support/fixtures.js';
+import { APP_ORIGIN, seedOrganization } from './support/fixtures.js';
 import { startTestServer } from './support/server.js';
 import { useSuite } from './support/suite.js';
 
@@ -361,5 +361,45 @@ describe('tags', () => {
     expect(await client.tags.list({ before: 'demo', limit: 1 })).toEqual(['coffee']);
     const browser = await browserClient(['read_agent']);
     expect(await refusal(browser.tags.list())).toBeInstanceOf(PermissionDeniedError);
+  });
+});
+
+describe('messages across the organization', () => {
+  it('lists every agent’s messages, newest first, paged, for a server-side key only', async () => {
+    const client = sdk(s.acme.apiKey);
+    await client.agents.messages.create(s.acme.agentId, { input: 'hello one' });
+    await client.agents.messages.create(s.acme.otherAgentId, { input: 'hello two' });
+    const all = await client.messages.list();
+    expect(all).toHaveLength(4);
+    expect(all[0]).toMatchObject({
+      id: expect.stringMatching(/^message-/),
+      date: expect.any(String),
+      message_type: 'assistant_message',
+      run_id: expect.stringMatching(/^run-/),
+      seq_id: expect.any(Number),
+    });
+    expect(all.map((m) => m.message_type)).toEqual([
+      'assistant_message',
+      'user_message',
+      'assistant_message',
+      'user_message',
+    ]);
+    expect((all[1] as { content: string }).content).toBe('hello two');
+    const users = await client.messages.list({
+      include_return_message_types: ['user_message'],
+      order: 'asc',
+    });
+    expect(users.map((m) => (m as { content: string }).content)).toEqual([
+      'hello one',
+      'hello two',
+    ]);
+    expect(await client.messages.list({ after: all[1]?.id ?? '', limit: 1 })).toEqual([all[2]]);
+    // Another organization's messages are not there, nor are its cursors.
+    const globex = await seedOrganization(s.deps, 'globex');
+    expect(await sdk(globex.apiKey).messages.list()).toEqual([]);
+    const foreign = await refusal(sdk(globex.apiKey).messages.list({ after: all[0]?.id ?? '' }));
+    expect(foreign).toBeInstanceOf(NotFoundError);
+    const browser = await browserClient(['read_messages']);
+    expect(await refusal(browser.messages.list())).toBeInstanceOf(PermissionDeniedError);
   });
 });

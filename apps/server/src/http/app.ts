@@ -31,6 +31,7 @@ import { registerAgentRoutes } from './rest/agents.js';
 import { registerClientTokenRoutes } from './rest/client-tokens.js';
 import { registerIdentityRoutes } from './rest/identities.js';
 import { registerMessageRoutes } from './rest/messages.js';
+import { registerOrganizationMessageRoutes } from './rest/organization-messages.js';
 import { registerToolRoutes } from './rest/tools.js';
 import { applySecurityHeaders, isApiPath } from './security-headers.js';
 import { sessionTransport } from './session-cookie.js';
@@ -155,6 +156,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerMessageRoutes(app, deps, { pingMs: options.streamPingMs });
   registerToolRoutes(app, deps);
   registerIdentityRoutes(app, deps);
+  registerOrganizationMessageRoutes(app, deps);
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
