@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ACCESS_KINDS, type Access, type PolicyEntry } from '@scopekit/policy';
+import { type AccessOf, isAccessOf, type PolicyEntry, RESOURCE_TYPES } from '@scopekit/policy';
 import {
   ensureOrganization,
   findOrganization,
@@ -80,14 +80,15 @@ function required(name: 'name' | 'id' | 'agent' | 'hostname' | 'username'): stri
   return value;
 }
 
-function parseAccess(list: string): Access[] {
+function parseAgentAccess(list: string): AccessOf<'agent'>[] {
   const items = list
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const bad = items.find((item) => !(ACCESS_KINDS as readonly string[]).includes(item));
-  if (bad !== undefined) fail(`--access: "${bad}" is not one of ${ACCESS_KINDS.join(', ')}`);
-  return items as Access[];
+  const bad = items.find((item) => !isAccessOf('agent', item));
+  if (bad !== undefined)
+    fail(`--access: "${bad}" is not one of ${RESOURCE_TYPES.agent.join(', ')}`);
+  return items.filter((item) => isAccessOf('agent', item));
 }
 
 const command = positionals.join(' ');
@@ -134,7 +135,7 @@ async function plan(): Promise<Plan> {
       return {
         command,
         hostname: required('hostname'),
-        policy: [{ type: 'agent', id: required('agent'), access: parseAccess(values.access) }],
+        policy: [{ type: 'agent', id: required('agent'), access: parseAgentAccess(values.access) }],
         ttlMs: expiresIn ? Number(expiresIn) * 1000 : undefined,
       };
     }

@@ -1,4 +1,4 @@
-import { ACCESS_KINDS, type PolicyEntry, parseToken } from '@scopekit/policy';
+import { type PolicyEntry, parseToken, RESOURCE_TYPES } from '@scopekit/policy';
 import { count, eq } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createSession, resolveSession } from '../src/accounts/sessions.js';
@@ -100,7 +100,7 @@ describe('mintClientToken', () => {
   });
 
   it('lets an API key grant every access on every agent of its organization', async () => {
-    const everything = [...ACCESS_KINDS];
+    const everything = [...RESOURCE_TYPES.agent];
     const minted = await mintClientToken(s.deps, {
       organizationId: s.acme.organizationId,
       issuer: { kind: 'apiKey', apiKeyId: s.acme.apiKeyId },

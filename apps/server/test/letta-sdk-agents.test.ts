@@ -4,7 +4,7 @@ import Letta, {
   NotFoundError,
   PermissionDeniedError,
 } from '@letta-ai/letta-client';
-import type { Access } from '@scopekit/policy';
+import type { AccessOf } from '@scopekit/policy';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { signUp } from '../src/accounts/users.js';
@@ -24,7 +24,7 @@ const sdk = (apiKey: string, origin?: string) =>
     defaultHeaders: origin ? { Origin: origin } : undefined,
   });
 
-async function browserClient(access: Access[], agentId = s.acme.agentId) {
+async function browserClient(access: AccessOf<'agent'>[], agentId = s.acme.agentId) {
   const { token } = await mintClientToken(s.deps, {
     organizationId: s.acme.organizationId,
     hostname: APP_ORIGIN,
@@ -244,7 +244,12 @@ describe('a browser’s client-side token through the SDK', () => {
 });
 
 describe('what only a server-side key may do, whatever the token grants', () => {
-  const everything: Access[] = ['read_agent', 'write_agent', 'read_messages', 'write_messages'];
+  const everything: AccessOf<'agent'>[] = [
+    'read_agent',
+    'write_agent',
+    'read_messages',
+    'write_messages',
+  ];
 
   it.each(['model', 'metadata'] as const)('changing an agent’s %s', async (field) => {
     const browser = await browserClient(everything);
@@ -295,14 +300,14 @@ describe('what only a server-side key may do, whatever the token grants', () => 
 });
 
 describe('each access kind allows exactly its operation', () => {
-  const operations: Record<Access, (client: Letta) => Promise<unknown>> = {
+  const operations: Record<AccessOf<'agent'>, (client: Letta) => Promise<unknown>> = {
     read_agent: (c) => c.agents.retrieve(s.acme.agentId),
     write_agent: (c) => c.agents.update(s.acme.agentId, { description: 'changed' }),
     read_messages: (c) => c.agents.messages.list(s.acme.agentId),
     write_messages: (c) =>
       c.agents.messages.create(s.acme.agentId, { messages: [{ role: 'user', content: 'hi' }] }),
   };
-  const kinds = Object.keys(operations) as Access[];
+  const kinds = Object.keys(operations) as AccessOf<'agent'>[];
 
   it.each(kinds)('a token with only %s', async (granted) => {
     const client = await browserClient([granted]);

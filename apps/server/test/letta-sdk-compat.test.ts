@@ -5,7 +5,7 @@ import Letta, {
   NotFoundError,
   PermissionDeniedError,
 } from '@letta-ai/letta-client';
-import type { Access } from '@scopekit/policy';
+import type { AccessOf } from '@scopekit/policy';
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { AgentRuntime, RuntimePart } from '../src/agent-runtime/runtime.js';
@@ -38,7 +38,7 @@ function sdk(
   return Object.assign(client, { counter });
 }
 
-async function browserClient(access: Access[]) {
+async function browserClient(access: AccessOf<'agent'>[]) {
   const { token } = await mintClientToken(s.deps, {
     organizationId: s.acme.organizationId,
     hostname: APP_ORIGIN,

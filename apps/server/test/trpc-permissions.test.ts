@@ -1,4 +1,4 @@
-import type { Access } from '@scopekit/policy';
+import type { AccessOf } from '@scopekit/policy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getAgent } from '../src/agents/agents.js';
 import { messages } from '../src/db/schema.js';
@@ -26,7 +26,7 @@ const callerFor = (credential: string, origin?: string) =>
   );
 type Caller = ReturnType<typeof callerFor>;
 
-async function tokenFor(access: Access[], agentId = s.acme.agentId) {
+async function tokenFor(access: AccessOf<'agent'>[], agentId = s.acme.agentId) {
   const { token } = await mintClientToken(s.deps, {
     organizationId: s.acme.organizationId,
     hostname: APP_ORIGIN,
@@ -36,7 +36,10 @@ async function tokenFor(access: Access[], agentId = s.acme.agentId) {
 }
 
 /** Every procedure on one agent, with the access it needs. */
-const onAgent: Record<string, { access: Access; call: (c: Caller, agentId: string) => unknown }> = {
+const onAgent: Record<
+  string,
+  { access: AccessOf<'agent'>; call: (c: Caller, agentId: string) => unknown }
+> = {
   'agents.retrieve': { access: 'read_agent', call: (c, agentId) => c.agents.retrieve({ agentId }) },
   'agents.update': {
     access: 'write_agent',
@@ -57,7 +60,7 @@ const onAgent: Record<string, { access: Access; call: (c: Caller, agentId: strin
   },
 };
 const procedures = Object.entries(onAgent);
-const kinds: Access[] = ['read_agent', 'write_agent', 'read_messages', 'write_messages'];
+const kinds: AccessOf<'agent'>[] = ['read_agent', 'write_agent', 'read_messages', 'write_messages'];
 
 const storedMessages = () => s.database.db.select().from(messages);
 const agentNow = (agentId = s.acme.agentId) =>

@@ -1,12 +1,4 @@
 export {
-  ACCESS_KINDS,
-  type Access,
-  type AccessRequest,
-  type Policy,
-  type PolicyEntry,
-  type ResourceType,
-} from './access.js';
-export {
   DEFAULT_MAX_TOKEN_TTL_MS,
   DEFAULT_TOKEN_TTL_MS,
   expiresInSeconds,
@@ -14,10 +6,21 @@ export {
   resolveExpiry,
 } from './expiry.js';
 export { normalizeOrigin, originMatches, parseHostname } from './origin.js';
-export { agentIdsOf, can, isSubsetPolicy, narrowPolicy, normalizePolicy } from './policy.js';
+export { can, isSubsetPolicy, narrowPolicy, normalizePolicy, resourceIdsOf } from './policy.js';
+export {
+  type Access,
+  type AccessOf,
+  type AccessRequest,
+  isAccessOf,
+  type Policy,
+  type PolicyEntry,
+  RESOURCE_TYPES,
+  type ResourceType,
+  resourceTypes,
+} from './resources.js';
 export type { Result } from './result.js';
 export {
-  accessSchema,
+  accessSchemaOf,
   type CreateTokenRequest,
   createTokenRequestSchema,
   expiresAtSchema,

@@ -1,33 +1,45 @@
 import {
-  ACCESS_KINDS,
-  type Access,
   type AccessRequest,
   type Policy,
   type PolicyEntry,
-} from './access.js';
+  RESOURCE_TYPES,
+  type ResourceType,
+} from './resources.js';
 
-const entriesOf = (policy: Policy | PolicyEntry[]) =>
+/** An entry as the functions below read it, whatever its type. */
+interface LooseEntry {
+  type: ResourceType;
+  id: string;
+  access: readonly string[];
+}
+
+const entriesOf = (policy: Policy | PolicyEntry[]): readonly LooseEntry[] =>
   Array.isArray(policy) ? policy : policy.data;
 
 const keyOf = (entry: { type: string; id: string }) => `${entry.type}\u0000${entry.id}`;
 
-/** Whether the policy grants `request.access` on the resource. */
-export function can(policy: Policy | PolicyEntry[], request: AccessRequest): boolean {
-  return entriesOf(policy).some(
-    (entry) =>
-      entry.type === request.type &&
-      entry.id === request.id &&
-      entry.access.includes(request.access),
+function grants(entries: readonly LooseEntry[], type: string, id: string, access: string) {
+  return entries.some(
+    (entry) => entry.type === type && entry.id === id && entry.access.includes(access),
   );
 }
 
+/** Whether the policy grants `request.access` on the resource. */
+export function can<T extends ResourceType>(
+  policy: Policy | PolicyEntry[],
+  request: AccessRequest<T>,
+): boolean {
+  return grants(entriesOf(policy), request.type, request.id, request.access);
+}
+
 /**
- * The canonical form: one entry per resource, each access once in `ACCESS_KINDS` order,
- * entries sorted by type then id, empty entries dropped. Grants exactly what the input
- * grants, so stored and compared policies never depend on how a caller wrote them.
+ * The canonical form: one entry per resource, each access once in the order `RESOURCE_TYPES`
+ * lists it for the entry's type (anything else dropped), entries sorted by type then id,
+ * empty entries dropped. Grants exactly what the input grants, so stored and compared
+ * policies never depend on how a caller wrote them.
  */
 export function normalizePolicy(policy: Policy | PolicyEntry[]): Policy {
-  const merged = new Map<string, { type: PolicyEntry['type']; id: string; access: Set<Access> }>();
+  const merged = new Map<string, { type: ResourceType; id: string; access: Set<string> }>();
   for (const entry of entriesOf(policy)) {
     const key = keyOf(entry);
     let target = merged.get(key);
@@ -38,14 +50,15 @@ export function normalizePolicy(policy: Policy | PolicyEntry[]): Policy {
     for (const access of entry.access) target.access.add(access);
   }
   const data = [...merged.values()]
-    .filter((entry) => entry.access.size > 0)
-    .sort((a, b) => compare(a.type, b.type) || compare(a.id, b.id))
     .map((entry) => ({
       type: entry.type,
       id: entry.id,
-      access: ACCESS_KINDS.filter((access) => entry.access.has(access)),
-    }));
-  return { version: '1', data };
+      access: (RESOURCE_TYPES[entry.type] ?? []).filter((access) => entry.access.has(access)),
+    }))
+    .filter((entry) => entry.access.length > 0)
+    .sort((a, b) => compare(a.type, b.type) || compare(a.id, b.id));
+  // Each entry's access list was drawn from its own type's kinds just above.
+  return { version: '1', data: data as PolicyEntry[] };
 }
 
 /** What `requested` asks for and `grantable` allows: a token never gets more than its issuer may give. */
@@ -53,15 +66,12 @@ export function narrowPolicy(
   requested: Policy | PolicyEntry[],
   grantable: Policy | PolicyEntry[],
 ): Policy {
-  const allowed = normalizePolicy(grantable);
-  return normalizePolicy(
-    entriesOf(requested).map((entry) => ({
-      ...entry,
-      access: entry.access.filter((access) =>
-        can(allowed, { type: entry.type, id: entry.id, access }),
-      ),
-    })),
-  );
+  const allowed = entriesOf(normalizePolicy(grantable));
+  const narrowed = entriesOf(requested).map((entry) => ({
+    ...entry,
+    access: entry.access.filter((access) => grants(allowed, entry.type, entry.id, access)),
+  }));
+  return normalizePolicy(narrowed as PolicyEntry[]);
 }
 
 /** Whether every grant of `inner` is also a grant of `outer`. */
@@ -69,16 +79,17 @@ export function isSubsetPolicy(
   inner: Policy | PolicyEntry[],
   outer: Policy | PolicyEntry[],
 ): boolean {
+  const outerEntries = entriesOf(outer);
   return entriesOf(inner).every((entry) =>
-    entry.access.every((access) => can(outer, { type: entry.type, id: entry.id, access })),
+    entry.access.every((access) => grants(outerEntries, entry.type, entry.id, access)),
   );
 }
 
-/** The distinct agent ids a policy names, sorted. */
-export function agentIdsOf(policy: Policy | PolicyEntry[]): string[] {
+/** The distinct ids of resources of `type` that a policy names, sorted. */
+export function resourceIdsOf(policy: Policy | PolicyEntry[], type: ResourceType): string[] {
   const ids = new Set(
     entriesOf(policy)
-      .filter((e) => e.type === 'agent')
+      .filter((e) => e.type === type)
       .map((e) => e.id),
   );
   return [...ids].sort(compare);

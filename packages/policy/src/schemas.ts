@@ -1,6 +1,6 @@
-import { z } from 'zod';
-import { ACCESS_KINDS } from './access.js';
+import * as z from 'zod/mini';
 import { parseHostname } from './origin.js';
+import { RESOURCE_TYPES, type ResourceType, resourceTypes } from './resources.js';
 import { err, ok, type Result } from './result.js';
 
 export interface ValidationIssue {
@@ -9,40 +9,86 @@ export interface ValidationIssue {
   message: string;
 }
 
-export const accessSchema = z.enum(ACCESS_KINDS, {
-  error: () => `must be one of ${ACCESS_KINDS.join(', ')}`,
+/** zod's own wording, kept here so that messages do not depend on a zod locale being loaded. */
+const unknownKeys = (issue: z.core.$ZodRawIssue) =>
+  issue.code === 'unrecognized_keys'
+    ? `Unrecognized key${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.map((key) => `"${key}"`).join(', ')}`
+    : undefined;
+
+const quoted = (values: readonly string[]) => values.map((value) => `"${value}"`).join(', ');
+
+/** The access kinds of one resource type, refused with the list of them. */
+export function accessSchemaOf<T extends ResourceType>(type: T) {
+  const kinds = RESOURCE_TYPES[type];
+  return z.enum(kinds, { error: () => `must be one of ${kinds.join(', ')}` });
+}
+
+function entrySchemaOf<T extends ResourceType>(type: T) {
+  return z.strictObject(
+    {
+      type: z.literal(type),
+      id: z
+        .string({ error: () => 'must be a string' })
+        .check(
+          z.minLength(1, 'must not be empty'),
+          z.maxLength(200, 'must be at most 200 characters'),
+        ),
+      access: z
+        .array(accessSchemaOf(type), { error: () => 'must be an array of access kinds' })
+        .check(
+          z.minLength(1, 'must grant at least one access'),
+          z.maxLength(16, 'must list at most 16 access kinds'),
+        ),
+    },
+    { error: unknownKeys },
+  );
+}
+
+type EntrySchemas = { [T in ResourceType]: ReturnType<typeof entrySchemaOf<T>> }[ResourceType];
+
+// One schema per type, typed as the union of them (which `map` cannot infer).
+const entrySchemas = resourceTypes().map(entrySchemaOf) as unknown as [
+  EntrySchemas,
+  ...EntrySchemas[],
+];
+const typeNames = resourceTypes();
+
+/** One policy entry: its `type` picks which access kinds it may list. */
+export const policyEntrySchema = z.discriminatedUnion('type', entrySchemas, {
+  error: (issue) => {
+    if (issue.code === 'invalid_union') {
+      return typeNames.length === 1
+        ? `must be ${quoted(typeNames)}`
+        : `must be one of ${quoted(typeNames)}`;
+    }
+    if (issue.code === 'invalid_type') return 'must be an object with type, id and access';
+    return undefined;
+  },
 });
 
-export const policyEntrySchema = z.strictObject({
-  type: z.literal('agent', { error: () => 'must be "agent"' }),
-  id: z
-    .string({ error: () => 'must be a string' })
-    .min(1, 'must not be empty')
-    .max(200, 'must be at most 200 characters'),
-  access: z
-    .array(accessSchema, { error: () => 'must be an array of access kinds' })
-    .min(1, 'must grant at least one access')
-    .max(16, 'must list at most 16 access kinds'),
-});
+export const policySchema = z.strictObject(
+  {
+    version: z.literal('1', { error: () => 'must be "1"' }),
+    data: z.array(policyEntrySchema).check(z.maxLength(100, 'must have at most 100 entries')),
+  },
+  { error: unknownKeys },
+);
 
-export const policySchema = z.strictObject({
-  version: z.literal('1', { error: () => 'must be "1"' }),
-  data: z.array(policyEntrySchema).max(100, 'must have at most 100 entries'),
-});
-
-export const hostnameSchema = z
-  .string({ error: () => 'must be a string' })
-  .max(2048, 'must be at most 2048 characters')
-  .superRefine((value, ctx) => {
+export const hostnameSchema = z.string({ error: () => 'must be a string' }).check(
+  z.maxLength(2048, 'must be at most 2048 characters'),
+  z.superRefine((value, ctx) => {
     const parsed = parseHostname(value);
-    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
-  });
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error, input: value });
+  }),
+);
 
 /** A create request's `policy`: Letta takes the entries alone, without `version`. */
 export const policyEntriesSchema = z
   .array(policyEntrySchema, { error: () => 'must be an array of policy entries' })
-  .min(1, 'must have at least one entry')
-  .max(100, 'must have at most 100 entries');
+  .check(
+    z.minLength(1, 'must have at least one entry'),
+    z.maxLength(100, 'must have at most 100 entries'),
+  );
 
 /** A requested expiry, as an ISO 8601 date-time with its offset (`Z` or `+02:00`). */
 export const expiresAtSchema = z.iso.datetime({
@@ -59,14 +105,14 @@ export const createTokenRequestSchema = z.strictObject(
   {
     hostname: hostnameSchema,
     policy: policyEntriesSchema,
-    expires_at: expiresAtSchema.optional(),
+    expires_at: z.optional(expiresAtSchema),
   },
   {
-    // Only for input that is no object at all; unknown keys keep zod's message naming them.
+    // Unknown keys are named; input that is no object at all is told what the body takes.
     error: (issue) =>
       issue.code === 'invalid_type'
         ? 'expected an object with hostname, policy and optionally expires_at'
-        : undefined,
+        : unknownKeys(issue),
   },
 );
 export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
@@ -85,8 +131,8 @@ export type TokenRecord = z.infer<typeof tokenRecordSchema>;
  * by the server's clock, which `refreshDelayMs` plans from (an addition to Letta's shape,
  * which its SDK passes over).
  */
-export const mintedTokenRecordSchema = tokenRecordSchema.extend({
-  expiresIn: z.number().int().nonnegative(),
+export const mintedTokenRecordSchema = z.extend(tokenRecordSchema, {
+  expiresIn: z.int().check(z.nonnegative()),
 });
 export type MintedTokenRecord = z.infer<typeof mintedTokenRecordSchema>;
 

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  ACCESS_KINDS,
-  agentIdsOf,
   can,
   isSubsetPolicy,
   narrowPolicy,
   normalizePolicy,
+  RESOURCE_TYPES,
+  resourceIdsOf,
 } from '../src/index.js';
 import { allRequests, entries, grants, request } from './arbitraries.js';
 
@@ -22,7 +22,9 @@ describe('can', () => {
   });
 
   it('grants nothing on an agent the policy does not name', () => {
-    const policy = normalizePolicy([{ type: 'agent', id: 'agent-a', access: [...ACCESS_KINDS] }]);
+    const policy = normalizePolicy([
+      { type: 'agent', id: 'agent-a', access: [...RESOURCE_TYPES.agent] },
+    ]);
     expect(can(policy, { type: 'agent', id: 'agent-b', access: 'read_messages' })).toBe(false);
     expect(can(policy, { type: 'agent', id: 'agent-a', access: 'write_agent' })).toBe(true);
   });
@@ -47,16 +49,17 @@ describe('normalizePolicy', () => {
     );
   });
 
-  it('yields one entry per agent, sorted, with access deduplicated in canonical order', () => {
+  it('yields one entry per resource, sorted, with access deduplicated in its type’s order', () => {
     fc.assert(
       fc.property(entries, (list) => {
         const { version, data } = normalizePolicy(list);
         expect(version).toBe('1');
-        const ids = data.map((e) => e.id);
-        expect(ids).toEqual([...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+        const keys = data.map((e) => `${e.type}\u0000${e.id}`);
+        expect(keys).toEqual([...new Set(keys)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
         for (const e of data) {
+          const kinds: readonly string[] = RESOURCE_TYPES[e.type];
           expect(e.access.length).toBeGreaterThan(0);
-          expect(e.access).toEqual(ACCESS_KINDS.filter((a) => e.access.includes(a)));
+          expect(e.access).toEqual(kinds.filter((a) => (e.access as string[]).includes(a)));
         }
       }),
     );
@@ -102,13 +105,16 @@ describe('narrowPolicy and isSubsetPolicy', () => {
     );
   });
 
-  it('lists the distinct agent ids a policy names', () => {
+  it('lists the distinct ids of one type that a policy names', () => {
     expect(
-      agentIdsOf([
-        { type: 'agent', id: 'b', access: ['read_agent'] },
-        { type: 'agent', id: 'a', access: ['read_agent'] },
-        { type: 'agent', id: 'b', access: ['write_agent'] },
-      ]),
+      resourceIdsOf(
+        [
+          { type: 'agent', id: 'b', access: ['read_agent'] },
+          { type: 'agent', id: 'a', access: ['read_agent'] },
+          { type: 'agent', id: 'b', access: ['write_agent'] },
+        ],
+        'agent',
+      ),
     ).toEqual(['a', 'b']);
   });
 });

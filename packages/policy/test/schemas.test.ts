@@ -1,9 +1,13 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   formatIssues,
   mintedTokenRecordSchema,
   parseCreateTokenRequest,
+  policyEntrySchema,
   policySchema,
+  RESOURCE_TYPES,
+  resourceTypes,
   tokenRecordSchema,
 } from '../src/index.js';
 
@@ -26,7 +30,17 @@ describe('create request', () => {
   });
 
   it.each([
-    ['an unknown field, by name', { ...valid, scope: 'all' }, /scope/],
+    ['an unknown field, by name', { ...valid, scope: 'all' }, /^Unrecognized key: "scope"$/],
+    [
+      'unknown fields of an entry, by name',
+      { ...valid, policy: [{ ...valid.policy[0], tool: 1, agent: 2 }] },
+      /^policy\[0\]: Unrecognized keys: "tool", "agent"$/,
+    ],
+    [
+      'an entry that is not an object',
+      { ...valid, policy: ['agent-1'] },
+      /^policy\[0\]: must be an object with type, id and access$/,
+    ],
     [
       'a bad access kind, by position',
       { ...valid, policy: [{ type: 'agent', id: 'a', access: ['read_messages', 'own'] }] },
@@ -35,7 +49,7 @@ describe('create request', () => {
     [
       'a resource type',
       { ...valid, policy: [{ type: 'tool', id: 'a', access: ['read_agent'] }] },
-      /^policy\[0\]\.type: must be "agent"$/,
+      /^policy\[0\]\.type: must be (one of )?"agent"/,
     ],
     [
       'an empty access list',
@@ -70,6 +84,67 @@ describe('create request', () => {
   ])('refuses %s, which is not an object at all, saying what it takes', (_name, input) => {
     expect(messageFor(input)).toBe(
       'expected an object with hostname, policy and optionally expires_at',
+    );
+  });
+});
+
+describe('schemas derived from RESOURCE_TYPES', () => {
+  it.each(resourceTypes())('accepts every access kind of %s, and only those', (type) => {
+    const kinds: readonly string[] = RESOURCE_TYPES[type];
+    const entry = { type, id: 'res-1', access: [...kinds] };
+    expect(policyEntrySchema.parse(entry)).toEqual(entry);
+    const others = resourceTypes()
+      .flatMap((t): readonly string[] => RESOURCE_TYPES[t])
+      .filter((kind) => !kinds.includes(kind));
+    for (const kind of [...others, 'own']) {
+      expect(messageFor({ ...valid, policy: [{ type, id: 'a', access: [kind] }] })).toBe(
+        `policy[0].access[0]: must be one of ${kinds.join(', ')}`,
+      );
+    }
+  });
+
+  it('refuses any other type, naming the ones there are', () => {
+    const names = resourceTypes().map((type) => `"${type}"`);
+    const expected =
+      names.length === 1 ? `must be ${names[0]}` : `must be one of ${names.join(', ')}`;
+    for (const type of ['tool', 'Agent', '', 1, undefined]) {
+      expect(messageFor({ ...valid, policy: [{ type, id: 'a', access: ['read_agent'] }] })).toBe(
+        `policy[0].type: ${expected}`,
+      );
+    }
+  });
+
+  // This package loads zod/mini without a locale, where an issue without a message of ours
+  // would read "Invalid input": every refusal of a create request must say what is wrong.
+  it('explains every refusal in its own words, whatever the input', () => {
+    const anyEntry = fc.record(
+      {
+        type: fc.oneof(fc.constantFrom(...resourceTypes()), fc.jsonValue()),
+        id: fc.oneof(fc.string({ maxLength: 3 }), fc.jsonValue()),
+        access: fc.oneof(fc.array(fc.constantFrom('read_agent', 'own', 3)), fc.jsonValue()),
+        extra: fc.jsonValue(),
+      },
+      { requiredKeys: [] },
+    );
+    const body = fc.record(
+      {
+        hostname: fc.oneof(fc.constant('https://a.example'), fc.jsonValue()),
+        policy: fc.oneof(
+          fc.array(fc.oneof(anyEntry, fc.jsonValue()), { maxLength: 3 }),
+          fc.jsonValue(),
+        ),
+        expires_at: fc.oneof(fc.constant('2030-01-31T12:00:00Z'), fc.jsonValue()),
+        other: fc.jsonValue(),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.oneof(body, fc.jsonValue()), (input) => {
+        const parsed = parseCreateTokenRequest(input);
+        if (parsed.ok) return;
+        for (const issue of parsed.error) expect(issue.message).not.toMatch(/^Invalid input/);
+      }),
+      { numRuns: 500 },
     );
   });
 });

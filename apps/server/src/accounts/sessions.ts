@@ -144,7 +144,7 @@ export async function mintSessionToken(
     organizationId: user.organizationId,
     issuer,
     hostname,
-    policy: grantablePolicy(issuer, [user.agentId]),
+    policy: grantablePolicy(issuer, [{ type: 'agent', id: user.agentId }]),
     ttlMs: deps.accounts.webTokenTtlMs,
   });
   return { ...minted, agentId: user.agentId };

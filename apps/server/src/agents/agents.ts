@@ -175,7 +175,7 @@ export async function createAgent(
   return input.identity_ids?.length ? db.transaction(insert) : insert(db);
 }
 
-/** Which of `ids` are agents of the organization; a policy may only name those. */
+/** Which of `ids` are agents of the organization. */
 export async function existingAgentIds(
   { db }: Pick<ServiceDeps, 'db'>,
   args: { organizationId: string; ids: string[] },

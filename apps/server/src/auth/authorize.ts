@@ -1,4 +1,4 @@
-import { type Access, can } from '@scopekit/policy';
+import { type AccessOf, can, type ResourceType } from '@scopekit/policy';
 import { forbidden } from '../errors.js';
 import type { ApiKeyPrincipal, Principal } from './principal.js';
 
@@ -13,12 +13,17 @@ export function requireApiKey(principal: Principal): ApiKeyPrincipal {
 }
 
 /**
- * An API key may act on any agent of its organization (the service then checks the agent is
- * one); a client-side token only on what its policy grants.
+ * An API key may act on any resource of its organization (the service then checks the
+ * resource is one); a client-side token only on what its policy grants.
  */
-export function requireAgentAccess(principal: Principal, agentId: string, access: Access): void {
+export function requireAccess<T extends ResourceType>(
+  principal: Principal,
+  type: T,
+  id: string,
+  access: AccessOf<T>,
+): void {
   if (principal.kind === 'apiKey') return;
-  if (!can(principal.policy, { type: 'agent', id: agentId, access })) {
-    throw forbidden(`This token does not grant ${access} on agent ${agentId}`);
+  if (!can(principal.policy, { type, id, access })) {
+    throw forbidden(`This token does not grant ${access} on ${type} ${id}`);
   }
 }

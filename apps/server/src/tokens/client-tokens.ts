@@ -1,5 +1,4 @@
 import {
-  agentIdsOf,
   expiresInSeconds,
   generateToken,
   normalizePolicy,
@@ -12,17 +11,23 @@ import {
 } from '@scopekit/policy';
 import { and, desc, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { existingAgentIds } from '../agents/agents.js';
 import { revokeAndAnnounce } from '../auth/token-cache.js';
 import { hashToken } from '../crypto/hash.js';
 import { UnreadableSecretError } from '../crypto/secret-box.js';
 import type { Database } from '../db/client.js';
 import { rowsOf } from '../db/rows.js';
-import { agents, apiKeys, clientTokenAgents, clientTokens, sessions } from '../db/schema.js';
+import { apiKeys, clientTokenAgents, clientTokens, sessions } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { badRequest, notFound, sessionEnded, unauthorized } from '../errors.js';
 import { newId } from '../lib/ids.js';
 import { parseInput } from '../lib/parse-input.js';
+import {
+  allNamedExistSql,
+  existingResources,
+  namedResources,
+  namedResourcesSql,
+  tokenIndexInsertsSql,
+} from './resource-tables.js';
 import { grantablePolicy, refuseBeyondGrant, type TokenIssuer } from './token-issuer.js';
 
 /** A token as listings and revocations describe it: everything but its value. */
@@ -89,23 +94,26 @@ export async function mintClientToken(
     maxTtlMs: deps.limits.tokenMaxTtlMs,
   });
   if (!expiry.ok) throw badRequest(expiry.error, args.expiryField ?? 'expires_at');
-  const agentIds = agentIdsOf(policy);
-  // Taking every agent named to be the organization's: the statement below checks that.
-  refuseBeyondGrant(requested, grantablePolicy(issuer, agentIds), issuer);
+  const named = namedResources(policy);
+  // Taking every resource named to be the organization's: the statement below checks that.
+  refuseBeyondGrant(
+    requested,
+    grantablePolicy(
+      issuer,
+      named.flatMap(({ type, ids }) => ids.map((id) => ({ type, id }))),
+    ),
+    issuer,
+  );
   const id = newId('tok');
   const token = generateToken('client');
   const createdAt = now;
-  const agentList = sql.join(
-    agentIds.map((agentId) => sql`(${agentId})`),
-    sql`, `,
-  );
-  // One statement, so one round trip and one commit: the token and its agent index rows are
-  // written only if every agent named is one of the organization's and the issuer still
-  // lives. Its row is read `for share`, which waits for a revocation or log-out in flight
-  // (they update or delete that row first) and then sees it, and holds either back until
-  // this commits, so that they find this token: none can outlive its issuer.
+  // One statement, so one round trip and one commit: the token and its index rows (one per
+  // resource named) are written only if every resource named is one of the organization's
+  // and the issuer still lives. Its row is read `for share`, which waits for a revocation or
+  // log-out in flight (they update or delete that row first) and then sees it, and holds
+  // either back until this commits, so that they find this token: none can outlive its issuer.
   const inserted = await db.execute(sql`
-    with named(id) as (values ${agentList}),
+    with ${namedResourcesSql(named)},
     token as (
       insert into ${clientTokens} (id, organization_id, api_key_id, session_id_hash, token_hash,
         token_ciphertext, hint, hostname, policy, created_at, expires_at)
@@ -116,13 +124,11 @@ export async function mintClientToken(
         ${secrets.seal(token, id)}, ${redactToken(token)}, ${hostname.value},
         ${JSON.stringify(policy)}::jsonb, ${createdAt.toISOString()}::timestamptz,
         ${expiry.value.toISOString()}::timestamptz
-      where (select count(*) from ${agents} a join named on named.id = a.id
-             where a.organization_id = ${organizationId}) = ${agentIds.length}
+      where ${allNamedExistSql(named, organizationId)}
         and ${issuerLives(issuer, organizationId, now)}
-      returning id, created_at)
-    insert into ${clientTokenAgents} (token_id, agent_id, created_at)
-    select token.id, named.id, token.created_at from token cross join named
-    returning token_id`);
+      returning id, created_at),
+    ${tokenIndexInsertsSql(named)}
+    select id from token`);
   if (rowsOf(inserted).length === 0) await refuseMint(deps, args, requested, now);
   return {
     id,
@@ -150,7 +156,7 @@ function issuerLives(issuer: TokenIssuer | undefined, organizationId: string, no
   return sql`true`;
 }
 
-/** The mint wrote nothing: its issuer is gone (401), or an agent is not the organization's (400). */
+/** The mint wrote nothing: its issuer is gone (401), or a resource is not the organization's (400). */
 async function refuseMint(
   deps: ServiceDeps,
   args: MintClientTokenArgs,
@@ -172,10 +178,7 @@ async function refuseMint(
       .where(and(eq(sessions.idHash, issuer.sessionIdHash), gt(sessions.expiresAt, now)));
     if (!session) throw sessionEnded();
   }
-  const known = await existingAgentIds(deps, {
-    organizationId,
-    ids: requested.map((entry) => entry.id),
-  });
+  const known = await existingResources(deps, { organizationId, resources: requested });
   refuseBeyondGrant(requested, grantablePolicy(issuer, known), issuer);
   throw new Error('A mint wrote nothing although its issuer and every agent it names exist');
 }

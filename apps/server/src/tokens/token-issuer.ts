@@ -1,11 +1,12 @@
 import {
-  ACCESS_KINDS,
-  type Access,
+  type AccessOf,
   can,
   isSubsetPolicy,
   normalizePolicy,
   type Policy,
   type PolicyEntry,
+  RESOURCE_TYPES,
+  type ResourceType,
 } from '@scopekit/policy';
 import { badRequest } from '../errors.js';
 
@@ -19,26 +20,37 @@ export type TokenIssuer =
   | { kind: 'session'; sessionIdHash: string; agentId: string };
 
 /** What a log-in session may hand its browser: its user's agent, to chat with and to read, not to change. */
-export const SESSION_ACCESS: readonly Access[] = ['read_messages', 'write_messages', 'read_agent'];
+export const SESSION_ACCESS: readonly AccessOf<'agent'>[] = [
+  'read_messages',
+  'write_messages',
+  'read_agent',
+];
+
+/** A resource a policy names, by type and id. */
+export interface ResourceRef {
+  type: ResourceType;
+  id: string;
+}
 
 /**
- * What `issuer` may grant on `agentIds`, which must be agents of its organization: an API key
- * (or the operator) every access on each; a session only its user's own agent, with
- * SESSION_ACCESS.
+ * What `issuer` may grant on `resources`, which must be its organization's: an API key (or
+ * the operator) every access kind of each one's type; a session only its user's own agent,
+ * with SESSION_ACCESS.
  */
 export function grantablePolicy(
   issuer: TokenIssuer | undefined,
-  agentIds: Iterable<string>,
+  resources: Iterable<ResourceRef>,
 ): Policy {
-  const ids = [...agentIds];
+  const named = [...resources];
   if (issuer?.kind === 'session') {
+    const own = named.some((r) => r.type === 'agent' && r.id === issuer.agentId);
     return normalizePolicy(
-      ids.includes(issuer.agentId)
-        ? [{ type: 'agent', id: issuer.agentId, access: [...SESSION_ACCESS] }]
-        : [],
+      own ? [{ type: 'agent', id: issuer.agentId, access: [...SESSION_ACCESS] }] : [],
     );
   }
-  return normalizePolicy(ids.map((id) => ({ type: 'agent', id, access: [...ACCESS_KINDS] })));
+  return normalizePolicy(
+    named.map(({ type, id }) => ({ type, id, access: [...RESOURCE_TYPES[type]] }) as PolicyEntry),
+  );
 }
 
 /**
@@ -54,11 +66,11 @@ export function refuseBeyondGrant(
   const index = requested.findIndex((entry) => !isSubsetPolicy([entry], grantable));
   const entry = requested[index];
   if (!entry) return;
-  if (!grantable.data.some((granted) => granted.id === entry.id)) {
+  if (!grantable.data.some((granted) => granted.type === entry.type && granted.id === entry.id)) {
     throw badRequest(
       issuer?.kind === 'session'
-        ? `agent ${entry.id} is not your own agent`
-        : `agent ${entry.id} does not exist in your organization`,
+        ? `${entry.type} ${entry.id} is not your own ${entry.type}`
+        : `${entry.type} ${entry.id} does not exist in your organization`,
       `policy[${index}].id`,
     );
   }

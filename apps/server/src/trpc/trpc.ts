@@ -1,8 +1,14 @@
-import { type Access, formatIssues, type IssueList, toValidationIssues } from '@scopekit/policy';
+import {
+  type AccessOf,
+  formatIssues,
+  type IssueList,
+  type ResourceType,
+  toValidationIssues,
+} from '@scopekit/policy';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { isWebOrigin, resolveSession } from '../accounts/sessions.js';
-import { requireAgentAccess, requireApiKey } from '../auth/authorize.js';
+import { requireAccess, requireApiKey } from '../auth/authorize.js';
 import { enforceRateLimit, verifyBearerWithinLimits } from '../auth/rate-limit.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, forbidden, RetryLaterError, sessionEnded } from '../errors.js';
@@ -95,17 +101,30 @@ export const apiKeyProcedure = authedProcedure.use(({ ctx, next }) =>
   next({ ctx: { principal: requireApiKey(ctx.principal) } }),
 );
 
-export const agentIdSchema = z
+export const resourceIdSchema = z
   .string()
   .min(1, 'must not be empty')
   .max(200, 'must be at most 200 characters');
 
+/**
+ * Procedures on one resource of `type` (a type of the policy's RESOURCE_TYPES): the input
+ * names it as `<type>Id`, and the caller must hold `access` on it.
+ */
+export function resourceProcedure<T extends ResourceType>(type: T) {
+  const idKey = `${type}Id` as const;
+  const input = z.object({ [idKey]: resourceIdSchema } as Record<
+    typeof idKey,
+    typeof resourceIdSchema
+  >);
+  return (access: AccessOf<T>) =>
+    authedProcedure.input(input).use(({ ctx, input, next }) => {
+      requireAccess(ctx.principal, type, (input as Record<typeof idKey, string>)[idKey], access);
+      return next();
+    });
+}
+
 /** A procedure on one agent: its input names `agentId`, and the caller must hold `access` on it. */
-export const agentProcedure = (access: Access) =>
-  authedProcedure.input(z.object({ agentId: agentIdSchema })).use(({ ctx, input, next }) => {
-    requireAgentAccess(ctx.principal, input.agentId, access);
-    return next();
-  });
+export const agentProcedure = resourceProcedure('agent');
 
 /**
  * Cookie-authenticated calls are accepted only from the web app's own origins (when the

@@ -19,7 +19,7 @@ import {
 } from '../../agents/agents.js';
 import { refuseServerKeyAgentFields } from '../../agents/server-key-only.js';
 import { listTags, tagListSchema } from '../../agents/tags.js';
-import { requireAgentAccess, requireApiKey } from '../../auth/authorize.js';
+import { requireAccess, requireApiKey } from '../../auth/authorize.js';
 import type { ServiceDeps } from '../../deps.js';
 import { parseInput } from '../../lib/parse-input.js';
 import { authenticate, queryBoolean, queryList, queryNumber } from './authenticate.js';
@@ -69,7 +69,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
   app.get<AgentParams>('/v1/agents/:agentId', async (request) => {
     const principal = await authenticate(deps, request);
     const { agentId } = request.params;
-    requireAgentAccess(principal, agentId, 'read_agent');
+    requireAccess(principal, 'agent', agentId, 'read_agent');
     return agentState(
       deps,
       await getAgent(deps, { organizationId: principal.organizationId, agentId }),
@@ -79,7 +79,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
   app.patch<AgentParams>('/v1/agents/:agentId', async (request) => {
     const principal = await authenticate(deps, request);
     const { agentId } = request.params;
-    requireAgentAccess(principal, agentId, 'write_agent');
+    requireAccess(principal, 'agent', agentId, 'write_agent');
     const body = parseInput(agentUpdateSchema, request.body);
     refuseServerKeyAgentFields(principal, body);
     return agentState(
@@ -92,7 +92,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
   app.get<AgentParams>('/v1/agents/:agentId/core-memory/blocks', async (request) => {
     const principal = await authenticate(deps, request);
     const { agentId } = request.params;
-    requireAgentAccess(principal, agentId, 'read_agent');
+    requireAccess(principal, 'agent', agentId, 'read_agent');
     const query = parseInput(blockListQuery, request.query);
     return listBlocks(deps, { organizationId: principal.organizationId, agentId, ...query });
   });
@@ -100,14 +100,14 @@ export function registerAgentRoutes(app: FastifyInstance, deps: ServiceDeps) {
   app.get<BlockParams>('/v1/agents/:agentId/core-memory/blocks/:label', async (request) => {
     const principal = await authenticate(deps, request);
     const { agentId, label } = request.params;
-    requireAgentAccess(principal, agentId, 'read_agent');
+    requireAccess(principal, 'agent', agentId, 'read_agent');
     return getBlock(deps, { organizationId: principal.organizationId, agentId, label });
   });
 
   app.patch<BlockParams>('/v1/agents/:agentId/core-memory/blocks/:label', async (request) => {
     const principal = await authenticate(deps, request);
     const { agentId, label } = request.params;
-    requireAgentAccess(principal, agentId, 'write_agent');
+    requireAccess(principal, 'agent', agentId, 'write_agent');
     const body = parseInput(blockUpdateSchema, request.body);
     return updateBlock(deps, {
       ...body,

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import { z } from 'zod';
 import { refuseNonUserMessages } from '../../agents/server-key-only.js';
 import { emptyList, nullOnly } from '../../agents/unsupported-fields.js';
-import { requireAgentAccess } from '../../auth/authorize.js';
+import { requireAccess } from '../../auth/authorize.js';
 import { watchCredential } from '../../auth/credential-lifetime.js';
 import { requestOrigin } from '../../auth/request-origin.js';
 import type { ConversationEvent } from '../../conversation/conversation-events.js';
@@ -89,7 +89,7 @@ export function registerMessageRoutes(
   app.get<AgentParams>('/v1/agents/:agentId/messages', async (request) => {
     const principal = await authenticate(deps, request);
     const { agentId } = request.params;
-    requireAgentAccess(principal, agentId, 'read_messages');
+    requireAccess(principal, 'agent', agentId, 'read_messages');
     const { before, after, limit, order, include_return_message_types } = parseInput(
       listQuery,
       request.query,
@@ -111,7 +111,7 @@ export function registerMessageRoutes(
     async (request: FastifyRequest<AgentParams>, reply: FastifyReply) => {
       const principal = await authenticate(deps, request);
       const { agentId } = request.params;
-      requireAgentAccess(principal, agentId, 'write_messages');
+      requireAccess(principal, 'agent', agentId, 'write_messages');
       const body = parseInput(sendBody, request.body);
       refuseNonUserMessages(principal, body.messages);
       // A revocation (or the token's expiry) drops the send if it is still queued and stops

@@ -8,7 +8,7 @@ import {
   toolListSchema,
   toolPageSchema,
 } from '../../agents/agent-tools.js';
-import { requireAgentAccess, requireApiKey } from '../../auth/authorize.js';
+import { requireAccess, requireApiKey } from '../../auth/authorize.js';
 import type { ServiceDeps } from '../../deps.js';
 import { parseInput } from '../../lib/parse-input.js';
 import { authenticate, queryBoolean, queryList, queryNumber } from './authenticate.js';
@@ -44,7 +44,7 @@ export function registerToolRoutes(app: FastifyInstance, deps: ServiceDeps) {
   app.get<{ Params: { agentId: string } }>('/v1/agents/:agentId/tools', async (request) => {
     const principal = await authenticate(deps, request);
     const { agentId } = request.params;
-    requireAgentAccess(principal, agentId, 'read_agent');
+    requireAccess(principal, 'agent', agentId, 'read_agent');
     const query = parseInput(pageQuery, request.query);
     return listAgentTools(deps, { organizationId: principal.organizationId, agentId, ...query });
   });

@@ -16,7 +16,7 @@ import {
   updateBlock,
 } from '../../agents/agents.js';
 import { refuseServerKeyAgentFields } from '../../agents/server-key-only.js';
-import { agentIdSchema, agentProcedure, apiKeyProcedure, router } from '../trpc.js';
+import { agentProcedure, apiKeyProcedure, resourceIdSchema, router } from '../trpc.js';
 
 export const agentsRouter = router({
   create: apiKeyProcedure
@@ -39,7 +39,7 @@ export const agentsRouter = router({
 
   // agentProcedure's own input lets other keys through for the procedures that extend it.
   retrieve: agentProcedure('read_agent')
-    .input(z.strictObject({ agentId: agentIdSchema }))
+    .input(z.strictObject({ agentId: resourceIdSchema }))
     .query(async ({ ctx, input }) =>
       agentState(
         ctx.deps,
@@ -51,7 +51,7 @@ export const agentsRouter = router({
     ),
 
   update: agentProcedure('write_agent')
-    .input(agentUpdateSchema.extend({ agentId: agentIdSchema }))
+    .input(agentUpdateSchema.extend({ agentId: resourceIdSchema }))
     .mutation(async ({ ctx, input }) => {
       refuseServerKeyAgentFields(ctx.principal, input);
       return agentState(
@@ -63,7 +63,9 @@ export const agentsRouter = router({
   /** One memory block's value, description or limit, as the REST block PATCH does. */
   updateBlock: agentProcedure('write_agent')
     .input(
-      blockUpdateSchema.omit({ label: true }).extend({ agentId: agentIdSchema, label: blockLabel }),
+      blockUpdateSchema
+        .omit({ label: true })
+        .extend({ agentId: resourceIdSchema, label: blockLabel }),
     )
     .mutation(({ ctx, input: { label, ...change } }) =>
       updateBlock(ctx.deps, {
@@ -74,7 +76,7 @@ export const agentsRouter = router({
     ),
 
   delete: apiKeyProcedure
-    .input(z.strictObject({ agentId: agentIdSchema }))
+    .input(z.strictObject({ agentId: resourceIdSchema }))
     .mutation(async ({ ctx, input }) => {
       await deleteAgent(ctx.deps, {
         organizationId: ctx.principal.organizationId,

@@ -9,11 +9,11 @@ import {
 import { messageListSchema } from '../../conversation/message-schemas.js';
 import { listMessages, sendMessages } from '../../conversation/messages.js';
 import { untilCredentialEnds } from '../stream-lifetime.js';
-import { agentIdSchema, agentProcedure, router, toTRPCError } from '../trpc.js';
+import { agentProcedure, resourceIdSchema, router, toTRPCError } from '../trpc.js';
 
 export const messagesRouter = router({
   list: agentProcedure('read_messages')
-    .input(messageListSchema.extend({ agentId: agentIdSchema }))
+    .input(messageListSchema.extend({ agentId: resourceIdSchema }))
     .query(({ ctx, input }) =>
       listMessages(ctx.deps, { organizationId: ctx.principal.organizationId, ...input }),
     ),
@@ -22,7 +22,7 @@ export const messagesRouter = router({
   send: agentProcedure('write_messages')
     .input(
       z.strictObject({
-        agentId: agentIdSchema,
+        agentId: resourceIdSchema,
         content: z.string(),
         otid: z.string().min(1).max(200).optional(),
       }),
@@ -46,7 +46,7 @@ export const messagesRouter = router({
   events: agentProcedure('read_messages')
     .input(
       z.strictObject({
-        agentId: agentIdSchema,
+        agentId: resourceIdSchema,
         lastEventId: z.string().max(200).nullish(),
       }),
     )

@@ -15,7 +15,7 @@ export const tokensRouter = router({
       z.strictObject({
         hostname: hostnameSchema,
         policy: policyEntriesSchema,
-        expiresAt: expiresAtSchema.optional(),
+        expiresAt: z.optional(expiresAtSchema),
       }),
     )
     .mutation(({ ctx, input }) =>
