@@ -20,6 +20,7 @@ export default defineConfig({
         include: ['test/**/*.test.ts'],
         exclude: database === 'pglite' ? ['test/**/*.postgres.test.ts'] : [],
         env: { TEST_DATABASE: database },
+        globalSetup: database === 'pglite' ? ['test/support/pglite-snapshot.ts'] : [],
       },
     })),
   },

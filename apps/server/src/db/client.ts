@@ -24,7 +24,7 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
 /** Held while migrating so that several instances starting at once migrate one at a time. */
 const MIGRATION_LOCK_ID = 0x5c09e;
@@ -34,6 +34,11 @@ export interface OpenDatabaseOptions {
   url: string | undefined;
   dataDir: string;
   poolSize?: number;
+  /**
+   * PGlite in memory only: start from this data directory (a `dumpDataDir` tarball) rather
+   * than an empty one. The test suite migrates once per run and starts every file from that.
+   */
+  loadDataDir?: Blob;
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
@@ -68,7 +73,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   let client: PGlite;
   let unlock = () => {};
   if (inMemory) {
-    client = new PGlite();
+    client = new PGlite({ loadDataDir: options.loadDataDir });
   } else {
     const dir = join(dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });

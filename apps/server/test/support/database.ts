@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
+import { inject } from 'vitest';
 import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
 import { rowsOf } from '../../src/db/rows.js';
 
@@ -12,13 +16,34 @@ export interface TestDatabase extends DatabaseHandle {
 }
 
 /**
- * One real database per test file: PGlite in memory, or a fresh database on the
- * PostgreSQL of DATABASE_URL (created here, dropped on close) when the project says so.
+ * One real database per test file: PGlite in memory, started from the migrated snapshot made
+ * once per run (test/support/pglite-snapshot.ts), or a fresh database on the PostgreSQL of
+ * DATABASE_URL (created here, dropped on close) when the project says so.
  */
 export async function openTestDatabase(): Promise<TestDatabase> {
   if (process.env.TEST_DATABASE === 'postgres') return openPostgres();
-  const handle = await openDatabase({ url: 'memory://', dataDir: '' });
+  const handle = await openDatabase({
+    url: 'memory://',
+    dataDir: '',
+    loadDataDir: migratedSnapshot(),
+  });
   return { ...handle, url: 'memory://', reset: () => truncateAll(handle) };
+}
+
+function migratedSnapshot(): Blob {
+  return new Blob([readFileSync(inject('pgliteSnapshot'))]);
+}
+
+/**
+ * Puts the migrated snapshot where a process started with this DATA_DIR keeps its embedded
+ * database, so that process opens it as it would an existing one, without creating it.
+ */
+export async function writeMigratedDataDir(dataDir: string): Promise<void> {
+  const dir = join(dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  const client = new PGlite(dir, { loadDataDir: migratedSnapshot() });
+  await client.waitReady;
+  await client.close();
 }
 
 async function openPostgres(): Promise<TestDatabase> {
