@@ -25,16 +25,20 @@ export interface RuntimeOptions {
    * tool (the CLI) needs neither and opens no listening connection.
    */
   serve?: boolean;
+  /** A database already open (tests share theirs); closed with the runtime, as an opened one is. */
+  database?: DatabaseHandle;
 }
 
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const serve = options.serve ?? true;
   const secrets = loadSecretBox(config);
-  const database = await openDatabase({
-    url: config.databaseUrl,
-    dataDir: config.dataDir,
-    poolSize: config.databasePoolSize,
-  });
+  const database =
+    options.database ??
+    (await openDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+    }));
   const bus = openBus(database);
   const now = () => new Date();
   // One embedded PGlite means one instance: its counts need no sharing.

@@ -1,59 +1,97 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { Readable, Writable } from 'node:stream';
 import { parseToken } from '@scopekit/policy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../src/crypto/secret-box.js';
-import { openTestDatabase, type TestDatabase } from './support/database.js';
+import { type CliIo, runCli } from '../src/run-cli.js';
+import { openRuntime } from '../src/runtime.js';
+import { openTestDatabase, type TestDatabase, writeMigratedDataDir } from './support/database.js';
+import { runScript } from './support/processes.js';
 
-const run = promisify(execFile);
-const serverDir = new URL('..', import.meta.url).pathname;
-
-let database: TestDatabase | undefined;
+let database: TestDatabase;
 let dataDir: string;
 let env: NodeJS.ProcessEnv;
 
-// The CLI is a separate process, so it needs a database another process can open: the test
-// PostgreSQL database, or an embedded one on disk (PGlite in memory is private to a process).
+// The CLI runs in this process, on the file's database; one test below starts it as `pnpm cli`
+// does, as a process of its own.
 beforeAll(async () => {
+  database = await openTestDatabase();
   dataDir = mkdtempSync(join(tmpdir(), 'scopekit-cli-'));
-  env = { ...process.env, DATA_DIR: dataDir, SCOPEKIT_LOG_LEVEL: 'silent' };
-  delete env.DATABASE_URL;
-  if (process.env.TEST_DATABASE === 'postgres') {
-    database = await openTestDatabase();
-    env.DATABASE_URL = database.url;
-  }
+  // The development encryption key is kept under DATA_DIR, as the CLI's process would.
+  env = { DATA_DIR: dataDir, SCOPEKIT_LOG_LEVEL: 'silent' };
 });
 afterAll(async () => {
   await database?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** A stream that keeps what is written to it. */
+function sink() {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      text += chunk;
+      done();
+    },
+  });
+  return { stream, text: () => text };
+}
+
 async function cli(...args: string[]) {
   return cliWith({}, ...args);
 }
 
+/** One command line, as `pnpm cli …` would run it; the database stays open for the next. */
 async function cliWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(
-      'pnpm',
-      ['exec', 'tsx', '--conditions=@scopekit/source', 'src/cli.ts', ...args],
-      {
-        cwd: serverDir,
-        env: { ...env, ...extraEnv },
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+  return cliOpening(
+    (config) =>
+      openRuntime(config, { serve: false, database: { ...database, close: async () => {} } }),
+    extraEnv,
+    ...args,
+  );
 }
 
-// Each step starts a process that opens PGlite from disk (about 5 s each on a busy 2-core machine).
-describe('pnpm cli', { timeout: 180_000 }, () => {
+async function cliOpening(open: CliIo['open'], extraEnv: NodeJS.ProcessEnv, ...args: string[]) {
+  const stdout = sink();
+  const stderr = sink();
+  const code = await runCli(args, {
+    stdout: stdout.stream,
+    stderr: stderr.stream,
+    stdin: Readable.from([]),
+    env: { ...env, ...extraEnv },
+    open,
+  });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+describe('pnpm cli as a process', () => {
+  it('opens the configured database, prints what it made, and exits 2 on a refusal', {
+    // A process that loads tsx and opens PGlite from disk: a minute or more on a busy machine.
+    timeout: 240_000,
+  }, async () => {
+    const processEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+    delete processEnv.DATABASE_URL;
+    // A database another process can open: PGlite on disk, or the test PostgreSQL database.
+    if (process.env.TEST_DATABASE === 'postgres') processEnv.DATABASE_URL = database.url;
+    else await writeMigratedDataDir(dataDir);
+    const created = await runScript(
+      'src/cli.ts',
+      ['agents', 'create', '--name', 'Bot'],
+      processEnv,
+    );
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    expect(created.stdout.trim()).toMatch(/^agent-[0-9a-f-]{36}$/);
+
+    const refused = await runScript('src/cli.ts', ['keys', 'rotate'], processEnv);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.split('\n')[0]).toBe('Unknown command "keys rotate"');
+  });
+});
+
+describe('pnpm cli', () => {
   it('creates and lists API keys, creates an agent, mints a token and revokes the key', async () => {
     const created = await cli('keys', 'create', '--org', 'acme', '--name', 'backend');
     expect(created.code).toBe(0);
@@ -149,8 +187,9 @@ describe('pnpm cli', { timeout: 180_000 }, () => {
   });
 
   it('checks every argument before it opens the database', async () => {
-    // A database nothing listens on: a command that opened it first would fail on that.
-    const unreachable = { DATABASE_URL: 'postgres://127.0.0.1:1/nothing' };
+    const opened = () => {
+      throw new Error('the database was opened');
+    };
     for (const [args, message] of [
       [['keys', 'revoke'], '--id is required'],
       [['tokens', 'mint', '--agent', 'agent-x'], '--hostname is required'],
@@ -168,7 +207,7 @@ describe('pnpm cli', { timeout: 180_000 }, () => {
         '--expires-in must be whole seconds',
       ],
     ] as const) {
-      const refused = await cliWith(unreachable, ...args);
+      const refused = await cliOpening(opened, {}, ...args);
       expect(refused.code).toBe(2);
       expect(refused.stderr.split('\n')[0]).toBe(message);
     }

@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, missingProductionSettings } from '../src/config.js';
-
-const run = promisify(execFile);
-const serverDir = new URL('..', import.meta.url).pathname;
+import { runScript } from './support/processes.js';
 
 describe('web origins in production', () => {
   it('has no localhost fallback in production, and says what to set', () => {
@@ -36,14 +32,7 @@ describe('web origins in production', () => {
       const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', DATA_DIR: dataDir };
       delete env.SCOPEKIT_WEB_ORIGINS;
       delete env.DATABASE_URL;
-      const exit = await run(
-        'pnpm',
-        ['exec', 'tsx', '--conditions=@scopekit/source', 'src/main.ts'],
-        { cwd: serverDir, env },
-      ).then(
-        () => ({ code: 0, stderr: '' }),
-        (error: { code: number; stderr: string }) => error,
-      );
+      const exit = await runScript('src/main.ts', [], env);
       expect(exit.code).toBe(1);
       expect(exit.stderr).toMatch(/Refusing to start in production:\n {2}SCOPEKIT_WEB_ORIGINS/);
     } finally {

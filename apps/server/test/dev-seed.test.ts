@@ -1,21 +1,21 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../src/crypto/secret-box.js';
-import { openTestDatabase, type TestDatabase } from './support/database.js';
-
-const run = promisify(execFile);
-const serverDir = new URL('..', import.meta.url).pathname;
+import { runCli } from '../src/run-cli.js';
+import { openTestDatabase, type TestDatabase, writeMigratedDataDir } from './support/database.js';
+import { spawnScript } from './support/processes.js';
 
 let database: TestDatabase | undefined;
 let dataDir: string;
 let env: NodeJS.ProcessEnv;
 
 // The server runs as its own process here, as `pnpm dev` and `pnpm start` do, so the database
-// must be one another process can open: the test PostgreSQL database, or PGlite on disk.
+// must be one another process can open: the test PostgreSQL database, or PGlite on disk (made
+// from the run's migrated snapshot, so that no start pays for creating it).
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'scopekit-seed-'));
   env = {
@@ -31,7 +31,7 @@ beforeAll(async () => {
   if (process.env.TEST_DATABASE === 'postgres') {
     database = await openTestDatabase();
     env.DATABASE_URL = database.url;
-  }
+  } else await writeMigratedDataDir(dataDir);
 });
 afterAll(async () => {
   await database?.close();
@@ -40,15 +40,7 @@ afterAll(async () => {
 
 /** Starts the server; resolves with its output once `until` appears, or once it exits. */
 function startServer(nodeEnv: string, until: RegExp) {
-  // tsx directly, not through pnpm, so SIGTERM reaches the server itself.
-  const child = spawn(
-    join(serverDir, 'node_modules/.bin/tsx'),
-    ['--conditions=@scopekit/source', 'src/main.ts'],
-    {
-      cwd: serverDir,
-      env: { ...env, NODE_ENV: nodeEnv },
-    },
-  );
+  const child = spawnScript('src/main.ts', [], { ...env, NODE_ENV: nodeEnv });
   let output = '';
   return new Promise<{ output: string; code: number | null; child: ChildProcess }>((resolve) => {
     const onData = (chunk: Buffer) => {
@@ -68,7 +60,7 @@ async function stop(child: ChildProcess) {
   await exited;
 }
 
-// Five server starts and three CLI runs, each opening PGlite from disk: slow on a busy machine.
+// Four server starts, each opening PGlite from disk: slow on a busy machine.
 describe('development accounts', { timeout: 180_000 }, () => {
   it('are seeded once on an empty database, block a production start, and unblock it when changed', async () => {
     const dev = await startServer('development', /log in as one of them/);
@@ -88,28 +80,18 @@ describe('development accounts', { timeout: 180_000 }, () => {
       /Refusing to start in production: the development password of admin, alice, bob still works/,
     );
 
+    // The CLI in this process, on the same database, between two starts of the server.
     for (const username of ['admin', 'alice', 'bob']) {
-      const { stdout } = await run(
-        'pnpm',
-        [
-          'exec',
-          'tsx',
-          '--conditions=@scopekit/source',
-          'src/cli.ts',
-          'users',
-          'password',
-          '--username',
-          username,
-          '--password',
-          `${username} new secret`,
-        ],
-        { cwd: serverDir, env },
+      const stdout = new PassThrough();
+      const code = await runCli(
+        ['users', 'password', '--username', username, '--password', `${username} new secret`],
+        { stdout, stderr: process.stderr, stdin: Readable.from([]), env },
       );
-      expect(stdout).toMatch(`Changed the password of ${username}.`);
+      expect(code).toBe(0);
+      expect(String(stdout.read())).toMatch(`Changed the password of ${username}.`);
     }
     const production = await startServer('production', /database: /);
     expect(production.code).toBeNull();
     await stop(production.child);
-    // Five server starts and three CLI runs; a fresh PGlite on disk alone takes some seconds.
   }, 240_000);
 });

@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { isNotNull } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { clientTokens } from '../src/db/schema.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
+import { spawnScript } from './support/processes.js';
 
-const serverDir = new URL('..', import.meta.url).pathname;
 const ORIGIN = 'http://127.0.0.1:5173';
 
 // The deadline lives in main.ts's signal handler, so the server runs as its own process, on
@@ -22,21 +20,18 @@ afterAll(async () => {
 it('exits non-zero with a log line when a turn outlasts the shutdown deadline', {
   timeout: 90_000,
 }, async () => {
-  const child = spawn(join(serverDir, 'node_modules/.bin/tsx'), ['src/main.ts'], {
-    cwd: serverDir,
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      DATABASE_URL: database?.url ?? 'memory://',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      SCOPEKIT_LOG_LEVEL: 'info',
-      SCOPEKIT_ENCRYPTION_KEY: SecretBox.generateKey(),
-      SCOPEKIT_WEB_ORIGINS: ORIGIN,
-      // Five seconds a word: the reply's turn is still running when the signal comes.
-      SCOPEKIT_BUILTIN_DELAY_MS: '5000',
-      SCOPEKIT_SHUTDOWN_TIMEOUT_SECONDS: '1',
-    },
+  const child = spawnScript('src/main.ts', [], {
+    ...process.env,
+    NODE_ENV: 'test',
+    DATABASE_URL: database?.url ?? 'memory://',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    SCOPEKIT_LOG_LEVEL: 'info',
+    SCOPEKIT_ENCRYPTION_KEY: SecretBox.generateKey(),
+    SCOPEKIT_WEB_ORIGINS: ORIGIN,
+    // Five seconds a word: the reply's turn is still running when the signal comes.
+    SCOPEKIT_BUILTIN_DELAY_MS: '5000',
+    SCOPEKIT_SHUTDOWN_TIMEOUT_SECONDS: '1',
   });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
