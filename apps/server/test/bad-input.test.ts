@@ -1300,6 +1300,12 @@ beforeAll(async () => {
   late.expiredAdminCookie = `scopekit_session=${sessionId}`;
 });
 
+/** The failure message for routes or procedures the battery does not know yet, saying where to add them. */
+const missingEntries = (kind: string) =>
+  `Each ${kind} below has no entry in ENDPOINTS (test/bad-input.test.ts), so the battery never ` +
+  `feeds it bad input: add one per ${kind} to that table, like the entries beside it ` +
+  `(name, method, path, accepts, and its body or query if it takes one)`;
+
 /** A route's template as a pattern matching its concrete paths (`:agentId` is one segment). */
 const templatePattern = (template: string) =>
   new RegExp(`^${template.replace(/:[A-Za-z]+/g, '[^/]+')}$`);
@@ -1331,25 +1337,32 @@ describe('bad input battery', () => {
     );
     expect(rest.length).toBeGreaterThan(10);
     const restEndpoints = ENDPOINTS.filter((e) => !e.path(world).startsWith('/trpc/'));
-    for (const route of rest) {
+    const serves = (route: string, e: Endpoint) => {
       const [method, template = ''] = route.split(' ');
-      const covered = restEndpoints.some(
-        (e) => e.method === method && templatePattern(template).test(e.path(world)),
-      );
-      expect(covered, `${route} has no entry in ENDPOINTS`).toBe(true);
-    }
-    for (const e of restEndpoints) {
-      const known = rest.some((route) => {
-        const [method, template = ''] = route.split(' ');
-        return e.method === method && templatePattern(template).test(e.path(world));
-      });
-      expect(known, `${e.name} is not a registered route`).toBe(true);
-    }
-    const procedures = ENDPOINTS.flatMap((e) => {
+      return e.method === method && templatePattern(template).test(e.path(world));
+    };
+    expect(
+      rest.filter((route) => !restEndpoints.some((e) => serves(route, e))),
+      missingEntries('REST route'),
+    ).toEqual([]);
+    expect(
+      restEndpoints.filter((e) => !rest.some((route) => serves(route, e))).map((e) => e.name),
+      'These ENDPOINTS entries match no registered route: fix their method or path, or remove them',
+    ).toEqual([]);
+
+    const listed = ENDPOINTS.flatMap((e) => {
       const path = e.path(world);
-      return path.startsWith('/trpc/') ? [path.slice('/trpc/'.length).split('?')[0]] : [];
+      return path.startsWith('/trpc/') ? [path.slice('/trpc/'.length).split('?')[0] ?? ''] : [];
     });
-    expect(procedures.sort()).toEqual(Object.keys(appRouter._def.procedures).sort());
+    const procedures = Object.keys(appRouter._def.procedures);
+    expect(
+      procedures.filter((p) => !listed.includes(p)),
+      missingEntries('tRPC procedure'),
+    ).toEqual([]);
+    expect(
+      listed.filter((p, i) => !procedures.includes(p) || listed.indexOf(p) !== i),
+      'These ENDPOINTS entries name a procedure appRouter does not have, or one listed before',
+    ).toEqual([]);
   });
 
   it('refuses a value the database cannot store in every field of every route, naming it', {
