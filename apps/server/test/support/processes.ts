@@ -4,10 +4,13 @@ import { afterAll } from 'vitest';
 
 const serverDir = new URL('../..', import.meta.url).pathname;
 
-/** Processes not yet exited: a test that timed out would otherwise leave its server running. */
+/**
+ * Processes not yet exited: a test that timed out would otherwise leave its server running.
+ * SIGTERM, which tsx passes on to the script: a SIGKILL would end tsx alone and orphan it.
+ */
 const running = new Set<ChildProcessWithoutNullStreams>();
 afterAll(() => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const child of running) child.kill('SIGTERM');
 });
 
 /**
