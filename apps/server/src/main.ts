@@ -4,7 +4,10 @@ import {
   seedDevAccounts,
 } from './accounts/dev-seed.js';
 import { loadConfig, missingProductionSettings } from './config.js';
+import { migrationsFolder } from './db/client.js';
 import { errorCode } from './db/error-code.js';
+import * as schema from './db/schema.js';
+import { unmigratedSchemaProblem } from './db/schema-check.js';
 import { buildApp } from './http/app.js';
 import { openRuntime } from './runtime.js';
 
@@ -14,6 +17,13 @@ if (missing.length > 0) {
   console.error(`Refusing to start in production:\n${missing.map((m) => `  ${m}`).join('\n')}`);
   process.exit(1);
 }
+// In development, a schema saved before its migration was generated: said here and to every
+// request, until `pnpm db:generate` writes the migration and the dev server restarts on it.
+const schemaProblem =
+  config.env === 'development'
+    ? await unmigratedSchemaProblem(schema, migrationsFolder)
+    : undefined;
+if (schemaProblem) console.error(`\n${schemaProblem}\n`);
 const runtime = await openRuntime(config);
 
 if (config.env === 'production') {
@@ -27,12 +37,14 @@ if (config.env === 'production') {
     process.exit(1);
   }
 }
-const seeded = config.env === 'development' && (await seedDevAccounts(runtime.deps));
+const seeded =
+  config.env === 'development' && !schemaProblem && (await seedDevAccounts(runtime.deps));
 const app = await buildApp({
   deps: runtime.deps,
   logLevel: config.logLevel,
   webDist: config.webDist,
   trustProxy: config.trustProxy,
+  unavailable: schemaProblem,
 });
 
 // Stop accepting, let in-flight requests finish, then release the database; within a deadline,

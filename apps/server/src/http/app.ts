@@ -53,6 +53,11 @@ export interface BuildAppOptions {
   trustProxy?: TrustProxy | string;
   /** Keep-alive interval of streamed REST answers; tests shorten it to see a ping. */
   streamPingMs?: number;
+  /**
+   * When set, every request is refused with this message as a 503: the dev server does so
+   * while the schema has changes without their migration, rather than fail their queries.
+   */
+  unavailable?: string;
 }
 
 /**
@@ -84,6 +89,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onRequest', async (request, reply) => {
     applySecurityHeaders(reply.raw, request.url.split('?')[0] ?? '');
   });
+  const { unavailable } = options;
+  if (unavailable !== undefined) {
+    app.addHook('onRequest', async (_request, reply) => sendError(reply, 503, unavailable));
+  }
   await app.register(cookie);
   // Bearer routes are called from any origin by the SDK in a browser; the token's own hostname
   // binding decides, so CORS reflects the origin without credentials. Only the web app's own
