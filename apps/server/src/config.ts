@@ -33,6 +33,8 @@ const envSchema = z.object({
    * from these, and the tokens a session mints are bound to one of them.
    */
   SCOPEKIT_WEB_ORIGINS: z.string().optional(),
+  /** The Vite dev server's port (apps/web/vite.config.ts reads it too): a default web origin. */
+  SCOPEKIT_WEB_PORT: z.coerce.number().int().min(1).max(65535).default(5173),
   /**
    * `optional` accepts a ck-let- token from a client that sends no Origin (a Node backend,
    * server-side rendering, a mobile app), as Letta Cloud does; a wrong Origin is still
@@ -228,16 +230,20 @@ export interface AccountsConfig {
 }
 
 /**
- * In development the Vite dev server (5173) and the server itself (which serves the built
- * app) are the web origins; a deployment names its public origin.
+ * In development the Vite dev server (on SCOPEKIT_WEB_PORT) and the server itself (which
+ * serves the built app) are the web origins; a deployment names its public origin.
  */
-function defaultWebOrigins(port: number): string[] {
-  return [5173, port].flatMap((p) => [`http://localhost:${p}`, `http://127.0.0.1:${p}`]);
+function defaultWebOrigins(ports: number[]): string[] {
+  return ports.flatMap((p) => [`http://localhost:${p}`, `http://127.0.0.1:${p}`]);
 }
 
 /** In production there is no default: localhost origins would quietly break the deployed app. */
-function parseWebOrigins(value: string | undefined, port: number, production: boolean): string[] {
-  if (value === undefined || value.trim() === '') return production ? [] : defaultWebOrigins(port);
+function parseWebOrigins(
+  value: string | undefined,
+  ports: number[],
+  production: boolean,
+): string[] {
+  if (value === undefined || value.trim() === '') return production ? [] : defaultWebOrigins(ports);
   return value
     .split(',')
     .map((item) => item.trim())
@@ -289,7 +295,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     accounts: {
       organizationName: e.SCOPEKIT_ORGANIZATION,
-      webOrigins: parseWebOrigins(e.SCOPEKIT_WEB_ORIGINS, e.PORT, e.NODE_ENV === 'production'),
+      webOrigins: parseWebOrigins(
+        e.SCOPEKIT_WEB_ORIGINS,
+        [e.SCOPEKIT_WEB_PORT, e.PORT],
+        e.NODE_ENV === 'production',
+      ),
       sessionTtlMs: e.SCOPEKIT_SESSION_TTL_SECONDS * 1000,
       webTokenTtlMs: e.SCOPEKIT_WEB_TOKEN_TTL_SECONDS * 1000,
       loginFailuresPerMinute: e.SCOPEKIT_LOGIN_FAILURES_PER_MINUTE,

@@ -26,6 +26,22 @@ describe('web origins in production', () => {
     expect(missingProductionSettings(development)).toEqual([]);
   });
 
+  it('follows the two ports in development, one setting each', () => {
+    expect(loadConfig({}).accounts.webOrigins).toEqual([
+      'http://localhost:5173',
+      'http://127.0.0.1:5173',
+      'http://localhost:8283',
+      'http://127.0.0.1:8283',
+    ]);
+    expect(loadConfig({ PORT: '9000', SCOPEKIT_WEB_PORT: '6000' }).accounts.webOrigins).toEqual([
+      'http://localhost:6000',
+      'http://127.0.0.1:6000',
+      'http://localhost:9000',
+      'http://127.0.0.1:9000',
+    ]);
+    expect(() => loadConfig({ SCOPEKIT_WEB_PORT: '0' })).toThrow(/SCOPEKIT_WEB_PORT/);
+  });
+
   it('makes the server exit before opening its database', { timeout: 60_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'scopekit-config-'));
     try {
