@@ -42,6 +42,15 @@ const seeded =
 const app = await buildApp({
   deps: runtime.deps,
   logLevel: config.logLevel,
+  // Development prints log lines for a person to read; production and tests keep pino's JSON.
+  logStream:
+    config.env === 'development'
+      ? (await import('pino-pretty')).default({
+          translateTime: 'HH:MM:ss',
+          ignore: 'pid,hostname',
+          singleLine: true,
+        })
+      : undefined,
   webDist: config.webDist,
   trustProxy: config.trustProxy,
   unavailable: schemaProblem,
