@@ -54,6 +54,7 @@ const app = await buildApp({
   webDist: config.webDist,
   trustProxy: config.trustProxy,
   unavailable: schemaProblem,
+  databaseWatch: runtime.database.watch,
 });
 
 // Stop accepting, let in-flight requests finish, then release the database; within a deadline,

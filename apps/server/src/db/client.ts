@@ -8,6 +8,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { DatabaseWatch, trackedSockets } from './database-watch.js';
 import { lockDataDir } from './pglite-lock.js';
 import * as schema from './schema.js';
 
@@ -21,6 +22,8 @@ export interface DatabaseHandle {
   kind: DatabaseKind;
   /** The postgres.js client when on PostgreSQL: LISTEN/NOTIFY needs it directly. */
   sql: postgres.Sql | undefined;
+  /** On PostgreSQL: finds a frozen database and cuts the pool's connections to it. */
+  watch?: DatabaseWatch | undefined;
   close(): Promise<void>;
 }
 
@@ -44,8 +47,11 @@ export interface OpenDatabaseOptions {
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const { url, dataDir } = options;
   if (url?.startsWith('postgres://') || url?.startsWith('postgresql://')) {
+    const sockets = trackedSockets();
     const sql = postgres(url, {
       max: options.poolSize ?? 10,
+      // Missing from the typings; a socket per connection that the watch below can cut.
+      ...({ socket: sockets.open } as object),
       // Fail fast while PostgreSQL is down (the request gets a 503) instead of queueing for 30 s.
       connect_timeout: 3,
       // postgres.js waits up to 20 s before reconnecting after repeated failures, so a short
@@ -62,7 +68,17 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       await sql.end({ timeout: 5 });
       throw error;
     }
-    return { db, kind: 'postgres', sql, close: () => sql.end({ timeout: 5 }) };
+    const watch = new DatabaseWatch(url, sockets.cutAll);
+    return {
+      db,
+      kind: 'postgres',
+      sql,
+      watch,
+      close: async () => {
+        await watch.close();
+        await sql.end({ timeout: 5 });
+      },
+    };
   }
   if (url !== undefined && url !== 'memory://') {
     throw new Error(

@@ -17,6 +17,7 @@ import { createContextFromHeaders } from '../trpc/context.js';
 import { type AppRouter, appRouter } from '../trpc/router.js';
 import { bodyLimitFor } from './body-limit.js';
 import { handleClientError } from './client-errors.js';
+import { boundDatabaseWaits } from './database-waits.js';
 import {
   DATABASE_RETRY_AFTER_SECONDS,
   errorBody,
@@ -58,6 +59,8 @@ export interface BuildAppOptions {
    * while the schema has changes without their migration, rather than fail their queries.
    */
   unavailable?: string;
+  /** On PostgreSQL, what finds a frozen database (see DatabaseWatch); requests then get 503. */
+  databaseWatch?: { check(): void } | undefined;
 }
 
 /**
@@ -112,6 +115,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   endLiveStreamsOnClose(app);
+  if (options.databaseWatch) boundDatabaseWaits(app, options.databaseWatch);
   app.setErrorHandler(handleError);
   // Values the database would refuse (a NUL, an unpaired surrogate) are 400s naming the
   // field before any route reads them; tRPC checks its procedures' input itself.
@@ -156,7 +160,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await deps.db.execute(sql`select 1`);
       return { status: 'ok' };
     } catch {
-      return reply.status(503).send(errorBody(503, 'Database unreachable'));
+      return reply
+        .status(503)
+        .header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS))
+        .send(errorBody(503, 'Database unreachable'));
     }
   });
 
