@@ -13,6 +13,7 @@ import { sendMessages } from '../src/conversation/messages.js';
 import { messages } from '../src/db/schema.js';
 import type { ServiceDeps } from '../src/deps.js';
 import type { EventBus } from '../src/events/bus.js';
+import { PING_MS } from '../src/http/sse.js';
 import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';
 import { type AppRouter, appRouter } from '../src/trpc/router.js';
@@ -287,18 +288,30 @@ describe('the live conversation stream', () => {
       connectionParams: JSON.stringify({ authorization: `Bearer ${await tokenFor()}` }),
     });
     const controller = new AbortController();
-    const response = await fetch(`${s.server.baseUrl}/trpc/messages.events?${query}`, {
-      headers: { accept: 'text/event-stream', origin: APP_ORIGIN },
-      signal: controller.signal,
-    });
-    expect(response.status).toBe(200);
+    // The stream's quiet wait (PING_MS) on fake timers, from before the stream starts its
+    // timer: moved past, not slept through.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     let text = '';
-    const decoder = new TextDecoder();
-    for await (const piece of response.body ?? []) {
-      text += decoder.decode(piece, { stream: true });
-      if (text.includes('event: ping')) break;
+    try {
+      const response = await fetch(`${s.server.baseUrl}/trpc/messages.events?${query}`, {
+        headers: { accept: 'text/event-stream', origin: APP_ORIGIN },
+        signal: controller.signal,
+      });
+      expect(response.status).toBe(200);
+      const decoder = new TextDecoder();
+      const reader = (response.body ?? new ReadableStream<Uint8Array>()).getReader();
+      while (!text.includes('event: connected')) {
+        const { value } = await reader.read();
+        text += decoder.decode(value, { stream: true });
+      }
+      expect(text).not.toContain('event: ping');
+      const next = reader.read();
+      await vi.advanceTimersByTimeAsync(PING_MS);
+      text += decoder.decode((await next).value, { stream: true });
+    } finally {
+      vi.useRealTimers();
+      controller.abort();
     }
-    controller.abort();
     expect(text).toMatch(/^event: connected\n/);
     expect(text).toContain('\n\nevent: ping\n');
   });
