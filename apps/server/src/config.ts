@@ -107,6 +107,8 @@ const envSchema = z.object({
    */
   SCOPEKIT_TURN_IDLE_TIMEOUT_SECONDS: z.coerce.number().positive().max(3_600).default(60),
   SCOPEKIT_TURN_TIMEOUT_SECONDS: z.coerce.number().positive().max(86_400).default(300),
+  /** Model steps in one turn (each tool call's result is read in a further step). */
+  SCOPEKIT_TURN_MAX_STEPS: z.coerce.number().int().min(1).max(100).default(10),
   /**
    * Behind a load balancer: the proxies' comma-separated addresses/CIDRs. Off by default: a
    * direct client could forge the header.
@@ -210,6 +212,7 @@ export interface Config {
   historyWindow: number;
   turnIdleTimeoutMs: number;
   turnTimeoutMs: number;
+  turnMaxSteps: number;
 }
 
 export interface AccountsConfig {
@@ -324,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     historyWindow: e.SCOPEKIT_HISTORY_WINDOW,
     turnIdleTimeoutMs: e.SCOPEKIT_TURN_IDLE_TIMEOUT_SECONDS * 1000,
     turnTimeoutMs: e.SCOPEKIT_TURN_TIMEOUT_SECONDS * 1000,
+    turnMaxSteps: e.SCOPEKIT_TURN_MAX_STEPS,
   };
 }
 

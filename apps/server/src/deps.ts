@@ -40,6 +40,8 @@ export interface ServiceDeps {
     /** A turn stops when its runtime is quiet this long, or when it has run this long. */
     turnIdleTimeoutMs: number;
     turnTimeoutMs: number;
+    /** Model steps a turn may take; a model still calling tools after them is stopped. */
+    turnMaxSteps: number;
   } & StreamCapLimits;
   /** Live event streams open on this instance, under their caps. */
   liveStreams: LiveStreamCaps;

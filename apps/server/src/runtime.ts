@@ -65,6 +65,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       historyWindow: config.historyWindow,
       turnIdleTimeoutMs: config.turnIdleTimeoutMs,
       turnTimeoutMs: config.turnTimeoutMs,
+      turnMaxSteps: config.turnMaxSteps,
       ...config.streamCaps,
     },
     clientTokenOrigin: config.clientTokenOrigin,
@@ -72,6 +73,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     accounts: config.accounts,
   };
   const stopListening = serve ? await tokenCache.listen(bus) : async () => {};
+  // A cancel sent to another instance reaches the turn running here.
+  const stopCancels = serve ? await deps.turns.listen(bus) : async () => {};
   const sweeper = serve
     ? new Sweeper(deps, {
         intervalMs: config.sweepIntervalMs,
@@ -94,6 +97,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         );
       await rateLimiter.close();
       await stopListening();
+      await stopCancels();
       await bus.close();
       await database.close();
     },

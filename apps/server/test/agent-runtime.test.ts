@@ -10,6 +10,7 @@ import {
   type RuntimePart,
 } from '../src/agent-runtime/runtime.js';
 import { loadConfig } from '../src/config.js';
+import { MEMORY_TOOLS } from '../src/conversation/memory-tools.js';
 import { FakeOpenAI } from './support/fake-openai.js';
 
 const agent: AgentContext = {
@@ -27,6 +28,7 @@ async function collect(runtime: AgentRuntime, history: HistoryMessage[], context
   const parts: RuntimePart[] = [];
   for await (const part of runtime.respond(context, history, {
     signal: new AbortController().signal,
+    tools: MEMORY_TOOLS,
   }))
     parts.push(part);
   const text = parts.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('');
@@ -36,42 +38,62 @@ async function collect(runtime: AgentRuntime, history: HistoryMessage[], context
 describe('builtin runtime', () => {
   const builtin = new BuiltinRuntime(0);
 
-  it('keeps what it is told in the human block and answers from it', async () => {
-    const told = await collect(builtin, [{ role: 'user', content: 'Remember that I like tea.' }]);
-    expect(told.text).toBe("Got it. I'll remember that you like tea.");
-    const memory = told.parts.find((p) => p.type === 'memory');
-    expect(memory).toEqual({ type: 'memory', label: 'human', value: '- I like tea' });
+  it('keeps what it is told through a memory_insert call, then answers from its block', async () => {
+    const said = { role: 'user' as const, content: 'Remember that I like tea.' };
+    const told = await collect(builtin, [said]);
+    const call = told.parts.find((p) => p.type === 'tool_call');
+    expect(call).toMatchObject({ name: 'memory_insert' });
+    expect(JSON.parse(call?.type === 'tool_call' ? call.arguments : '')).toEqual({
+      label: 'human',
+      new_str: '- I like tea',
+    });
+    expect(told.text).toBe('');
+    const id = call?.type === 'tool_call' ? call.id : '';
+    const after = await collect(builtin, [
+      said,
+      {
+        role: 'tool_call',
+        toolCallId: id,
+        name: 'memory_insert',
+        arguments: call?.type === 'tool_call' ? call.arguments : '',
+      },
+      {
+        role: 'tool_return',
+        toolCallId: id,
+        name: 'memory_insert',
+        content: 'The memory block human now reads:\n- I like tea',
+      },
+    ]);
+    expect(after.text).toBe("Got it. I'll remember that you like tea.");
+    expect(after.parts.some((p) => p.type === 'tool_call')).toBe(false);
     const asked = await collect(
       builtin,
       [{ role: 'user', content: 'What do you know about me?' }],
-      {
-        ...agent,
-        memoryBlocks: [{ label: 'human', value: '- I like tea' }],
-      },
+      { ...agent, memoryBlocks: [{ label: 'human', value: '- I like tea' }] },
     );
     expect(asked.text).toBe('You told me that you like tea.');
-    expect(asked.parts.some((p) => p.type === 'memory')).toBe(false);
+    expect(asked.parts.some((p) => p.type === 'tool_call')).toBe(false);
   });
 
-  it('says when it knows nothing, and forgets on request', async () => {
+  it('says when it knows nothing, forgets through memory_rethink, and says when a tool refused', async () => {
     const asked = await collect(builtin, [
       { role: 'user', content: 'what do you remember about me' },
     ]);
     expect(asked.text).toMatch(/don't know anything about you yet/);
-    const forgot = await collect(builtin, [{ role: 'user', content: 'forget everything' }], {
-      ...agent,
-      memoryBlocks: [{ label: 'human', value: '- I like tea' }],
-    });
-    expect(forgot.parts).toContainEqual({ type: 'memory', label: 'human', value: '' });
-  });
-
-  it("keeps within the human block's limit, saying when its memory is full", async () => {
-    const full = await collect(builtin, [{ role: 'user', content: 'remember that I like tea' }], {
-      ...agent,
-      memoryBlocks: [{ label: 'human', value: '- I like cats', limit: 20 }],
-    });
-    expect(full.text).toMatch(/^My memory of you is full \(20 characters\)/);
-    expect(full.parts.some((p) => p.type === 'memory')).toBe(false);
+    const forgot = await collect(builtin, [{ role: 'user', content: 'forget everything' }]);
+    expect(forgot.parts).toContainEqual(
+      expect.objectContaining({
+        type: 'tool_call',
+        name: 'memory_rethink',
+        arguments: JSON.stringify({ label: 'human', new_memory: '' }),
+      }),
+    );
+    const refused = await collect(builtin, [
+      { role: 'user', content: 'remember that I like tea' },
+      { role: 'tool_call', toolCallId: 'c', name: 'memory_insert', arguments: '{}' },
+      { role: 'tool_return', toolCallId: 'c', name: 'memory_insert', content: 'Error: it is full' },
+    ]);
+    expect(refused.text).toMatch(/^I could not change my memory of you \(it is full\)/);
   });
 
   it('reports the model that answers as builtin', () => {
@@ -189,7 +211,8 @@ describe('openai runtime against a local OpenAI-compatible server', () => {
     const parts: RuntimePart[] = [];
     const signal = new AbortController().signal;
     try {
-      for await (const part of runtime.respond(agent, history, { signal })) parts.push(part);
+      for await (const part of runtime.respond(agent, history, { signal, tools: [] }))
+        parts.push(part);
     } catch (error) {
       return { parts, error };
     }
@@ -226,7 +249,7 @@ describe('openai runtime against a local OpenAI-compatible server', () => {
     fake.midStream = { after: 1, does: 'stall' };
     const controller = new AbortController();
     const reason = new Error('the turn was stopped');
-    const parts = streaming().respond(agent, history, { signal: controller.signal });
+    const parts = streaming().respond(agent, history, { signal: controller.signal, tools: [] });
     const iterator = parts[Symbol.asyncIterator]();
     expect(await iterator.next()).toEqual({ done: false, value: { type: 'text', text: 'echo' } });
     const stalled = iterator.next();

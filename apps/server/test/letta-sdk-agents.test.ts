@@ -170,7 +170,12 @@ describe('a browser’s client-side token through the SDK', () => {
     const plain = await client.agents.messages.create(s.acme.agentId, {
       messages: [{ role: 'user', content: 'remember that I like tea' }],
     });
-    expect(plain.messages[0]).toMatchObject({
+    expect(plain.messages.map((m) => m.message_type)).toEqual([
+      'tool_call_message',
+      'tool_return_message',
+      'assistant_message',
+    ]);
+    expect(plain.messages[2]).toMatchObject({
       message_type: 'assistant_message',
       content: "Got it. I'll remember that you like tea.",
     });
@@ -202,7 +207,7 @@ describe('a browser’s client-side token through the SDK', () => {
     expect(whole.filter((c) => c.message_type === 'assistant_message')).toHaveLength(1);
 
     const listed = await client.agents.messages.list(s.acme.agentId, { limit: 10 });
-    expect(listed.items).toHaveLength(6);
+    expect(listed.items).toHaveLength(8);
     expect(listed.items[0]).toMatchObject({ message_type: 'assistant_message' });
     expect(listed.items.at(-1)).toMatchObject({
       message_type: 'user_message',

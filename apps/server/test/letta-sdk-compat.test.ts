@@ -5,11 +5,11 @@ import Letta, {
   NotFoundError,
   PermissionDeniedError,
 } from '@letta-ai/letta-client';
+import type { ToolCall } from '@letta-ai/letta-client/resources/agents/messages';
 import type { AccessOf } from '@scopekit/policy';
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import type { AgentRuntime, RuntimePart } from '../src/agent-runtime/runtime.js';
-import { MEMORY_BLOCK_MAX_CHARS } from '../src/agents/agent-schemas.js';
+import type { AgentRuntime, HistoryMessage, RuntimePart } from '../src/agent-runtime/runtime.js';
 import { getAgent } from '../src/agents/agents.js';
 import { messages } from '../src/db/schema.js';
 import { mintClientToken } from '../src/tokens/client-tokens.js';
@@ -77,7 +77,9 @@ class GatedRuntime implements AgentRuntime {
     });
   }
   llmConfig = () => ({ model: 'gated', model_endpoint_type: 'gated', context_window: 1 });
-  async *respond(): AsyncIterable<RuntimePart> {
+  async *respond(_agent: unknown, history: HistoryMessage[]): AsyncIterable<RuntimePart> {
+    // A tool's result is read in a further step, which just says so.
+    if (history.at(-1)?.role === 'tool_return') return yield { type: 'text', text: 'noted' };
     this.#enter();
     await this.#gate;
     yield* this.answer;
@@ -311,23 +313,104 @@ describe('core memory blocks through client.agents.blocks', () => {
     );
   });
 
-  it('the builtin agent adds a human block to an agent that has none', async () => {
+  it('shows the memory tool calls with the fields the SDK declares: sent, streamed and listed', async () => {
+    const client = sdk(s.acme.apiKey);
+    const agent = await client.agents.create({});
+    const sent = await client.agents.messages.create(agent.id, {
+      input: 'remember that I like tea',
+    });
+    expect(sent.messages.map((m) => m.message_type)).toEqual([
+      'tool_call_message',
+      'tool_return_message',
+      'assistant_message',
+    ]);
+    const [call, result] = sent.messages;
+    if (
+      call?.message_type !== 'tool_call_message' ||
+      result?.message_type !== 'tool_return_message'
+    ) {
+      throw new Error('expected a tool call and its return');
+    }
+    const toolCall = call.tool_call as ToolCall;
+    expect(toolCall.name).toBe('memory_insert');
+    expect(JSON.parse(toolCall.arguments)).toEqual({ label: 'human', new_str: '- I like tea' });
+    expect(call.tool_calls).toEqual([toolCall]);
+    expect(result).toMatchObject({
+      status: 'success',
+      tool_call_id: toolCall.tool_call_id,
+      name: 'memory_insert',
+      tool_return: 'The memory block human now reads:\n- I like tea',
+    });
+    expect(result.tool_returns?.[0]).toMatchObject({
+      status: 'success',
+      tool_call_id: toolCall.tool_call_id,
+    });
+
+    const stream = await client.agents.messages.create(agent.id, {
+      input: 'remember that I like green tea',
+      streaming: true,
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.map((c) => c.message_type)).toEqual([
+      'tool_call_message',
+      'tool_return_message',
+      'assistant_message',
+      'stop_reason',
+      'usage_statistics',
+    ]);
+    expect(chunks.at(-1)).toMatchObject({ step_count: 2 });
+
+    const listed = await client.agents.messages.list(agent.id, { order: 'asc' });
+    expect(listed.items.map((m) => m.message_type)).toEqual([
+      'user_message',
+      'tool_call_message',
+      'tool_return_message',
+      'assistant_message',
+      'user_message',
+      'tool_call_message',
+      'tool_return_message',
+      'assistant_message',
+    ]);
+    expect(listed.items[2]).toMatchObject({
+      tool_call_id: toolCall.tool_call_id,
+      status: 'success',
+    });
+    const blocks = await client.agents.blocks.list(agent.id);
+    expect(blocks.items.find((b) => b.label === 'human')?.value).toBe(
+      '- I like tea\n- I like green tea',
+    );
+  });
+
+  it('the builtin agent cannot insert into a block the agent lacks, and says so', async () => {
     const client = sdk(s.acme.apiKey);
     const agent = await client.agents.create({
       memory_blocks: [{ label: 'persona', value: 'A cat.' }],
     });
-    await client.agents.messages.create(agent.id, { input: 'remember that I like tea' });
+    const sent = await client.agents.messages.create(agent.id, {
+      input: 'remember that I like tea',
+    });
+    expect(sent.stop_reason.stop_reason).toBe('end_turn');
+    expect(sent.messages[1]).toMatchObject({
+      message_type: 'tool_return_message',
+      status: 'error',
+      tool_return: 'Error: there is no memory block labelled human; the blocks are persona',
+    });
+    expect(sent.messages[2]).toMatchObject({
+      content: expect.stringMatching(/^I could not change my memory of you/),
+    });
     const blocks = await client.agents.blocks.list(agent.id);
-    expect(blocks.items.map((b) => [b.label, b.value])).toEqual([
-      ['persona', 'A cat.'],
-      ['human', '- I like tea'],
-    ]);
+    expect(blocks.items.map((b) => [b.label, b.value])).toEqual([['persona', 'A cat.']]);
   });
 
   it('keeps a PATCH made during a turn that edits another block', async () => {
     const runtime = new GatedRuntime([
-      { type: 'memory', label: 'human', value: '- likes tea' },
-      { type: 'text', text: 'noted' },
+      {
+        type: 'tool_call',
+        id: 'call-1',
+        name: 'memory_rethink',
+        arguments: JSON.stringify({ label: 'human', new_memory: '- likes tea' }),
+      },
     ]);
     const server = await serverWith(runtime);
     try {
@@ -422,10 +505,8 @@ describe('a retried send is not stored twice', () => {
   });
 
   it('a failure after the message was stored says not to retry', async () => {
-    // A memory edit past any block's limit: the turn fails on the server, mid-turn.
-    const runtime = new GatedRuntime([
-      { type: 'memory', label: 'human', value: 'x'.repeat(MEMORY_BLOCK_MAX_CHARS + 1) },
-    ]);
+    // A reply PostgreSQL cannot store (a NUL character): the turn fails on the server, mid-turn.
+    const runtime = new GatedRuntime([{ type: 'text', text: 'a\u0000b' }]);
     const server = await serverWith(runtime);
     try {
       const client = sdk(s.acme.apiKey, { baseURL: server.baseUrl, maxRetries: 2 });

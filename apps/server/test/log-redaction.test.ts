@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUp } from '../src/accounts/users.js';
 import { BuiltinRuntime } from '../src/agent-runtime/builtin.js';
-import type { AgentContext, AgentRuntime, HistoryMessage } from '../src/agent-runtime/runtime.js';
+import type {
+  AgentContext,
+  AgentRuntime,
+  HistoryMessage,
+  ToolSpec,
+} from '../src/agent-runtime/runtime.js';
 import type { ServiceDeps } from '../src/deps.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { APP_ORIGIN, makeDeps, seedOrganization, TestClock } from './support/fixtures.js';
@@ -18,8 +23,13 @@ const BREAK = 'break the runtime';
 class BreakableRuntime implements AgentRuntime {
   readonly #inner = new BuiltinRuntime(0);
   llmConfig = () => this.#inner.llmConfig();
-  respond(agent: AgentContext, history: HistoryMessage[], options: { signal: AbortSignal }) {
-    if (history.at(-1)?.content === BREAK) throw new TypeError('the runtime broke');
+  respond(
+    agent: AgentContext,
+    history: HistoryMessage[],
+    options: { signal: AbortSignal; tools: ToolSpec[] },
+  ) {
+    const last = history.at(-1);
+    if (last?.role === 'user' && last.content === BREAK) throw new TypeError('the runtime broke');
     return this.#inner.respond(agent, history, options);
   }
 }

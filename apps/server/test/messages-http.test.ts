@@ -1,7 +1,6 @@
 import Letta from '@letta-ai/letta-client';
 import { describe, expect, it } from 'vitest';
 import type { AgentRuntime } from '../src/agent-runtime/runtime.js';
-import { MEMORY_BLOCK_MAX_CHARS } from '../src/agents/agent-schemas.js';
 import { TurnQueue } from '../src/conversation/turn-queue.js';
 import { messages } from '../src/db/schema.js';
 import type { ServiceDeps } from '../src/deps.js';
@@ -323,11 +322,11 @@ describe('a send and the agent’s queue', () => {
   });
 
   it('ends a turn that fails on the server with an internal error, logged, not shown', async () => {
-    // A runtime whose memory edit cannot be stored: a server fault, not the model's.
+    // A reply that cannot be stored (PostgreSQL text holds no NUL): a server fault, not the model's.
     const broken: AgentRuntime = {
       llmConfig: () => ({ model: 'broken', model_endpoint_type: 'broken', context_window: 0 }),
       async *respond() {
-        yield { type: 'memory', label: 'human', value: 'x'.repeat(MEMORY_BLOCK_MAX_CHARS + 1) };
+        yield { type: 'text', text: 'a\u0000b' };
       },
     };
     const lines: string[] = [];
@@ -352,7 +351,7 @@ describe('a send and the agent’s queue', () => {
       ]);
       const logged = lines.map((line) => JSON.parse(line) as { msg: string; err?: unknown });
       expect(logged.find((l) => l.msg === 'streamed turn failed')?.err).toMatchObject({
-        message: expect.stringContaining("The runtime's edit of block human"),
+        message: expect.stringContaining('invalid byte sequence'),
       });
       expect((await storedMessages()).map((m) => m.content)).toEqual(['remember this']);
     } finally {

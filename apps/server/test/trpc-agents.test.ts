@@ -100,6 +100,8 @@ describe('messages router', () => {
       otid: 'local-1',
     });
     expect(sent.messages).toMatchObject([
+      { message_type: 'tool_call_message', tool_call: { name: 'memory_insert' } },
+      { message_type: 'tool_return_message', status: 'success' },
       { message_type: 'assistant_message', content: "Got it. I'll remember that you like tea." },
     ]);
     expect(sent.stop_reason.stop_reason).toBe('end_turn');
@@ -107,6 +109,8 @@ describe('messages router', () => {
     const listed = await browser.messages.list({ agentId: s.acme.agentId });
     expect(listed.map((m) => [m.message_type, m.otid])).toEqual([
       ['assistant_message', null],
+      ['tool_return_message', null],
+      ['tool_call_message', null],
       ['user_message', 'local-1'],
     ]);
     const oldestFirst = await browser.messages.list({
@@ -125,7 +129,7 @@ describe('messages router', () => {
       browser.messages.send({ agentId: s.acme.agentId, content: 'again', otid: 'local-1' }),
     );
     expect(again.code).toBe('CONFLICT');
-    expect(await browser.messages.list({ agentId: s.acme.agentId })).toHaveLength(2);
+    expect(await browser.messages.list({ agentId: s.acme.agentId })).toHaveLength(4);
 
     const forbidden = await trpcError(browser.messages.list({ agentId: s.acme.otherAgentId }));
     expect(forbidden.code).toBe('FORBIDDEN');

@@ -1,5 +1,5 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { charCount, MEMORY_BLOCK_MAX_CHARS } from '../agents/agent-schemas.js';
 import type { MemoryBlock } from '../db/schema.js';
 import {
   type AgentContext,
@@ -9,6 +9,7 @@ import {
   type LlmConfig,
   type RuntimePart,
   systemWithMemory,
+  type ToolSpec,
 } from './runtime.js';
 
 /** "I like tea" said to the agent is "you like tea" said back. */
@@ -37,39 +38,31 @@ const facts = (block: MemoryBlock | undefined) =>
     .map((line) => line.replace(/^- /, '').trim())
     .filter(Boolean);
 
-interface Reply {
-  text: string;
-  /** The `human` block's new value, when the reply changes it. */
-  human?: string;
-}
+/** A reply, or a memory tool call to make first (its result comes back as the next step). */
+type Step =
+  | { text: string }
+  | { call: { name: 'memory_insert' | 'memory_rethink'; arguments: Record<string, unknown> } };
 
 /**
  * A deterministic agent that needs no model, key or network: enough to show the whole system
- * working (memory that persists, replies that stream) on a fresh clone. It keeps what it is
- * told in its `human` block, answers from it, and echoes anything else.
+ * working (memory that persists through the same tool calls a model makes, replies that
+ * stream) on a fresh clone. It keeps what it is told in its `human` block, answers from it,
+ * and echoes anything else.
  */
-export function builtinReply(agent: AgentContext, history: HistoryMessage[]): Reply {
-  const last =
-    [...history]
-      .reverse()
-      .find((m) => m.role === 'user')
-      ?.content.trim() ?? '';
+export function builtinStep(agent: AgentContext, history: HistoryMessage[]): Step {
+  const latest = history.at(-1);
+  if (latest?.role === 'tool_return') return afterTool(history, latest.content);
+  const said = history.findLast((m) => m.role === 'user');
+  const last = said?.role === 'user' ? said.content.trim() : '';
   const human = agent.memoryBlocks.find((b) => b.label === 'human');
 
   const remember = /^(?:please\s+)?remember(?:\s+that)?\s+(.+?)[.!]*$/is.exec(last);
   if (remember?.[1]) {
     const fact = remember[1].trim();
-    const value = [...facts(human), fact].map((f) => `- ${f}`).join('\n');
-    const limit = human?.limit ?? MEMORY_BLOCK_MAX_CHARS;
-    if (charCount(value) > limit) {
-      return {
-        text: `My memory of you is full (${limit} characters). Say \u201cforget everything\u201d to start over.`,
-      };
-    }
-    return { text: `Got it. I'll remember that ${toSecondPerson(fact)}.`, human: value };
+    return { call: { name: 'memory_insert', arguments: { label: 'human', new_str: `- ${fact}` } } };
   }
   if (/^forget\s+(?:everything|all)/i.test(last)) {
-    return { text: 'Done. I have forgotten everything you told me.', human: '' };
+    return { call: { name: 'memory_rethink', arguments: { label: 'human', new_memory: '' } } };
   }
   if (/what\s+do\s+you\s+(?:know|remember)\s+about\s+me/i.test(last)) {
     const known = facts(human);
@@ -89,6 +82,21 @@ export function builtinReply(agent: AgentContext, history: HistoryMessage[]): Re
   };
 }
 
+/** What the agent says once its memory tool has answered. */
+function afterTool(history: HistoryMessage[], result: string): Step {
+  const call = history.at(-2);
+  if (result.startsWith('Error:')) {
+    return {
+      text: `I could not change my memory of you (${result.slice('Error: '.length)}). Say \u201cforget everything\u201d to start over.`,
+    };
+  }
+  if (call?.role === 'tool_call' && call.name === 'memory_insert') {
+    const fact = (JSON.parse(call.arguments) as { new_str: string }).new_str.replace(/^- /, '');
+    return { text: `Got it. I'll remember that ${toSecondPerson(fact)}.` };
+  }
+  return { text: 'Done. I have forgotten everything you told me.' };
+}
+
 export class BuiltinRuntime implements AgentRuntime {
   llmConfig(): LlmConfig {
     // No model behind it, whatever the agent names; it reads the whole history window.
@@ -104,12 +112,19 @@ export class BuiltinRuntime implements AgentRuntime {
   async *respond(
     agent: AgentContext,
     history: HistoryMessage[],
-    { signal }: { signal: AbortSignal },
+    { signal }: { signal: AbortSignal; tools: ToolSpec[] },
   ): AsyncIterable<RuntimePart> {
-    const reply = builtinReply(agent, history);
-    if (reply.human !== undefined) yield { type: 'memory', label: 'human', value: reply.human };
+    const step = builtinStep(agent, history);
+    if ('call' in step) {
+      yield {
+        type: 'tool_call',
+        id: `call-${randomUUID()}`,
+        name: step.call.name,
+        arguments: JSON.stringify(step.call.arguments),
+      };
+    }
     // Word by word, keeping each word's trailing space: joined, the pieces are the reply.
-    const pieces = reply.text.match(/\S+\s*/g) ?? [];
+    const pieces = 'text' in step ? (step.text.match(/\S+\s*/g) ?? []) : [];
     for (const text of pieces) {
       if (this.pieceDelayMs > 0) await sleep(this.pieceDelayMs, undefined, { signal });
       yield { type: 'text', text };
@@ -118,7 +133,8 @@ export class BuiltinRuntime implements AgentRuntime {
       type: 'usage',
       // Words, not model tokens: there is no tokenizer behind this runtime.
       promptTokens:
-        words(systemWithMemory(agent)) + history.reduce((n, m) => n + words(m.content), 0),
+        words(systemWithMemory(agent)) +
+        history.reduce((n, m) => n + words('content' in m ? m.content : m.arguments), 0),
       completionTokens: pieces.length,
     };
   }

@@ -8,6 +8,7 @@ import {
   type LlmConfig,
   type RuntimePart,
   systemWithMemory,
+  type ToolSpec,
 } from './runtime.js';
 
 export interface OpenAIRuntimeOptions {
@@ -62,43 +63,75 @@ export class OpenAIRuntime implements AgentRuntime {
   async *respond(
     agent: AgentContext,
     history: HistoryMessage[],
-    { signal }: { signal: AbortSignal },
+    { signal, tools }: { signal: AbortSignal; tools: ToolSpec[] },
   ): AsyncIterable<RuntimePart> {
     const model = agent.model ?? this.options.model;
-    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [
-      { role: 'system', content: systemWithMemory(agent) },
-      ...history.map((m) => ({ role: m.role, content: m.content })),
-    ];
+    const request = {
+      model,
+      messages: [
+        { role: 'system' as const, content: systemWithMemory(agent) },
+        ...toChatMessages(history),
+      ],
+      ...(tools.length > 0 && {
+        tools: tools.map((t) => ({ type: 'function' as const, function: t })),
+      }),
+    };
     let midReply = false;
     try {
       if (!this.options.stream) {
-        const completion = await this.#client.chat.completions.create(
-          { model, messages },
-          { signal },
+        const completion = await this.#client.chat.completions.create(request, { signal });
+        const message = completion.choices[0]?.message;
+        const calls = (message?.tool_calls ?? []).flatMap((c) =>
+          c.type === 'function' ? [c] : [],
         );
-        const text = completion.choices[0]?.message.content;
-        if (typeof text !== 'string') throw new AgentRuntimeError('The model returned no text');
-        yield { type: 'text', text };
+        if (!message || (typeof message.content !== 'string' && calls.length === 0)) {
+          throw new AgentRuntimeError('The model returned no text and no tool call');
+        }
+        const reasoning = reasoningOf(message);
+        if (reasoning) yield { type: 'reasoning', text: reasoning };
+        if (message.content) yield { type: 'text', text: message.content };
+        for (const c of calls) {
+          yield {
+            type: 'tool_call',
+            id: c.id,
+            name: c.function.name,
+            arguments: c.function.arguments,
+          };
+        }
         if (completion.usage) yield usageOf(completion.usage);
         return;
       }
       const stream = await this.#client.chat.completions.create(
         {
-          model,
-          messages,
+          ...request,
           stream: true,
           ...(this.options.streamUsage !== false && { stream_options: { include_usage: true } }),
         },
         { signal },
       );
+      // A call arrives in pieces, keyed by its index: the id and name first, the arguments
+      // spread over many chunks. It is whole once the stream ends.
+      const calls = new Map<number, { id: string; name: string; arguments: string }>();
       for await (const chunk of stream) {
         midReply = true;
-        const text = chunk.choices[0]?.delta?.content;
-        if (text) yield { type: 'text', text };
+        const delta = chunk.choices[0]?.delta;
+        const reasoning = delta && reasoningOf(delta);
+        if (reasoning) yield { type: 'reasoning', text: reasoning };
+        if (delta?.content) yield { type: 'text', text: delta.content };
+        for (const piece of delta?.tool_calls ?? []) {
+          const call = calls.get(piece.index) ?? { id: '', name: '', arguments: '' };
+          call.id ||= piece.id ?? '';
+          call.name += piece.function?.name ?? '';
+          call.arguments += piece.function?.arguments ?? '';
+          calls.set(piece.index, call);
+        }
         if (chunk.usage) yield usageOf(chunk.usage);
       }
       // The client ends an aborted stream quietly, as if the reply were whole: it is not.
       signal.throwIfAborted();
+      for (const [index, call] of [...calls].sort(([a], [b]) => a - b)) {
+        yield { type: 'tool_call', ...call, id: call.id || `call-${index}` };
+      }
     } catch (error) {
       if (error instanceof AgentRuntimeError || signal.aborted) throw error;
       if (error instanceof OpenAI.APIError) {
@@ -111,6 +144,49 @@ export class OpenAIRuntime implements AgentRuntime {
       );
     }
   }
+}
+
+/**
+ * The history as Chat Completions messages: a run of tool calls becomes one assistant
+ * message with `tool_calls`, each result a `tool` message. A call or result whose partner
+ * fell outside the history window is left out: the endpoint refuses an unanswered call.
+ */
+function toChatMessages(history: HistoryMessage[]): OpenAI.Chat.ChatCompletionMessageParam[] {
+  const called = new Set(history.flatMap((m) => (m.role === 'tool_call' ? [m.toolCallId] : [])));
+  const answered = new Set(
+    history.flatMap((m) => (m.role === 'tool_return' ? [m.toolCallId] : [])),
+  );
+  const out: OpenAI.Chat.ChatCompletionMessageParam[] = [];
+  for (const m of history) {
+    if (m.role === 'tool_call') {
+      if (!answered.has(m.toolCallId)) continue;
+      const call = {
+        id: m.toolCallId,
+        type: 'function' as const,
+        function: { name: m.name, arguments: m.arguments },
+      };
+      const previous = out.at(-1);
+      if (previous?.role === 'assistant' && previous.tool_calls) previous.tool_calls.push(call);
+      else out.push({ role: 'assistant', content: null, tool_calls: [call] });
+    } else if (m.role === 'tool_return') {
+      if (called.has(m.toolCallId)) {
+        out.push({ role: 'tool', tool_call_id: m.toolCallId, content: m.content });
+      }
+    } else {
+      out.push({ role: m.role, content: m.content });
+    }
+  }
+  return out;
+}
+
+/** Reasoning as compatible servers send it: `reasoning_content` (vLLM, DeepSeek) or `reasoning`. */
+function reasoningOf(message: object): string | undefined {
+  const { reasoning_content, reasoning } = message as {
+    reasoning_content?: unknown;
+    reasoning?: unknown;
+  };
+  const text = reasoning_content ?? reasoning;
+  return typeof text === 'string' && text !== '' ? text : undefined;
 }
 
 const usageOf = (usage: OpenAI.CompletionUsage): RuntimePart => ({

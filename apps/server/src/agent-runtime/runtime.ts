@@ -9,17 +9,33 @@ export interface AgentContext {
   memoryBlocks: MemoryBlock[];
 }
 
-/** The conversation so far, oldest first, ending with the message(s) to answer. */
-export interface HistoryMessage {
-  role: 'user' | 'assistant' | 'system';
-  content: string;
+/**
+ * The conversation so far, oldest first, ending with the message(s) to answer; within a turn,
+ * then the tool calls the agent made and their results.
+ */
+export type HistoryMessage =
+  | { role: 'user' | 'assistant' | 'system'; content: string }
+  | { role: 'tool_call'; toolCallId: string; name: string; arguments: string }
+  | { role: 'tool_return'; toolCallId: string; name: string; content: string };
+
+/** A tool the agent may call: its name, what it does, and its arguments as a JSON Schema. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
 }
 
+/**
+ * What one step of the agent produces. A step ends after its tool calls: the conversation
+ * service runs them and asks for the next step with their results in the history.
+ */
 export type RuntimePart =
-  /** The next piece of the reply, in order; the pieces joined are the reply. */
+  /** The next piece of the reply, in order; the pieces joined are the step's reply. */
   | { type: 'text'; text: string }
-  /** The agent rewrote one memory block's value (the block is added if it has none). */
-  | { type: 'memory'; label: string; value: string }
+  /** The model's own reasoning, where it sends any. */
+  | { type: 'reasoning'; text: string }
+  /** A whole tool call; `arguments` is the model's JSON text, not yet checked. */
+  | { type: 'tool_call'; id: string; name: string; arguments: string }
   | { type: 'usage'; promptTokens: number; completionTokens: number };
 
 /** Tokens a model is said to read when LLM_CONTEXT_WINDOW does not say: Letta's own default. */
@@ -34,16 +50,17 @@ export interface LlmConfig {
 
 /**
  * The one seam between the conversation service and whatever produces replies. A provider
- * only turns an agent and its history into a stream of parts; storing, queuing, streaming
- * to clients and permissions all stay in the service.
+ * only turns an agent and its history into a stream of parts; running tools, storing,
+ * queuing, streaming to clients and permissions all stay in the service.
  */
 export interface AgentRuntime {
   /** What answers an agent whose own model is `model` (null: the runtime's default). */
   llmConfig(model: string | null): LlmConfig;
+  /** One step: a reply, tool calls, or both. */
   respond(
     agent: AgentContext,
     history: HistoryMessage[],
-    options: { signal: AbortSignal },
+    options: { signal: AbortSignal; tools: ToolSpec[] },
   ): AsyncIterable<RuntimePart>;
 }
 

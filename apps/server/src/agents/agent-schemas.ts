@@ -71,7 +71,7 @@ export const ignoredBlockFields = {
 export const exceedsLimitMessage = (chars: number, limit: number) =>
   `is ${chars} characters; the block's limit is ${limit}`;
 
-/** Letta's `CreateBlock`: what is stored is the label, value, description and limit. */
+/** Letta's `CreateBlock`: what is stored is the label, value, description, limit and read_only. */
 const memoryBlock = z
   .strictObject({
     label: blockLabel,
@@ -90,11 +90,12 @@ const memoryBlock = z
       });
     }
   })
-  .transform(({ label, value, description, limit }) => ({
+  .transform(({ label, value, description, limit, read_only }) => ({
     label,
     value,
     ...(description != null && { description }),
     ...(limit !== undefined && { limit }),
+    ...(read_only && { read_only }),
   }));
 const memoryBlocks = z
   .array(memoryBlock)

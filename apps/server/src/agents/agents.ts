@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, ilike, inArray, type SQL, sql } from 'drizzle-orm';
 import type { LlmConfig } from '../agent-runtime/runtime.js';
+import type { Database } from '../db/client.js';
 import { agents, type MemoryBlock, users } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { AppError, badRequest, notFound } from '../errors.js';
@@ -48,7 +49,8 @@ export interface BlockState {
   value: string;
   limit: number;
   description: string | null;
-  read_only: false;
+  /** Only for the agent's own memory tools: the API may still change it. */
+  read_only: boolean;
   metadata: Record<string, unknown>;
 }
 
@@ -68,7 +70,7 @@ export function toBlockState(agentId: string, block: MemoryBlock): BlockState {
     value: block.value,
     limit: block.limit ?? MEMORY_BLOCK_MAX_CHARS,
     description: block.description ?? null,
-    read_only: false,
+    read_only: block.read_only ?? false,
     metadata: {},
   };
 }
@@ -321,10 +323,9 @@ export async function getBlock(
 
 /**
  * Changes one block in a single UPDATE on its row, so concurrent edits of an agent's other
- * blocks (a PATCH during a turn, the runtime's own edit) are never overwritten. The change is
+ * blocks (a PATCH during a turn, the agent's own edit) are never overwritten. The change is
  * merged into the block as stored at that moment, not as read earlier; `null` clears a field.
- * `create` adds the block when the agent has none with that label. The block's limit is
- * checked in the same statement against the merged result.
+ * The block's limit is checked in the same statement against the merged result.
  */
 async function writeBlock(
   { db, now }: Pick<ServiceDeps, 'db' | 'now'>,
@@ -333,27 +334,24 @@ async function writeBlock(
     organizationId?: string;
     label: string;
     change: { value?: string; description?: string | null; limit?: number | null };
-    create: boolean;
   },
 ): Promise<MemoryBlock | undefined> {
   const { agentId, label, change } = args;
   const patch = JSON.stringify(change);
   const matching = sql`(select b from jsonb_array_elements(${agents.memoryBlocks}) as e(b) where b->>'label' = ${label})`;
-  const merged = sql`jsonb_strip_nulls(coalesce(${matching}, jsonb_build_object('label', ${label}::text)) || ${patch}::jsonb)`;
+  const merged = sql`jsonb_strip_nulls(${matching} || ${patch}::jsonb)`;
   const [row] = await db
     .update(agents)
     .set({
-      memoryBlocks: sql`case when exists ${matching}
-        then (select jsonb_agg(case when b->>'label' = ${label} then ${merged} else b end order by i)
-              from jsonb_array_elements(${agents.memoryBlocks}) with ordinality as e(b, i))
-        else ${agents.memoryBlocks} || jsonb_build_array(${merged}) end`,
+      memoryBlocks: sql`(select jsonb_agg(case when b->>'label' = ${label} then ${merged} else b end order by i)
+        from jsonb_array_elements(${agents.memoryBlocks}) with ordinality as e(b, i))`,
       updatedAt: now(),
     })
     .where(
       and(
         eq(agents.id, agentId),
         args.organizationId ? eq(agents.organizationId, args.organizationId) : undefined,
-        args.create ? undefined : sql`exists ${matching}`,
+        sql`exists ${matching}`,
         sql`char_length(${merged}->>'value') <= coalesce((${merged}->>'limit')::int, ${MEMORY_BLOCK_MAX_CHARS})`,
       ),
     )
@@ -362,25 +360,30 @@ async function writeBlock(
 }
 
 /**
- * The runtime's own memory edit ("remember that …"): one block's value, added if missing.
- * Only that block is written, so a PATCH of another block during the turn survives.
+ * The agent's own memory edit (a memory tool): `edit` gets the agent's blocks, read with the
+ * row locked for the rest of `tx`, and returns one block's new value, or throws to refuse.
+ * Only that block is written, so it belongs in the transaction that stores the tool call.
  */
-export async function setMemoryBlock(
-  deps: Pick<ServiceDeps, 'db' | 'now'>,
-  args: { agentId: string; label: string; value: string },
-): Promise<void> {
-  const written = await writeBlock(deps, {
-    agentId: args.agentId,
-    label: args.label,
-    change: { value: args.value },
-    create: true,
-  });
-  // Runtimes keep within the limits they are shown, so this is a server fault, not the caller's.
-  if (!written) {
-    throw new Error(
-      `The runtime's edit of block ${args.label} (${charCount(args.value)} characters) was not stored: over its limit, or the agent is gone`,
-    );
-  }
+export async function editMemoryBlock(
+  tx: Database,
+  now: Date,
+  args: { agentId: string; edit: (blocks: MemoryBlock[]) => { label: string; value: string } },
+): Promise<MemoryBlock> {
+  const [row] = await tx
+    .select({ memoryBlocks: agents.memoryBlocks })
+    .from(agents)
+    .where(eq(agents.id, args.agentId))
+    .for('update');
+  if (!row) throw notFound(`Agent ${args.agentId} not found`);
+  const { label, value } = args.edit(row.memoryBlocks);
+  const blocks = row.memoryBlocks.map((b) => (b.label === label ? { ...b, value } : b));
+  await tx
+    .update(agents)
+    .set({ memoryBlocks: blocks, updatedAt: now })
+    .where(eq(agents.id, args.agentId));
+  const written = blocks.find((b) => b.label === label);
+  if (!written) throw new Error(`editMemoryBlock: no block ${label} to write`);
+  return written;
 }
 
 /** Letta's block PATCH: value, description or limit of one block, found by its label. */
@@ -398,7 +401,7 @@ export async function updateBlock(
     ...(input.description !== undefined && { description: input.description }),
     ...(input.limit !== undefined && { limit: input.limit }),
   };
-  const written = await writeBlock(deps, { agentId, organizationId, label, change, create: false });
+  const written = await writeBlock(deps, { agentId, organizationId, label, change });
   if (written) return toBlockState(agentId, written);
   // Nothing was written: say why, from what is there now.
   const current = await getBlock(deps, { organizationId, agentId, label });

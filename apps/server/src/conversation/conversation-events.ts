@@ -1,4 +1,5 @@
 import { and, asc, eq, gt, max } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
 import { errorCodes, FOREIGN_KEY_VIOLATION } from '../db/error-code.js';
 import { messages } from '../db/schema.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
@@ -32,19 +33,23 @@ export function publishConversationEvent(bus: EventBus, agentId: string, event: 
   return bus.publish(conversationChannel(agentId), event);
 }
 
+export type MessageValues = typeof messages.$inferInsert;
+
 /**
  * Stores messages and announces them, oldest first, in one transaction: a stored message is
  * never missing from live streams, and an announcement that fails rolls its insert back
- * rather than failing a send whose message is stored.
+ * rather than failing a send whose message is stored. `values` may be work done in that
+ * transaction first (a tool's memory edit), returning the messages that record it.
  */
 export async function storeAndAnnounce(
   deps: Pick<ServiceDeps, 'db' | 'bus'>,
   agentId: string,
-  values: (typeof messages.$inferInsert)[],
+  values: MessageValues[] | ((tx: Database) => Promise<MessageValues[]>),
 ): Promise<LettaMessage[]> {
   try {
     return await deps.bus.transaction(deps.db, async (tx, publish) => {
-      const rows = await tx.insert(messages).values(values).returning();
+      const inserted = typeof values === 'function' ? await values(tx) : values;
+      const rows = await tx.insert(messages).values(inserted).returning();
       const stored = rows.sort((a, b) => a.seq - b.seq).map(toLettaMessage);
       const events = stored.map((message): ConversationEvent => ({ type: 'message', message }));
       await publish(conversationChannel(agentId), events);

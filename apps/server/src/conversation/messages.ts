@@ -3,6 +3,7 @@ import { getAgent } from '../agents/agents.js';
 import { type MessageType, messages } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { notFound } from '../errors.js';
+import { newId } from '../lib/ids.js';
 import { parseInput } from '../lib/parse-input.js';
 import type { ConversationEvent } from './conversation-events.js';
 import { type MessageCreate, type MessageListInput, messageListSchema } from './message-schemas.js';
@@ -93,9 +94,27 @@ export async function sendMessages(
   await getAgent(deps, { organizationId, agentId });
   await refuseResend(deps, agentId, sent);
   args.onAccepted?.();
+  const runId = newId('run');
   return deps.turns.run(
     agentId,
-    (signal) => runTurn(deps, { organizationId, agentId, sent, onEvent }, signal),
-    { waiting: args.signal, stop: args.stop, maxWaitMs: args.maxWaitMs },
+    (signal) => runTurn(deps, { organizationId, agentId, runId, sent, onEvent }, signal),
+    { waiting: args.signal, stop: args.stop, maxWaitMs: args.maxWaitMs, runId },
   );
+}
+
+/**
+ * Stops the agent's running turn (only one of `runIds`, when given), on whichever instance
+ * runs it: what the agent said so far is stored, and the turn ends as `cancelled`. Letta
+ * answers with the runs it cancelled; a turn running on another instance is stopped there,
+ * so only this instance's is named.
+ */
+export async function cancelTurn(
+  deps: Pick<ServiceDeps, 'db' | 'bus' | 'turns'>,
+  args: { organizationId: string; agentId: string; runIds?: string[] | null | undefined },
+): Promise<Record<string, 'cancelled'>> {
+  const { organizationId, agentId } = args;
+  await getAgent(deps, { organizationId, agentId });
+  const runIds = args.runIds ?? undefined;
+  const cancelled = await deps.turns.cancelEverywhere(deps.bus, { agentId, runIds });
+  return cancelled ? { [cancelled]: 'cancelled' } : {};
 }

@@ -4,6 +4,7 @@ import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { agents } from '../db/schema.js';
 import { AppError } from '../errors.js';
+import type { EventBus } from '../events/bus.js';
 import { durationText } from './duration-text.js';
 
 /**
@@ -36,6 +37,8 @@ export interface TurnOptions {
   stop?: AbortSignal | undefined;
   /** Waits no longer than this (and never longer than the queue's own maximum). */
   maxWaitMs?: number | undefined;
+  /** Names the turn for cancel(). */
+  runId?: string | undefined;
 }
 
 /** How often a waiting instance asks again, and how long a send waits in all. */
@@ -49,6 +52,18 @@ const givenUp = () =>
     undefined,
     { shouldRetry: false },
   );
+
+/** Why a turn's signal aborts when a client cancels it: the turn then ends as `cancelled`. */
+export class TurnCancelled extends Error {
+  override readonly name = 'TurnCancelled';
+}
+
+/** The bus channel on which a cancel reaches the instance running the turn. */
+const CANCEL_CHANNEL = 'turn-cancel';
+interface CancelNotice {
+  agentId: string;
+  runIds?: string[] | undefined;
+}
 
 /** The SDK would retry at once and wait as long again per attempt. */
 const busy = (waitedMs: number) =>
@@ -71,6 +86,8 @@ const busy = (waitedMs: number) =>
  */
 export class TurnQueue {
   readonly #locks = new Map<string, { mutex: Mutex; users: number }>();
+  /** The turn running on this instance for each agent, and how to cancel it. */
+  readonly #running = new Map<string, { runId: string; cancel: AbortController }>();
   readonly #holder = `instance-${randomUUID()}`;
   private readonly timing: TurnTiming;
 
@@ -85,11 +102,12 @@ export class TurnQueue {
   /**
    * Runs `turn` when it is the agent's; its signal aborts if the turn stops being so, or
    * when `stop` aborts.
+   * `runId` names the turn for cancel().
    */
   async run<T>(
     agentId: string,
     turn: (signal: AbortSignal) => Promise<T>,
-    { waiting, stop, maxWaitMs = this.timing.maxWaitMs }: TurnOptions = {},
+    { waiting, stop, maxWaitMs = this.timing.maxWaitMs, runId = '' }: TurnOptions = {},
   ): Promise<T> {
     if (waiting?.aborted) throw givenUp();
     stop?.throwIfAborted();
@@ -111,14 +129,16 @@ export class TurnQueue {
     try {
       // A send waits no longer behind this instance's turns than behind another's.
       const release = await this.#local(current.mutex, deadline, waitMs, gone.signal);
+      const cancel = new AbortController();
+      this.#running.set(agentId, { runId, cancel });
       try {
-        return await this.#acrossInstances(agentId, turn, {
-          deadline,
-          waitMs,
-          gone: gone.signal,
-          stop,
-        });
+        return await this.#acrossInstances(
+          agentId,
+          (signal) => turn(AbortSignal.any([signal, cancel.signal])),
+          { deadline, waitMs, gone: gone.signal, stop },
+        );
       } finally {
+        this.#running.delete(agentId);
         release();
       }
     } finally {
@@ -128,6 +148,32 @@ export class TurnQueue {
       // Forget idle agents, so the map holds only agents with a turn running or waiting.
       if (current.users === 0) this.#locks.delete(agentId);
     }
+  }
+
+  /**
+   * Cancels the agent's turn if this instance runs it (and it is one of `runIds`, when given).
+   * Returns the run cancelled, if any.
+   */
+  cancel(agentId: string, runIds?: string[]): string | undefined {
+    const running = this.#running.get(agentId);
+    if (!running || (runIds && !runIds.includes(running.runId))) return undefined;
+    running.cancel.abort(new TurnCancelled(`The turn ${running.runId} was cancelled`));
+    return running.runId;
+  }
+
+  /** Cancels on every instance: the one running the turn (this one or another) stops it. */
+  async cancelEverywhere(bus: EventBus, notice: CancelNotice): Promise<string | undefined> {
+    const here = this.cancel(notice.agentId, notice.runIds);
+    await bus.publish(CANCEL_CHANNEL, notice);
+    return here;
+  }
+
+  /** Hears other instances' cancels; a server listens, a CLI need not. */
+  listen(bus: EventBus): Promise<() => Promise<void>> {
+    return bus.subscribe(CANCEL_CHANNEL, (payload) => {
+      const { agentId, runIds } = payload as CancelNotice;
+      this.cancel(agentId, runIds);
+    });
   }
 
   /** This instance's mutex for the agent, unless the deadline passes or `gone` aborts first. */

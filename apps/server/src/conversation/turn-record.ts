@@ -1,11 +1,14 @@
-import type { messages } from '../db/schema.js';
+import type { Database } from '../db/client.js';
 import type { ServiceDeps } from '../deps.js';
 import {
   type ConversationEvent,
+  type MessageValues,
   publishConversationEvent,
   storeAndAnnounce,
 } from './conversation-events.js';
 import type { StopReason } from './message-view.js';
+
+type TurnValues = Omit<MessageValues, 'agentId' | 'runId'>;
 
 /**
  * What one turn has stored and announced so far. Every message it stores is announced on the
@@ -23,12 +26,14 @@ export class TurnRecord {
     private readonly onEvent?: (event: ConversationEvent) => void,
   ) {}
 
-  async store(values: Omit<typeof messages.$inferInsert, 'agentId' | 'runId'>[]) {
+  /** `values` may be work done in the transaction first, as for storeAndAnnounce. */
+  async store(values: TurnValues[] | ((tx: Database) => Promise<TurnValues[]>)) {
     const { agentId, runId } = this;
+    const inRun = (list: TurnValues[]) => list.map((v) => ({ ...v, agentId, runId }));
     const stored = await storeAndAnnounce(
       this.deps,
       agentId,
-      values.map((v) => ({ ...v, agentId, runId })),
+      typeof values === 'function' ? async (tx) => inRun(await values(tx)) : inRun(values),
     );
     for (const message of stored) this.onEvent?.({ type: 'message', message });
     this.lastSeq = stored.at(-1)?.seq_id ?? this.lastSeq;

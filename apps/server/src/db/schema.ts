@@ -168,9 +168,24 @@ export interface MemoryBlock {
   description?: string | undefined;
   /** Most characters `value` may hold; absent means MEMORY_BLOCK_MAX_CHARS. */
   limit?: number | undefined;
+  /** The agent's memory tools may not change it (its API may). */
+  read_only?: boolean | undefined;
 }
 
-export type MessageType = 'user_message' | 'assistant_message' | 'system_message';
+export type MessageType =
+  | 'user_message'
+  | 'assistant_message'
+  | 'system_message'
+  | 'reasoning_message'
+  | 'tool_call_message'
+  | 'tool_return_message';
+
+/** Which tool call a tool message is, and for a return, how it went. */
+export interface ToolDetail {
+  toolCallId: string;
+  name: string;
+  status?: 'success' | 'error';
+}
 
 /**
  * A conversation is an agent's messages in `seq` order. `seq` is global and only grows, so
@@ -185,7 +200,10 @@ export const messages = pgTable(
       .notNull()
       .references(() => agents.id, { onDelete: 'cascade' }),
     messageType: text('message_type').$type<MessageType>().notNull(),
+    /** The text; a tool call's arguments (JSON), a tool return's result, a model's reasoning. */
     content: text('content').notNull(),
+    /** Set on tool call and tool return messages only. */
+    tool: jsonb('tool').$type<ToolDetail>(),
     /** The client's own id for a message it sent, echoed back so it can match its optimistic copy. */
     otid: text('otid'),
     /** The turn (send) a message belongs to. */

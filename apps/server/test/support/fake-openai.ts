@@ -13,7 +13,20 @@ export interface ChatRequest {
   model: string;
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
-  messages: { role: string; content: string }[];
+  messages: {
+    role: string;
+    content: string | null;
+    tool_calls?: { id: string; function: { name: string; arguments: string } }[];
+    tool_call_id?: string;
+  }[];
+  tools?: { type: 'function'; function: { name: string } }[];
+}
+
+/** A scripted answer: text, tool calls (arguments as the model's JSON text), reasoning. */
+export interface ScriptedAnswer {
+  content?: string;
+  toolCalls?: { name: string; arguments: string }[];
+  reasoning?: string;
 }
 
 const echo = (request: ChatRequest) => `echo: ${request.messages.at(-1)?.content ?? ''}`;
@@ -45,7 +58,8 @@ export class FakeOpenAI {
   midStream: MidStream | undefined;
   /** Pause before each piece of a streamed reply, or before a whole one. */
   pieceDelayMs = 0;
-  reply = echo;
+  reply: (request: ChatRequest) => string | ScriptedAnswer = echo;
+  #calls = 0;
 
   private constructor(
     private readonly server: Server,
@@ -95,7 +109,14 @@ export class FakeOpenAI {
       res.writeHead(failure.status, { 'content-type': 'application/json' });
       return res.end(JSON.stringify({ error: { message: failure.message, type: 'server_error' } }));
     }
-    const text = this.reply(request);
+    const scripted = this.reply(request);
+    const answer: ScriptedAnswer = typeof scripted === 'string' ? { content: scripted } : scripted;
+    const text = answer.content ?? '';
+    const toolCalls = (answer.toolCalls ?? []).map((c) => ({
+      id: `call_${++this.#calls}`,
+      type: 'function' as const,
+      function: c,
+    }));
     const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
     const base = { id: 'chatcmpl-1', created: 1, model: request.model };
     if (!request.stream) {
@@ -107,7 +128,16 @@ export class FakeOpenAI {
           ...base,
           object: 'chat.completion',
           choices: [
-            { index: 0, finish_reason: 'stop', message: { role: 'assistant', content: text } },
+            {
+              index: 0,
+              finish_reason: toolCalls.length > 0 ? 'tool_calls' : 'stop',
+              message: {
+                role: 'assistant',
+                content: answer.content ?? null,
+                ...(answer.reasoning && { reasoning_content: answer.reasoning }),
+                ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
+              },
+            },
           ],
           usage,
         }),
@@ -119,6 +149,9 @@ export class FakeOpenAI {
     });
     const send = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
     const { midStream, pieceDelayMs } = this;
+    const delta = (d: object) =>
+      send({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: d }] });
+    if (answer.reasoning) delta({ reasoning_content: answer.reasoning });
     for (const [index, piece] of (text.match(/.{1,4}/gs) ?? []).entries()) {
       if (midStream?.after === index) {
         if (midStream.does === 'cut') {
@@ -139,10 +172,28 @@ export class FakeOpenAI {
         choices: [{ index: 0, delta: { content: piece } }],
       });
     }
+    // Each call as OpenAI streams one: id and name first, the arguments split across chunks.
+    for (const [index, call] of toolCalls.entries()) {
+      delta({
+        tool_calls: [
+          {
+            index,
+            id: call.id,
+            type: 'function',
+            function: { name: call.function.name, arguments: '' },
+          },
+        ],
+      });
+      for (const piece of call.function.arguments.match(/.{1,3}/gs) ?? []) {
+        delta({ tool_calls: [{ index, function: { arguments: piece } }] });
+      }
+    }
     send({
       ...base,
       object: 'chat.completion.chunk',
-      choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+      choices: [
+        { index: 0, delta: {}, finish_reason: toolCalls.length > 0 ? 'tool_calls' : 'stop' },
+      ],
     });
     send({ ...base, object: 'chat.completion.chunk', choices: [], usage });
     res.end('data: [DONE]\n\n');

@@ -56,6 +56,7 @@ export function makeDeps(
     historyWindow: 20,
     turnIdleTimeoutMs: 60_000,
     turnTimeoutMs: 300_000,
+    turnMaxSteps: 10,
     streamsPerToken: 1_000,
     streamsPerUser: 1_000,
     streamsPerAddress: 1_000,

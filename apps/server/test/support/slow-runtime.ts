@@ -1,4 +1,4 @@
-import type { AgentRuntime, RuntimePart } from '../../src/agent-runtime/runtime.js';
+import type { AgentRuntime, HistoryMessage, RuntimePart } from '../../src/agent-runtime/runtime.js';
 
 /** A runtime whose replies take a while, recording how many turns ran at once. */
 export class SlowRuntime implements AgentRuntime {
@@ -6,11 +6,12 @@ export class SlowRuntime implements AgentRuntime {
   running = 0;
   maxRunning = 0;
   constructor(private readonly pieceDelayMs = 5) {}
-  async *respond(_agent: unknown, history: { content: string }[]): AsyncIterable<RuntimePart> {
+  async *respond(_agent: unknown, history: HistoryMessage[]): AsyncIterable<RuntimePart> {
     this.running += 1;
     this.maxRunning = Math.max(this.maxRunning, this.running);
+    const last = history.at(-1);
     try {
-      for (const piece of ['re: ', history.at(-1)?.content ?? '']) {
+      for (const piece of ['re: ', last && 'content' in last ? last.content : '']) {
         await new Promise((r) => setTimeout(r, this.pieceDelayMs));
         yield { type: 'text', text: piece };
       }

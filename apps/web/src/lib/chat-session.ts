@@ -2,7 +2,7 @@ import { createSignal, onCleanup } from 'solid-js';
 import type { AgentConnection, AgentEvent } from './agent-connection';
 import type { AgentTokenStore } from './agent-token';
 import { describeError, type LettaMessage } from './api';
-import { createConversation, newOtid } from './conversation';
+import { createConversation, newOtid, textOf } from './conversation';
 import { type Connection, createLiveEvents } from './live-events';
 
 const PAGE_SIZE = 100;
@@ -42,7 +42,7 @@ export function createChatSession(options: {
     const own = message.otid ? ownOtids.has(message.otid) : false;
     if (isNew && !own) {
       const who = message.message_type === 'user_message' ? 'You' : 'Agent';
-      setAnnouncement(`${who}: ${message.content}`);
+      setAnnouncement(`${who}: ${textOf(message)}`);
     }
   }
 

@@ -17,6 +17,25 @@ export interface ChatMessage {
 const roleOf = (type: LettaMessage['message_type']): ChatMessage['role'] =>
   type === 'user_message' ? 'user' : type === 'assistant_message' ? 'assistant' : 'system';
 
+/**
+ * What a message shows: its text, or for the agent's tool activity one compact line (the
+ * call itself and the model's reasoning are not shown; the result says what happened).
+ */
+export function textOf(message: LettaMessage): string {
+  switch (message.message_type) {
+    case 'tool_return_message':
+      if (message.status === 'error') return `(could not use ${message.name})`;
+      return message.name === 'conversation_search'
+        ? '(searched the conversation)'
+        : '(updated its memory of you)';
+    case 'tool_call_message':
+    case 'reasoning_message':
+      return '';
+    default:
+      return message.content;
+  }
+}
+
 const order = (a: ChatMessage, b: ChatMessage) =>
   (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER);
 
@@ -37,6 +56,8 @@ export function createConversation() {
 
   /** Adds or replaces a stored message; true when it was not known before. */
   function store(message: LettaMessage): boolean {
+    const content = textOf(message);
+    if (content === '') return false;
     let isNew = true;
     update((list) => {
       const next = list.filter((m) => {
@@ -47,7 +68,7 @@ export function createConversation() {
       next.push({
         id: message.id,
         role: roleOf(message.message_type),
-        content: message.content,
+        content,
         seq: message.seq_id,
         otid: message.otid,
         state: 'stored',

@@ -139,7 +139,7 @@ export function registerMessageRoutes(
         if (streaming) {
           return await streamTurn(deps, reply, args, {
             streamTokens: body.stream_tokens,
-            assistantMessages: wanted('assistant_message'),
+            wanted,
             ...options,
           });
         }
@@ -199,9 +199,13 @@ async function streamTurn(
   args: Parameters<typeof sendMessages>[1],
   {
     streamTokens,
-    assistantMessages,
+    wanted,
     pingMs,
-  }: { streamTokens: boolean; assistantMessages: boolean; pingMs?: number | undefined },
+  }: {
+    streamTokens: boolean;
+    wanted: (type: LettaMessageType) => boolean;
+    pingMs?: number | undefined;
+  },
 ) {
   let stream: ReturnType<typeof openEventStream> | undefined;
   const open = () => {
@@ -209,8 +213,9 @@ async function streamTurn(
     return stream;
   };
   const onEvent = (event: ConversationEvent) => {
-    // The user's own messages are not echoed, as in Letta.
-    if (event.type === 'delta' && streamTokens && assistantMessages) {
+    // The user's own messages are not echoed, as in Letta; the agent's reply, reasoning and
+    // tool calls are, each once stored (a reply streamed in tokens is sent piece by piece).
+    if (event.type === 'delta' && streamTokens && wanted('assistant_message')) {
       open().data({
         id: event.messageId,
         date: new Date().toISOString(),
@@ -218,8 +223,10 @@ async function streamTurn(
         content: event.text,
         run_id: event.runId,
       });
-    } else if (event.type === 'message' && event.message.message_type === 'assistant_message') {
-      if (!streamTokens && assistantMessages) open().data(event.message);
+    } else if (event.type === 'message') {
+      const type = event.message.message_type;
+      if (type === 'user_message' || type === 'system_message' || !wanted(type)) return;
+      if (type !== 'assistant_message' || !streamTokens) open().data(event.message);
     }
   };
   let response: Awaited<ReturnType<typeof sendMessages>>;
