@@ -33,6 +33,11 @@ const envSchema = z.object({
    * from these, and the tokens a session mints are bound to one of them.
    */
   SCOPEKIT_WEB_ORIGINS: z.string().optional(),
+  /**
+   * Where the browser reaches the agent API, when it is served from another origin than the
+   * web app (a split deployment). Handed to the browser with each token; unset, the same origin.
+   */
+  SCOPEKIT_AGENT_API_URL: z.string().optional(),
   /** The Vite dev server's port (apps/web/vite.config.ts reads it too): a default web origin. */
   SCOPEKIT_WEB_PORT: z.coerce.number().int().min(1).max(65535).default(5173),
   /**
@@ -219,6 +224,8 @@ export interface AccountsConfig {
   organizationName: string;
   /** Normalised origins; the first is used when a request names none. */
   webOrigins: string[];
+  /** The agent API's origin as the browser should call it; '' means the web app's own. */
+  agentApiUrl: string;
   sessionTtlMs: number;
   webTokenTtlMs: number;
   /** Failed log-ins per client address, and per username typed. */
@@ -257,6 +264,23 @@ function parseWebOrigins(
         throw new Error(`Invalid configuration: SCOPEKIT_WEB_ORIGINS: "${item}" ${parsed.error}`);
       return parsed.value;
     });
+}
+
+/** An http(s) origin without a path: the browser appends `/trpc` itself. */
+function parseAgentApiUrl(value: string | undefined): string {
+  if (value === undefined || value.trim() === '') return '';
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new Error(`Invalid configuration: SCOPEKIT_AGENT_API_URL: "${value}" is not a URL`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/') {
+    throw new Error(
+      `Invalid configuration: SCOPEKIT_AGENT_API_URL: "${value}" must be an http(s) origin without a path`,
+    );
+  }
+  return url.origin;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -303,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         [e.SCOPEKIT_WEB_PORT, e.PORT],
         e.NODE_ENV === 'production',
       ),
+      agentApiUrl: parseAgentApiUrl(e.SCOPEKIT_AGENT_API_URL),
       sessionTtlMs: e.SCOPEKIT_SESSION_TTL_SECONDS * 1000,
       webTokenTtlMs: e.SCOPEKIT_WEB_TOKEN_TTL_SECONDS * 1000,
       loginFailuresPerMinute: e.SCOPEKIT_LOGIN_FAILURES_PER_MINUTE,

@@ -12,7 +12,7 @@ import {
 } from 'solid-js';
 import { Dynamic } from 'solid-js/web';
 import { AgentTokenStore } from './lib/agent-token';
-import { describeError, sessionApi, type User } from './lib/api';
+import { describeError, sessionApi, setAgentApiUrl, type User } from './lib/api';
 import {
   currentPath,
   HOME_PATH,
@@ -66,7 +66,11 @@ export function App() {
       (userId) => {
         if (!userId) return undefined;
         const store = new AgentTokenStore(
-          () => sessionApi.session.token.mutate(),
+          async () => {
+            const minted = await sessionApi.session.token.mutate();
+            setAgentApiUrl(minted.agentApiUrl);
+            return minted;
+          },
           () => loggedOut('Your session has ended. Log in again.'),
         );
         onCleanup(() => store.close());

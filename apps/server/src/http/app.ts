@@ -99,14 +99,18 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(cookie);
   // Bearer routes are called from any origin by the SDK in a browser; the token's own hostname
   // binding decides, so CORS reflects the origin without credentials. Only the web app's own
-  // origins (SCOPEKIT_WEB_ORIGINS) may send the session cookie along.
+  // origins (SCOPEKIT_WEB_ORIGINS) may send the session cookie along, and only to the session
+  // and admin procedures that read it: agent calls never carry it, split deployment or not.
   const { webOrigins, secureCookies } = deps.accounts;
   await app.register(cors, {
     delegator: (request, callback) => {
       const origin = request.headers.origin;
       callback(null, {
         origin: true,
-        credentials: origin !== undefined && isWebOrigin(webOrigins, origin),
+        credentials:
+          origin !== undefined &&
+          isWebOrigin(webOrigins, origin) &&
+          /^\/trpc\/(session|admin)\./.test(request.url),
         // The SDK in a browser reads these to decide whether and when to retry.
         exposedHeaders: ['retry-after', 'x-should-retry'],
         maxAge: 600,

@@ -79,6 +79,7 @@ export function makeDeps(
     accounts: {
       organizationName: 'app',
       webOrigins: [APP_ORIGIN],
+      agentApiUrl: '',
       sessionTtlMs: 7 * 24 * 60 * 60 * 1000,
       webTokenTtlMs: 10 * 60 * 1000,
       loginFailuresPerMinute: 5,

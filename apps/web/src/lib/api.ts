@@ -31,12 +31,22 @@ export const sessionApi = createTRPCClient<AppRouter>({
 });
 
 /**
- * Calls to the agent itself, with one short-lived `ck-let-` token as the only credential: no
+ * The agent API's origin, as the session hands it out with each token: '' (this origin) unless
+ * the agent API is deployed on another one (SCOPEKIT_AGENT_API_URL on the server).
+ */
+let agentApiUrl = '';
+export function setAgentApiUrl(value: string) {
+  agentApiUrl = value;
+}
+
+/**
+ * Calls to the agent itself, on the agent API's origin, with one short-lived `ck-let-` token as the only credential: no
  * cookie is sent, exactly as if the agent lived on another server. A client is bound to one
  * token so that whoever made a call knows which token a 401 refused.
  */
 export function createAgentApi(token: string) {
   const authorization = `Bearer ${token}`;
+  const url = `${agentApiUrl}/trpc`;
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({

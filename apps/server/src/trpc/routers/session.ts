@@ -90,7 +90,13 @@ export const sessionRouter = router({
   token: sessionProcedure.mutation(async ({ ctx }) => {
     enforceSessionTokenLimit(ctx.deps, ctx.session.user.id);
     const minted = await mintSessionToken(ctx.deps, { session: ctx.session, origin: ctx.origin });
-    return { token: minted.token, expiresIn: minted.expiresIn, agentId: minted.agentId };
+    return {
+      token: minted.token,
+      expiresIn: minted.expiresIn,
+      agentId: minted.agentId,
+      // Where to spend it: a split deployment serves the agent API from another origin.
+      agentApiUrl: ctx.deps.accounts.agentApiUrl,
+    };
   }),
 
   /**
