@@ -111,6 +111,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
           origin !== undefined &&
           isWebOrigin(webOrigins, origin) &&
           /^\/trpc\/(session|admin)\./.test(request.url),
+        // Every method the REST API takes (the plugin's default leaves out PATCH and DELETE,
+        // which a token with write_agent may send); requested headers (the SDK's own
+        // X-Stainless-*, X-Project, Idempotency-Key…) are reflected.
+        methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
         // The SDK in a browser reads these to decide whether and when to retry.
         exposedHeaders: ['retry-after', 'x-should-retry'],
         maxAge: 600,
