@@ -292,6 +292,8 @@ describe('session tokens', () => {
       token: expect.stringMatching(/^ck-let-/),
       expiresIn: deps.accounts.webTokenTtlMs / 1000,
       agentId: user.agentId,
+      // Unset SCOPEKIT_AGENT_API_URL: agent calls stay on the app's origin.
+      agentApiUrl: '',
     });
     const [row] = await database.db.select().from(clientTokens);
     expect(row?.hostname).toBe(APP_ORIGIN);
