@@ -1,7 +1,7 @@
 import { onMount } from 'solid-js';
 import type { ChatSession } from '../../lib/chat-session';
 
-/** The message box: Enter sends, Shift+Enter starts a new line. It has the focus throughout. */
+/** The message box: Enter sends, Shift+Enter starts a new line. It keeps the focus unless the person moves it. */
 export function Composer(props: { chat: ChatSession; onSend: () => void }) {
   let input!: HTMLTextAreaElement;
   onMount(() => input.focus());
@@ -17,7 +17,10 @@ export function Composer(props: { chat: ChatSession; onSend: () => void }) {
     input.value = '';
     props.onSend();
     if (!(await sent) && !input.value) input.value = content;
-    input.focus();
+    // Back to the box once the turn settles, unless the person has moved on meanwhile (to
+    // Log out, Try again, the header): pulling the focus away would drop them mid-action.
+    const active = document.activeElement;
+    if (active === null || active === document.body || active === input) input.focus();
   }
 
   function onKeyDown(event: KeyboardEvent) {
