@@ -208,8 +208,8 @@ describe('CORS', () => {
   // SECURITY.md says (the token's origin binding decides, not a header list).
   const sdkHeaders =
     'authorization, content-type, x-stainless-retry-count, x-stainless-lang, x-project-id, x-anything-else';
-  const preflight = (origin: string) =>
-    fetch(`${baseUrl}/v1/agents/${acme.agentId}/messages`, {
+  const preflight = (origin: string, path = `/v1/agents/${acme.agentId}/messages`) =>
+    fetch(`${baseUrl}${path}`, {
       method: 'OPTIONS',
       headers: {
         origin,
@@ -228,10 +228,17 @@ describe('CORS', () => {
     expect(res.headers.get('access-control-allow-credentials')).toBeNull();
   });
 
-  it('allows credentials only for a web origin on the allow-list', async () => {
-    const res = await preflight(APP_ORIGIN);
-    expect(res.status).toBe(204);
-    expect(res.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
-    expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+  it('allows credentials only for a web origin on the allow-list, on the session calls', async () => {
+    const session = await preflight(APP_ORIGIN, '/trpc/session.logIn');
+    expect(session.status).toBe(204);
+    expect(session.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
+    expect(session.headers.get('access-control-allow-credentials')).toBe('true');
+    // Agent calls carry only the ck-let- token, even from the web app's own origin.
+    const agent = await preflight(APP_ORIGIN);
+    expect(agent.status).toBe(204);
+    expect(agent.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
+    expect(agent.headers.get('access-control-allow-credentials')).toBeNull();
+    const elsewhere = await preflight('https://any-site.example', '/trpc/session.logIn');
+    expect(elsewhere.headers.get('access-control-allow-credentials')).toBeNull();
   });
 });
