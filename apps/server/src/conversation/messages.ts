@@ -1,35 +1,17 @@
-import { and, asc, desc, eq, gt, inArray, lt, type SQL } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { getAgent } from '../agents/agents.js';
-import { type MessageType, messages } from '../db/schema.js';
+import { messages } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
-import { notFound } from '../errors.js';
 import { newId } from '../lib/ids.js';
 import { parseInput } from '../lib/parse-input.js';
 import type { ConversationEvent } from './conversation-events.js';
+import { readMessagePage } from './message-page.js';
 import { type MessageCreate, type MessageListInput, messageListSchema } from './message-schemas.js';
-import { type LettaMessage, type LettaResponse, toLettaMessage } from './message-view.js';
+import type { LettaMessage, LettaResponse } from './message-view.js';
 import { refuseResend, validateSend } from './send-checks.js';
 import { runTurn } from './turn.js';
 
-async function cursorSeq(
-  deps: Pick<ServiceDeps, 'db'>,
-  agentId: string,
-  id: string,
-  field: string,
-) {
-  const [row] = await deps.db
-    .select({ seq: messages.seq })
-    .from(messages)
-    .where(and(eq(messages.id, id), eq(messages.agentId, agentId)));
-  if (!row) throw notFound(`${field}: message ${id} not found in this conversation`);
-  return row.seq;
-}
-
-/**
- * Newest first by default. `before`/`after` are message ids, exclusive, read in the list's own
- * order as Letta (and its SDK's auto-paging) does: in a newest-first list, `after` is older.
- * A `before` page is the `limit` messages nearest the cursor, still in the list's order.
- */
+/** An agent's messages, a page at a time (see `readMessagePage` for the cursors). */
 export async function listMessages(
   deps: Pick<ServiceDeps, 'db'>,
   args: { organizationId: string; agentId: string } & MessageListInput,
@@ -37,27 +19,11 @@ export async function listMessages(
   const { organizationId, agentId, ...query } = args;
   const input = parseInput(messageListSchema, query);
   await getAgent(deps, { organizationId, agentId });
-  const ascending = input.order === 'asc';
-  const conditions: SQL[] = [eq(messages.agentId, agentId)];
-  const types = input.include_return_message_types;
-  if (types) conditions.push(inArray(messages.messageType, types as MessageType[]));
-  // "Later in this list" is a greater seq when ascending, a smaller one when descending.
-  const laterThan = (seq: number) => (ascending ? gt(messages.seq, seq) : lt(messages.seq, seq));
-  const earlierThan = (seq: number) => (ascending ? lt(messages.seq, seq) : gt(messages.seq, seq));
-  if (input.after) conditions.push(laterThan(await cursorSeq(deps, agentId, input.after, 'after')));
-  if (input.before) {
-    conditions.push(earlierThan(await cursorSeq(deps, agentId, input.before, 'before')));
-  }
-  // Walking backwards from `before` finds the nearest messages; they are then put back in order.
-  const backwards = Boolean(input.before) && !input.after;
-  const rows = await deps.db
-    .select()
-    .from(messages)
-    .where(and(...conditions))
-    .orderBy(ascending !== backwards ? asc(messages.seq) : desc(messages.seq))
-    .limit(input.limit);
-  if (backwards) rows.reverse();
-  return rows.map(toLettaMessage);
+  return readMessagePage(
+    deps.db,
+    { where: eq(messages.agentId, agentId), name: 'this conversation' },
+    input,
+  );
 }
 
 export interface SendMessagesArgs {

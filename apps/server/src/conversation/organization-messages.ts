@@ -1,12 +1,12 @@
-import { and, asc, desc, eq, gt, inArray, lt, type SQL } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type { z } from 'zod';
 import { nullOnly } from '../agents/unsupported-fields.js';
-import { agents, type MessageType, messages } from '../db/schema.js';
+import { agents, messages } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
-import { notFound } from '../errors.js';
 import { parseInput } from '../lib/parse-input.js';
+import { readMessagePage } from './message-page.js';
 import { messageListSchema } from './message-schemas.js';
-import { type LettaMessage, toLettaMessage } from './message-view.js';
+import type { LettaMessage } from './message-view.js';
 
 /** Letta's `MessageListParams` for `/v1/messages`: an agent's list, minus the agent. */
 export const organizationMessageListSchema = messageListSchema.extend({
@@ -29,29 +29,5 @@ export async function listOrganizationMessages(
     messages.agentId,
     db.select({ id: agents.id }).from(agents).where(eq(agents.organizationId, organizationId)),
   );
-  const conditions: SQL[] = [ofOrganization];
-  const types = input.include_return_message_types;
-  if (types) conditions.push(inArray(messages.messageType, types as MessageType[]));
-  const cursor = async (id: string, field: string) => {
-    const [row] = await db
-      .select({ seq: messages.seq })
-      .from(messages)
-      .where(and(eq(messages.id, id), ofOrganization));
-    if (!row) throw notFound(`${field}: message ${id} not found`);
-    return row.seq;
-  };
-  const ascending = input.order === 'asc';
-  const later = (seq: number) => (ascending ? gt(messages.seq, seq) : lt(messages.seq, seq));
-  const earlier = (seq: number) => (ascending ? lt(messages.seq, seq) : gt(messages.seq, seq));
-  if (input.after) conditions.push(later(await cursor(input.after, 'after')));
-  if (input.before) conditions.push(earlier(await cursor(input.before, 'before')));
-  const backwards = Boolean(input.before) && !input.after;
-  const rows = await db
-    .select()
-    .from(messages)
-    .where(and(...conditions))
-    .orderBy(ascending !== backwards ? asc(messages.seq) : desc(messages.seq))
-    .limit(input.limit);
-  if (backwards) rows.reverse();
-  return rows.map(toLettaMessage);
+  return readMessagePage(db, { where: ofOrganization, name: 'this organization' }, input);
 }
