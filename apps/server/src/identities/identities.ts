@@ -84,6 +84,18 @@ async function setAgents(db: Database, identityId: string, agentIds: string[]) {
   }
 }
 
+/** The row a created or upserted identity starts as. */
+function newIdentityRow(organizationId: string, input: IdentityCreateInput) {
+  return {
+    id: newId('identity'),
+    organizationId,
+    identifierKey: input.identifier_key,
+    name: input.name,
+    identityType: input.identity_type,
+    properties: input.properties ?? [],
+  };
+}
+
 export async function createIdentity(
   { db }: Deps,
   args: { organizationId: string } & IdentityCreateInput,
@@ -94,14 +106,7 @@ export async function createIdentity(
     await checkAgents(tx, organizationId, input.agent_ids ?? []);
     const [inserted] = await tx
       .insert(identities)
-      .values({
-        id: newId('identity'),
-        organizationId,
-        identifierKey: input.identifier_key,
-        name: input.name,
-        identityType: input.identity_type,
-        properties: input.properties ?? [],
-      })
+      .values(newIdentityRow(organizationId, input))
       .onConflictDoNothing()
       .returning();
     if (!inserted) throw keyTaken(input.identifier_key);
@@ -126,14 +131,7 @@ export async function upsertIdentity(
     await checkAgents(tx, organizationId, input.agent_ids ?? []);
     const [written] = await tx
       .insert(identities)
-      .values({
-        id: newId('identity'),
-        organizationId,
-        identifierKey: input.identifier_key,
-        name: input.name,
-        identityType: input.identity_type,
-        properties: input.properties ?? [],
-      })
+      .values(newIdentityRow(organizationId, input))
       .onConflictDoUpdate({
         target: [identities.organizationId, identities.identifierKey],
         set: {
