@@ -60,6 +60,12 @@ export class OpenAIRuntime implements AgentRuntime {
     });
   }
 
+  async listModelIds(signal: AbortSignal): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const model of this.#client.models.list({ signal })) ids.push(model.id);
+    return ids;
+  }
+
   async *respond(
     agent: AgentContext,
     history: HistoryMessage[],

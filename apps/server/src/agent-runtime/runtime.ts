@@ -56,6 +56,11 @@ export interface LlmConfig {
 export interface AgentRuntime {
   /** What answers an agent whose own model is `model` (null: the runtime's default). */
   llmConfig(model: string | null): LlmConfig;
+  /**
+   * The model ids the provider's endpoint offers (OpenAI's `GET /models`), for Letta's model
+   * lists; left out by a runtime that has only the model `llmConfig(null)` names.
+   */
+  listModelIds?(signal: AbortSignal): Promise<string[]>;
   /** One step: a reply, tool calls, or both. */
   respond(
     agent: AgentContext,

@@ -32,6 +32,7 @@ import { registerAgentRoutes } from './rest/agents.js';
 import { registerClientTokenRoutes } from './rest/client-tokens.js';
 import { registerIdentityRoutes } from './rest/identities.js';
 import { registerMessageRoutes } from './rest/messages.js';
+import { registerModelRoutes } from './rest/models.js';
 import { registerOrganizationMessageRoutes } from './rest/organization-messages.js';
 import { registerToolRoutes } from './rest/tools.js';
 import { applySecurityHeaders, isApiPath } from './security-headers.js';
@@ -181,6 +182,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerToolRoutes(app, deps);
   registerIdentityRoutes(app, deps);
   registerOrganizationMessageRoutes(app, deps);
+  registerModelRoutes(app, deps);
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

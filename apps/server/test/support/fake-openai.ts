@@ -59,6 +59,8 @@ export class FakeOpenAI {
   /** Pause before each piece of a streamed reply, or before a whole one. */
   pieceDelayMs = 0;
   reply: (request: ChatRequest) => string | ScriptedAnswer = echo;
+  /** What `GET /v1/models` lists; undefined answers 404, as servers without the route do. */
+  models: string[] | undefined;
   #calls = 0;
 
   private constructor(
@@ -88,11 +90,17 @@ export class FakeOpenAI {
     this.pieceDelayMs = 0;
     this.refusesStreamOptions = false;
     this.reply = echo;
+    this.models = undefined;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
     let raw = '';
     for await (const chunk of req) raw += chunk;
+    if (req.method === 'GET' && req.url === '/v1/models' && this.models) {
+      const data = this.models.map((id) => ({ id, object: 'model', created: 1, owned_by: 'x' }));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ object: 'list', data }));
+    }
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
       res.writeHead(404, { 'content-type': 'application/json' });
       return res.end(JSON.stringify({ error: { message: 'not found' } }));
