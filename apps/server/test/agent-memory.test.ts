@@ -158,7 +158,7 @@ describe.each([
     [
       'an unknown tool',
       { name: 'launch_rockets', arguments: '{}' },
-      /^Error: there is no tool named launch_rockets; the tools are memory_insert, /,
+      /^Error: there is no tool named launch_rockets; this agent's tools are memory_insert, /,
     ],
     [
       'malformed arguments',

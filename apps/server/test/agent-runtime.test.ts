@@ -9,8 +9,9 @@ import {
   type HistoryMessage,
   type RuntimePart,
 } from '../src/agent-runtime/runtime.js';
+import { BASE_TOOL_NAMES } from '../src/agents/tool-catalog.js';
 import { loadConfig } from '../src/config.js';
-import { MEMORY_TOOLS } from '../src/conversation/memory-tools.js';
+import { offeredTools } from '../src/conversation/memory-tools.js';
 import { FakeOpenAI } from './support/fake-openai.js';
 
 const agent: AgentContext = {
@@ -28,7 +29,7 @@ async function collect(runtime: AgentRuntime, history: HistoryMessage[], context
   const parts: RuntimePart[] = [];
   for await (const part of runtime.respond(context, history, {
     signal: new AbortController().signal,
-    tools: MEMORY_TOOLS,
+    tools: offeredTools(BASE_TOOL_NAMES),
   }))
     parts.push(part);
   const text = parts.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('');

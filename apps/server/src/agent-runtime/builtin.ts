@@ -38,6 +38,9 @@ const facts = (block: MemoryBlock | undefined) =>
     .map((line) => line.replace(/^- /, '').trim())
     .filter(Boolean);
 
+const NO_TOOL = (tool: string) =>
+  `I cannot change my memory: the ${tool} tool is not attached to me.`;
+
 /** A reply, or a memory tool call to make first (its result comes back as the next step). */
 type Step =
   | { text: string }
@@ -49,7 +52,11 @@ type Step =
  * stream) on a fresh clone. It keeps what it is told in its `human` block, answers from it,
  * and echoes anything else.
  */
-export function builtinStep(agent: AgentContext, history: HistoryMessage[]): Step {
+export function builtinStep(
+  agent: AgentContext,
+  history: HistoryMessage[],
+  offered: readonly string[],
+): Step {
   const latest = history.at(-1);
   if (latest?.role === 'tool_return') return afterTool(history, latest.content);
   const said = history.findLast((m) => m.role === 'user');
@@ -57,11 +64,14 @@ export function builtinStep(agent: AgentContext, history: HistoryMessage[]): Ste
   const human = agent.memoryBlocks.find((b) => b.label === 'human');
 
   const remember = /^(?:please\s+)?remember(?:\s+that)?\s+(.+?)[.!]*$/is.exec(last);
+  // Like a model, it calls only the tools it is offered: those attached to the agent.
   if (remember?.[1]) {
+    if (!offered.includes('memory_insert')) return { text: NO_TOOL('memory_insert') };
     const fact = remember[1].trim();
     return { call: { name: 'memory_insert', arguments: { label: 'human', new_str: `- ${fact}` } } };
   }
   if (/^forget\s+(?:everything|all)/i.test(last)) {
+    if (!offered.includes('memory_rethink')) return { text: NO_TOOL('memory_rethink') };
     return { call: { name: 'memory_rethink', arguments: { label: 'human', new_memory: '' } } };
   }
   if (/what\s+do\s+you\s+(?:know|remember)\s+about\s+me/i.test(last)) {
@@ -112,9 +122,13 @@ export class BuiltinRuntime implements AgentRuntime {
   async *respond(
     agent: AgentContext,
     history: HistoryMessage[],
-    { signal }: { signal: AbortSignal; tools: ToolSpec[] },
+    { signal, tools }: { signal: AbortSignal; tools: ToolSpec[] },
   ): AsyncIterable<RuntimePart> {
-    const step = builtinStep(agent, history);
+    const step = builtinStep(
+      agent,
+      history,
+      tools.map((t) => t.name),
+    );
     if ('call' in step) {
       yield {
         type: 'tool_call',

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 
 /**
  * Letta's built-in tools, by the names Letta gives them, so that SDK code written for Letta
@@ -8,172 +9,186 @@ import { createHash } from 'node:crypto';
  * would need a code sandbox, the internet or an archival store this server lacks is listed
  * with the reason it is unavailable and refused when asked for, rather than pretended.
  *
- * Start here to add a tool: one entry below, and its execution in the agent loop.
+ * Start here to add a tool: one entry in RUNNABLE, and its executor in
+ * conversation/memory-tools.ts.
  */
-export interface CatalogTool {
-  name: string;
+
+/** A tool's arguments, as the model is shown them: a JSON Schema object refusing extra keys. */
+export type ToolParameters = {
+  type: 'object';
+  properties: Record<string, unknown>;
+  required: string[];
+  additionalProperties: false;
+};
+
+interface ToolDeclaration {
   description: string;
   /** Letta's own category for it. */
   toolType: 'letta_core' | 'letta_memory_core' | 'letta_builtin';
-  /** JSON Schema of the arguments, as the model is shown them. */
-  parameters: { type: 'object'; properties: Record<string, unknown>; required: string[] };
+  /**
+   * Its arguments, declared once: the model is shown them as JSON Schema, and the agent loop
+   * checks each call against the same schema before running it.
+   */
+  arguments: z.ZodObject;
+}
+
+export interface CatalogTool extends ToolDeclaration {
+  name: string;
+  parameters: ToolParameters;
   /** Why this server cannot run it; absent when it can. */
   unavailable?: string;
 }
 
-const label = { type: 'string', description: 'Label of the memory block to edit.' };
-const text = (description: string) => ({ type: 'string', description });
+const label = z.string().describe('The label of the memory block to edit, e.g. "human".');
+
+/**
+ * The tools the agent loop runs (conversation/memory-tools.ts has one executor for each,
+ * which the type checker holds to this list). Descriptions say what the executor does.
+ */
+const RUNNABLE = {
+  memory_insert: {
+    description:
+      'Insert text into one of your memory blocks as a new line, at a line number or at the end.',
+    toolType: 'letta_memory_core',
+    arguments: z.strictObject({
+      label,
+      new_str: z.string().describe('The text to insert.'),
+      insert_line: z
+        .int()
+        .min(-1)
+        .default(-1)
+        .describe(
+          'How many of the block’s lines stay above the new text: 0 inserts at the top, -1 (the default) at the end.',
+        ),
+    }),
+  },
+  memory_replace: {
+    description:
+      'Replace text in one of your memory blocks: old_str must appear in it exactly once.',
+    toolType: 'letta_memory_core',
+    arguments: z.strictObject({
+      label,
+      old_str: z.string().min(1).describe('The exact text to replace.'),
+      new_str: z.string().describe('The text to put in its place (empty to delete it).'),
+    }),
+  },
+  memory_rethink: {
+    description: 'Rewrite one of your memory blocks whole, replacing all it held.',
+    toolType: 'letta_memory_core',
+    arguments: z.strictObject({
+      label,
+      new_memory: z.string().describe('The block’s new contents, in full.'),
+    }),
+  },
+  core_memory_append: {
+    description:
+      'Append text to one of your memory blocks, on a new line (Letta’s older memory tool).',
+    toolType: 'letta_memory_core',
+    arguments: z.strictObject({ label, content: z.string().describe('The text to append.') }),
+  },
+  core_memory_replace: {
+    description:
+      'Replace every occurrence of some text in one of your memory blocks (Letta’s older memory tool).',
+    toolType: 'letta_memory_core',
+    arguments: z.strictObject({
+      label,
+      old_content: z.string().min(1).describe('The exact text to replace; it must occur.'),
+      new_content: z.string().describe('The text to put in its place (empty to delete it).'),
+    }),
+  },
+  conversation_search: {
+    description: 'Search your past conversation for messages containing some text.',
+    toolType: 'letta_core',
+    arguments: z.strictObject({
+      query: z.string().trim().min(1).describe('The text to look for (case-insensitive).'),
+      limit: z
+        .int()
+        .min(1)
+        .max(50)
+        .default(5)
+        .describe('Most messages to return, newest first (default 5, at most 50).'),
+    }),
+  },
+} as const satisfies Record<string, ToolDeclaration>;
+
+export type RunnableToolName = keyof typeof RUNNABLE;
+/** A runnable tool's arguments once checked, defaults filled in. */
+export type ToolArguments<N extends RunnableToolName> = z.output<(typeof RUNNABLE)[N]['arguments']>;
 
 const NO_INTERNET =
   'needs internet access, which this server does not give its agents; it is not available here';
 const NO_ARCHIVE =
   'needs archival memory (passages), which this server does not keep; it is not available here';
+const query = z.string().describe('What to look for.');
 
-export const TOOL_CATALOG: readonly CatalogTool[] = [
-  {
-    name: 'memory_insert',
-    description: 'Insert text into a memory block at a given line (at the end by default).',
-    toolType: 'letta_memory_core',
-    parameters: {
-      type: 'object',
-      properties: {
-        label,
-        new_str: text('The text to insert.'),
-        insert_line: {
-          type: 'integer',
-          description: 'Line number after which to insert; -1 (the default) is the end.',
-        },
-      },
-      required: ['label', 'new_str'],
-    },
-  },
-  {
-    name: 'memory_replace',
-    description: 'Replace an exact piece of text in a memory block with new text.',
-    toolType: 'letta_memory_core',
-    parameters: {
-      type: 'object',
-      properties: {
-        label,
-        old_str: text('The text to replace; it must occur exactly once in the block.'),
-        new_str: text('The text to put in its place (empty to delete it).'),
-      },
-      required: ['label', 'old_str', 'new_str'],
-    },
-  },
-  {
-    name: 'memory_rethink',
-    description: 'Rewrite a whole memory block with new contents.',
-    toolType: 'letta_memory_core',
-    parameters: {
-      type: 'object',
-      properties: { label, new_memory: text('The block’s new contents, in full.') },
-      required: ['label', 'new_memory'],
-    },
-  },
-  {
-    name: 'core_memory_append',
-    description: 'Append text to the end of a memory block (Letta’s older memory tool).',
-    toolType: 'letta_memory_core',
-    parameters: {
-      type: 'object',
-      properties: { label, content: text('The text to append.') },
-      required: ['label', 'content'],
-    },
-  },
-  {
-    name: 'core_memory_replace',
-    description: 'Replace text in a memory block (Letta’s older memory tool).',
-    toolType: 'letta_memory_core',
-    parameters: {
-      type: 'object',
-      properties: {
-        label,
-        old_content: text('The text to replace.'),
-        new_content: text('The text to put in its place.'),
-      },
-      required: ['label', 'old_content', 'new_content'],
-    },
-  },
-  {
-    name: 'conversation_search',
-    description: 'Search the earlier messages of this conversation for text.',
-    toolType: 'letta_core',
-    parameters: {
-      type: 'object',
-      properties: {
-        query: text('What to look for.'),
-        limit: { type: 'integer', description: 'Most messages to return.' },
-      },
-      required: ['query'],
-    },
-  },
-  {
-    name: 'archival_memory_insert',
+/** Letta's tools that this server lists, so SDK code finds them, but cannot run. */
+const UNAVAILABLE: Record<string, ToolDeclaration & { unavailable: string }> = {
+  archival_memory_insert: {
     description: 'Store a passage in archival memory.',
     toolType: 'letta_core',
-    parameters: {
-      type: 'object',
-      properties: { content: text('The passage to store.') },
-      required: ['content'],
-    },
+    arguments: z.strictObject({ content: z.string().describe('The passage to store.') }),
     unavailable: NO_ARCHIVE,
   },
-  {
-    name: 'archival_memory_search',
+  archival_memory_search: {
     description: 'Search archival memory by meaning.',
     toolType: 'letta_core',
-    parameters: {
-      type: 'object',
-      properties: { query: text('What to look for.') },
-      required: ['query'],
-    },
+    arguments: z.strictObject({ query }),
     unavailable: NO_ARCHIVE,
   },
-  {
-    name: 'web_search',
+  web_search: {
     description: 'Search the web.',
     toolType: 'letta_builtin',
-    parameters: {
-      type: 'object',
-      properties: { query: text('What to search for.') },
-      required: ['query'],
-    },
+    arguments: z.strictObject({ query }),
     unavailable: NO_INTERNET,
   },
-  {
-    name: 'fetch_webpage',
+  fetch_webpage: {
     description: 'Fetch a web page and return its text.',
     toolType: 'letta_builtin',
-    parameters: {
-      type: 'object',
-      properties: { url: text('The page’s address.') },
-      required: ['url'],
-    },
+    arguments: z.strictObject({ url: z.string().describe('The page’s address.') }),
     unavailable: NO_INTERNET,
   },
-  {
-    name: 'run_code',
+  run_code: {
     description: 'Run code in a sandbox and return its output.',
     toolType: 'letta_builtin',
-    parameters: {
-      type: 'object',
-      properties: {
-        code: text('The code to run.'),
-        language: { type: 'string', enum: ['python', 'js', 'ts', 'r', 'java'] },
-      },
-      required: ['code', 'language'],
-    },
+    arguments: z.strictObject({
+      code: z.string().describe('The code to run.'),
+      language: z.enum(['python', 'js', 'ts', 'r', 'java']),
+    }),
     unavailable: 'needs a code sandbox, which this server does not run; it is not available here',
   },
-];
+};
+
+/**
+ * What the model is shown: the input side (a defaulted argument is optional), without the
+ * safe-integer bounds zod states for every integer, which say nothing to a model.
+ */
+function parametersOf(schema: z.ZodObject): ToolParameters {
+  const converted = z.toJSONSchema(schema, {
+    io: 'input',
+    override: ({ jsonSchema }) => {
+      if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+      if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+    },
+  });
+  const { $schema: _, ...json } = converted as Record<string, unknown>;
+  return { ...json, required: (json.required as string[] | undefined) ?? [] } as ToolParameters;
+}
+
+export const TOOL_CATALOG: readonly CatalogTool[] = [
+  ...Object.entries(RUNNABLE),
+  ...Object.entries(UNAVAILABLE),
+].map(([name, declaration]) => ({
+  name,
+  ...declaration,
+  parameters: parametersOf(declaration.arguments),
+}));
 
 /**
  * What `include_base_tools` attaches (true unless said otherwise, as in Letta): the memory
  * tools of Letta's current agent type that this server runs. Letta's archival tools would
  * be among them; here they are unavailable, so they are left out rather than attached dead.
  */
-export const BASE_TOOL_NAMES: readonly string[] = [
+export const BASE_TOOL_NAMES: readonly RunnableToolName[] = [
   'memory_insert',
   'memory_replace',
   'memory_rethink',
@@ -192,14 +207,6 @@ const byId = new Map(TOOL_CATALOG.map((t) => [toolId(t.name), t]));
 
 export const findToolByName = (name: string) => byName.get(name);
 export const findToolById = (id: string) => byId.get(id);
-
-/** The tools of an agent as the agent loop is to offer them to the model. */
-export function agentTools(toolNames: readonly string[]): CatalogTool[] {
-  return toolNames.flatMap((name) => {
-    const tool = byName.get(name);
-    return tool && !tool.unavailable ? [tool] : [];
-  });
-}
 
 /** Letta's `Tool`, as the SDK types it. */
 export interface ToolState {

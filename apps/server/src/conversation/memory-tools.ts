@@ -1,95 +1,16 @@
 import { and, desc, eq, ilike, inArray } from 'drizzle-orm';
-import { z } from 'zod';
 import type { ToolSpec } from '../agent-runtime/runtime.js';
 import { charCount, MEMORY_BLOCK_MAX_CHARS } from '../agents/agent-schemas.js';
 import { editMemoryBlock } from '../agents/agents.js';
+import {
+  findToolByName,
+  type RunnableToolName,
+  TOOL_CATALOG,
+  type ToolArguments,
+} from '../agents/tool-catalog.js';
 import type { Database } from '../db/client.js';
-import { type MemoryBlock, messages } from '../db/schema.js';
-
-/**
- * Letta's base memory tools, as the agent's model is offered them. Start here to give agents
- * another tool: a spec below and a case in runTool. A bad call is answered with an error
- * result the model reads, never a failed turn.
- */
-export const MEMORY_TOOLS: ToolSpec[] = [
-  {
-    name: 'memory_insert',
-    description:
-      'Insert text into one of your memory blocks, at a line number (0 is the top) or at the end (-1, the default).',
-    parameters: object(
-      {
-        label: { type: 'string', description: 'The label of the block, e.g. "human".' },
-        new_str: { type: 'string', description: 'The text to insert.' },
-        insert_line: { type: 'integer', description: 'The line to insert at; -1 for the end.' },
-      },
-      ['label', 'new_str'],
-    ),
-  },
-  {
-    name: 'memory_replace',
-    description:
-      'Replace text in one of your memory blocks: old_str must appear in it exactly once.',
-    parameters: object(
-      {
-        label: { type: 'string', description: 'The label of the block.' },
-        old_str: { type: 'string', description: 'The exact text to replace.' },
-        new_str: { type: 'string', description: 'The text to put in its place.' },
-      },
-      ['label', 'old_str', 'new_str'],
-    ),
-  },
-  {
-    name: 'memory_rethink',
-    description: 'Rewrite one of your memory blocks whole, replacing all it held.',
-    parameters: object(
-      {
-        label: { type: 'string', description: 'The label of the block.' },
-        new_memory: { type: 'string', description: "The block's new content." },
-      },
-      ['label', 'new_memory'],
-    ),
-  },
-  {
-    name: 'conversation_search',
-    description: 'Search your past conversation for messages containing some text.',
-    parameters: object(
-      {
-        query: { type: 'string', description: 'The text to look for (case-insensitive).' },
-        limit: {
-          type: 'integer',
-          description: 'Most results, newest first (default 5, at most 50).',
-        },
-      },
-      ['query'],
-    ),
-  },
-];
-
-function object(properties: Record<string, unknown>, required: string[]) {
-  return { type: 'object', properties, required, additionalProperties: false };
-}
-
-/** Names of the tools that change memory: a client shows their results as memory edits. */
-export const MEMORY_EDIT_TOOLS = new Set(['memory_insert', 'memory_replace', 'memory_rethink']);
-
-const argumentSchemas = {
-  memory_insert: z.strictObject({
-    label: z.string(),
-    new_str: z.string(),
-    insert_line: z.number().int().min(-1).default(-1),
-  }),
-  memory_replace: z.strictObject({
-    label: z.string(),
-    old_str: z.string().min(1),
-    new_str: z.string(),
-  }),
-  memory_rethink: z.strictObject({ label: z.string(), new_memory: z.string() }),
-  conversation_search: z.strictObject({
-    query: z.string().trim().min(1),
-    limit: z.number().int().min(1).max(50).default(5),
-  }),
-};
-type ToolName = keyof typeof argumentSchemas;
+import { agents, type MemoryBlock, messages } from '../db/schema.js';
+import { notFound } from '../errors.js';
 
 /** A call the tool refuses; its message is the error result the model reads. */
 class ToolRefusal extends Error {}
@@ -99,9 +20,75 @@ export interface ToolOutcome {
   result: string;
 }
 
+interface ToolContext {
+  tx: Database;
+  now: Date;
+  agentId: string;
+}
+type Executor<N extends RunnableToolName> = (
+  context: ToolContext,
+  input: ToolArguments<N>,
+) => Promise<string>;
+
+/**
+ * How each tool of the catalogue's RUNNABLE list is run, its arguments already checked
+ * against the catalogue's schema. Start here to give agents another tool: a declaration in
+ * agents/tool-catalog.ts and its executor below.
+ */
+const EXECUTORS: { [N in RunnableToolName]: Executor<N> } = {
+  memory_insert: (context, { label, new_str, insert_line }) =>
+    editBlock(context, label, (value) => {
+      const lines = value === '' ? [] : value.split('\n');
+      const at = insert_line === -1 ? lines.length : insert_line;
+      if (at > lines.length) {
+        throw new ToolRefusal(
+          `insert_line ${at} is past the block's end (it has ${lines.length} lines)`,
+        );
+      }
+      lines.splice(at, 0, new_str);
+      return lines.join('\n');
+    }),
+  memory_replace: (context, { label, old_str, new_str }) =>
+    editBlock(context, label, (value) => {
+      const count = value.split(old_str).length - 1;
+      if (count !== 1) {
+        throw new ToolRefusal(
+          `old_str appears ${count} times in the block ${label}; it must appear exactly once`,
+        );
+      }
+      return value.replace(old_str, () => new_str);
+    }),
+  memory_rethink: (context, { label, new_memory }) => editBlock(context, label, () => new_memory),
+  // Letta's legacy tools keep their own semantics: append on a new line, replace everywhere.
+  core_memory_append: (context, { label, content }) =>
+    editBlock(context, label, (value) => `${value}\n${content}`),
+  core_memory_replace: (context, { label, old_content, new_content }) =>
+    editBlock(context, label, (value) => {
+      if (!value.includes(old_content)) {
+        throw new ToolRefusal(`old_content was not found in the memory block ${label}`);
+      }
+      return value.replaceAll(old_content, () => new_content);
+    }),
+  conversation_search: ({ tx, agentId }, input) => searchConversation(tx, agentId, input),
+};
+
+const executable = (name: string): name is RunnableToolName => Object.hasOwn(EXECUTORS, name);
+
+/**
+ * What a step offers the model: the agent's attached tools that this server runs, as the
+ * catalogue declares them, in the catalogue's order.
+ */
+export function offeredTools(attached: readonly string[]): ToolSpec[] {
+  return TOOL_CATALOG.filter((t) => executable(t.name) && attached.includes(t.name)).map(
+    ({ name, description, parameters }) => ({ name, description, parameters }),
+  );
+}
+
 /**
  * Runs one tool call of the agent inside `tx`, the transaction that stores the call and its
  * result, so a memory edit and the messages recording it are written together or not at all.
+ * A call the agent may not make (a tool not attached to it, bad arguments, an edit the block
+ * refuses) is answered with an error result the model reads, never a failed turn.
  */
 export async function runTool(
   tx: Database,
@@ -110,66 +97,70 @@ export async function runTool(
   call: { name: string; arguments: string },
 ): Promise<ToolOutcome> {
   try {
-    const args = parseArguments(call);
-    switch (args.name) {
-      case 'conversation_search':
-        return { status: 'success', result: await searchConversation(tx, agentId, args.input) };
-      case 'memory_insert':
-      case 'memory_replace':
-      case 'memory_rethink': {
-        const block = await editMemoryBlock(tx, now, {
-          agentId,
-          edit: (blocks) => {
-            const current = writableBlock(blocks, args.input.label);
-            const value = newValue(args, current.value);
-            const limit = current.limit ?? MEMORY_BLOCK_MAX_CHARS;
-            if (charCount(value) > limit) {
-              throw new ToolRefusal(
-                `the block ${current.label} would hold ${charCount(value)} characters; its limit is ${limit}. Nothing was changed`,
-              );
-            }
-            return { label: current.label, value };
-          },
-        });
-        return {
-          status: 'success',
-          result: `The memory block ${block.label} now reads:\n${block.value}`,
-        };
-      }
-    }
+    // Read in the transaction: a tool detached since the step began is no longer the agent's.
+    const [row] = await tx
+      .select({ tools: agents.tools })
+      .from(agents)
+      .where(eq(agents.id, agentId));
+    if (!row) throw notFound(`Agent ${agentId} not found`);
+    const name = attachedTool(call.name, row.tools);
+    const input = parseArguments(name, call.arguments);
+    const execute = EXECUTORS[name] as Executor<typeof name>;
+    return { status: 'success', result: await execute({ tx, now, agentId }, input as never) };
   } catch (error) {
     if (error instanceof ToolRefusal) return { status: 'error', result: `Error: ${error.message}` };
     throw error;
   }
 }
 
-type ParsedCall = {
-  [N in ToolName]: { name: N; input: z.output<(typeof argumentSchemas)[N]> };
-}[ToolName];
+function attachedTool(name: string, attached: string[]): RunnableToolName {
+  const own = offeredTools(attached).map((t) => t.name);
+  if (executable(name) && own.includes(name)) return name;
+  const tools = `this agent's tools are ${own.join(', ') || 'none'}`;
+  if (!findToolByName(name)) throw new ToolRefusal(`there is no tool named ${name}; ${tools}`);
+  throw new ToolRefusal(`the tool ${name} is not attached; ${tools}`);
+}
 
-function parseArguments(call: { name: string; arguments: string }): ParsedCall {
-  if (!Object.hasOwn(argumentSchemas, call.name)) {
-    throw new ToolRefusal(
-      `there is no tool named ${call.name}; the tools are ${Object.keys(argumentSchemas).join(', ')}`,
-    );
-  }
-  const name = call.name as ToolName;
+function parseArguments<N extends RunnableToolName>(name: N, text: string): ToolArguments<N> {
   let raw: unknown;
   try {
-    raw = JSON.parse(call.arguments || '{}');
+    raw = JSON.parse(text || '{}');
   } catch {
-    throw new ToolRefusal(
-      `the arguments of ${name} are not valid JSON: ${call.arguments.slice(0, 200)}`,
-    );
+    throw new ToolRefusal(`the arguments of ${name} are not valid JSON: ${text.slice(0, 200)}`);
   }
-  const parsed = argumentSchemas[name].safeParse(raw);
+  const tool = findToolByName(name);
+  if (!tool) throw new Error(`${name} is runnable but not in the catalogue`);
+  const parsed = tool.arguments.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map(
       (i) => `${i.path.join('.') || 'arguments'}: ${i.message}`,
     );
     throw new ToolRefusal(`bad arguments for ${name}: ${issues.join('; ')}`);
   }
-  return { name, input: parsed.data } as ParsedCall;
+  return parsed.data as ToolArguments<N>;
+}
+
+/** Writes `change(value)` to a block the agent may write, within the block's limit. */
+async function editBlock(
+  { tx, now, agentId }: ToolContext,
+  label: string,
+  change: (value: string) => string,
+): Promise<string> {
+  const block = await editMemoryBlock(tx, now, {
+    agentId,
+    edit: (blocks) => {
+      const current = writableBlock(blocks, label);
+      const value = change(current.value);
+      const limit = current.limit ?? MEMORY_BLOCK_MAX_CHARS;
+      if (charCount(value) > limit) {
+        throw new ToolRefusal(
+          `the block ${current.label} would hold ${charCount(value)} characters; its limit is ${limit}. Nothing was changed`,
+        );
+      }
+      return { label: current.label, value };
+    },
+  });
+  return `The memory block ${block.label} now reads:\n${block.value}`;
 }
 
 function writableBlock(blocks: MemoryBlock[], label: string): MemoryBlock {
@@ -181,36 +172,6 @@ function writableBlock(blocks: MemoryBlock[], label: string): MemoryBlock {
   }
   if (block.read_only) throw new ToolRefusal(`the memory block ${label} is read-only`);
   return block;
-}
-
-function newValue(call: ParsedCall, value: string): string {
-  switch (call.name) {
-    case 'memory_insert': {
-      const lines = value === '' ? [] : value.split('\n');
-      const at = call.input.insert_line === -1 ? lines.length : call.input.insert_line;
-      if (at > lines.length) {
-        throw new ToolRefusal(
-          `insert_line ${at} is past the block's end (it has ${lines.length} lines)`,
-        );
-      }
-      lines.splice(at, 0, call.input.new_str);
-      return lines.join('\n');
-    }
-    case 'memory_replace': {
-      const { old_str, new_str, label } = call.input;
-      const count = value.split(old_str).length - 1;
-      if (count !== 1) {
-        throw new ToolRefusal(
-          `old_str appears ${count} times in the block ${label}; it must appear exactly once`,
-        );
-      }
-      return value.replace(old_str, () => new_str);
-    }
-    case 'memory_rethink':
-      return call.input.new_memory;
-    default:
-      throw new Error(`${call.name} does not edit memory`);
-  }
 }
 
 async function searchConversation(

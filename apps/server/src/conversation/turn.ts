@@ -1,11 +1,11 @@
 import { and, desc, eq, lt, ne } from 'drizzle-orm';
-import type { AgentContext, HistoryMessage } from '../agent-runtime/runtime.js';
+import type { HistoryMessage } from '../agent-runtime/runtime.js';
 import { getAgent } from '../agents/agents.js';
 import { messages } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { newId } from '../lib/ids.js';
 import type { ConversationEvent } from './conversation-events.js';
-import { MEMORY_TOOLS, runTool } from './memory-tools.js';
+import { offeredTools, runTool } from './memory-tools.js';
 import {
   type LettaMessage,
   type LettaResponse,
@@ -45,7 +45,7 @@ export async function runTurn(
   const { organizationId, agentId, sent } = args;
   // Read inside the turn: the turn before may have changed the agent's memory, and the
   // agent may have been deleted while this send waited.
-  let agent: AgentContext = await getAgent(deps, { organizationId, agentId });
+  let agent = await getAgent(deps, { organizationId, agentId });
   await refuseResend(deps, agentId, sent);
   signal.throwIfAborted();
   const record = new TurnRecord(deps, agentId, args.runId, args.onEvent);
@@ -80,7 +80,9 @@ export async function runTurn(
     steps += 1;
     const step = emptyStep();
     try {
-      await runStep(deps, record, { agent, history, tools: MEMORY_TOOLS }, timeouts, signal, step);
+      // The tools as attached now: a tool attached or detached mid-turn counts from the next step.
+      const tools = offeredTools(agent.tools);
+      await runStep(deps, record, { agent, history, tools }, timeouts, signal, step);
     } catch (error) {
       if (!(signal.reason instanceof TurnCancelled)) throw error;
       // Cancelled: the reply so far is settled as it stands.

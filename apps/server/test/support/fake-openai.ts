@@ -19,7 +19,10 @@ export interface ChatRequest {
     tool_calls?: { id: string; function: { name: string; arguments: string } }[];
     tool_call_id?: string;
   }[];
-  tools?: { type: 'function'; function: { name: string } }[];
+  tools?: {
+    type: 'function';
+    function: { name: string; description: string; parameters: Record<string, unknown> };
+  }[];
 }
 
 /** A scripted answer: text, tool calls (arguments as the model's JSON text), reasoning. */
