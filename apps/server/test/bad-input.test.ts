@@ -316,6 +316,18 @@ const ENDPOINTS: Endpoint[] = [
     agentIn: 'path',
   },
   {
+    name: 'REST cancel messages',
+    method: 'POST',
+    path: (w) => `/v1/agents/${w.acme.agentId}/messages/cancel`,
+    pathWith: agentPath('/messages/cancel'),
+    accepts: 'both',
+    body: () => ({ run_ids: ['run-00000000-0000-0000-0000-000000000000'] }),
+    requiredKeys: [],
+    // `null` (as absent) cancels whichever run is running.
+    clearable: ['run_ids'],
+    agentIn: 'path',
+  },
+  {
     name: 'REST list tools',
     method: 'GET',
     path: () => '/v1/tools',
@@ -474,6 +486,19 @@ const ENDPOINTS: Endpoint[] = [
     accepts: 'both',
     body: (w) => ({ agentId: w.acme.agentId, content: 'hi' }),
     roomy: ['content'],
+    agentIn: 'body',
+  },
+  {
+    name: 'tRPC messages.cancel',
+    method: 'POST',
+    path: () => '/trpc/messages.cancel',
+    accepts: 'both',
+    body: (w) => ({
+      agentId: w.acme.agentId,
+      runIds: ['run-00000000-0000-0000-0000-000000000000'],
+    }),
+    requiredKeys: ['agentId'],
+    clearable: ['runIds'],
     agentIn: 'body',
   },
   {

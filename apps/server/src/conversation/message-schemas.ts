@@ -65,3 +65,9 @@ export const messageListSchema = z.strictObject({
   include_return_message_types: messageTypesSchema.optional(),
 });
 export type MessageListInput = z.input<typeof messageListSchema>;
+
+/** Which runs a cancel may stop (Letta's `run_ids`); none given means whichever runs. */
+export const runIdsSchema = z
+  .array(z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters'))
+  .max(100, 'must hold at most 100 run ids')
+  .nullish();

@@ -5,8 +5,9 @@ import {
 } from '../../src/agent-runtime/runtime.js';
 
 /**
- * A runtime a test steers: each turn waits until `release()` (or until the turn is aborted),
- * then yields `pieces`, and then fails as a model does when `failure` is set.
+ * A runtime a test steers: each turn yields `opening` (a reply begun), waits until
+ * `release()` (or until the turn is aborted), then yields `pieces`, and then fails as a
+ * model does when `failure` is set.
  */
 export class ScriptedRuntime implements AgentRuntime {
   llmConfig = () => ({ model: 'scripted', model_endpoint_type: 'scripted', context_window: 0 });
@@ -15,8 +16,20 @@ export class ScriptedRuntime implements AgentRuntime {
   #open = false;
   #waiting = new Set<() => void>();
 
-  constructor(private readonly script: { pieces: string[]; failure?: string; gated?: boolean }) {
+  constructor(
+    private readonly script: {
+      pieces: string[];
+      opening?: string[];
+      failure?: string;
+      gated?: boolean;
+    },
+  ) {
     this.#open = !script.gated;
+  }
+
+  /** Turns waiting at the gate now (what `opening` they had is already said). */
+  get waiting(): number {
+    return this.#waiting.size;
   }
 
   release() {
@@ -31,6 +44,7 @@ export class ScriptedRuntime implements AgentRuntime {
     { signal }: { signal: AbortSignal },
   ): AsyncIterable<RuntimePart> {
     this.started += 1;
+    for (const text of this.script.opening ?? []) yield { type: 'text', text };
     if (!this.#open) {
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => {

@@ -12,8 +12,9 @@ import {
   messageCreateSchema,
   messageListSchema,
   messageTypesSchema,
+  runIdsSchema,
 } from '../../conversation/message-schemas.js';
-import { listMessages, sendMessages } from '../../conversation/messages.js';
+import { cancelTurn, listMessages, sendMessages } from '../../conversation/messages.js';
 import { errorCode } from '../../db/error-code.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../../db/unavailable.js';
 import type { ServiceDeps } from '../../deps.js';
@@ -78,9 +79,12 @@ const sendBody = z
     messages: input == null ? (messages ?? []) : [{ role: 'user' as const, content: input }],
   }));
 
+/** Letta's cancel body (`MessageCancelParams`); the SDK sends `{}` when given none. */
+const cancelBody = z.strictObject({ run_ids: runIdsSchema });
+
 type AgentParams = { Params: { agentId: string } };
 
-/** `/v1/agents/:id/messages` (list and send) and the deprecated `/messages/stream`. */
+/** `/v1/agents/:id/messages` (list, send, cancel) and the deprecated `/messages/stream`. */
 export function registerMessageRoutes(
   app: FastifyInstance,
   deps: ServiceDeps,
@@ -166,6 +170,16 @@ export function registerMessageRoutes(
     };
   app.post<AgentParams>('/v1/agents/:agentId/messages', send(false));
   app.post<AgentParams>('/v1/agents/:agentId/messages/stream', send(true));
+
+  // Letta answers `{ [run_id]: 'cancelled' }` for the runs it stopped (the SDK types it as a
+  // plain object), `{}` when none ran.
+  app.post<AgentParams>('/v1/agents/:agentId/messages/cancel', async (request) => {
+    const principal = await authenticate(deps, request);
+    const { agentId } = request.params;
+    requireAccess(principal, 'agent', agentId, 'write_messages');
+    const { run_ids } = parseInput(cancelBody, request.body);
+    return cancelTurn(deps, { organizationId: principal.organizationId, agentId, runIds: run_ids });
+  });
 }
 
 /** The Letta SDK's timeout unless a request says otherwise; common to HTTP clients too. */

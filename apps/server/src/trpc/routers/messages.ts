@@ -6,8 +6,8 @@ import {
   openConversationEvents,
   type TrackedEvent,
 } from '../../conversation/conversation-events.js';
-import { messageListSchema } from '../../conversation/message-schemas.js';
-import { listMessages, sendMessages } from '../../conversation/messages.js';
+import { messageListSchema, runIdsSchema } from '../../conversation/message-schemas.js';
+import { cancelTurn, listMessages, sendMessages } from '../../conversation/messages.js';
 import { untilCredentialEnds } from '../stream-lifetime.js';
 import { agentProcedure, resourceIdSchema, router, toTRPCError } from '../trpc.js';
 
@@ -34,6 +34,21 @@ export const messagesRouter = router({
         messages: [{ role: 'user', content: input.content, otid: input.otid }],
         // Aborts when the client leaves: a send still queued then is given up.
         signal,
+      }),
+    ),
+
+  /**
+   * Stops the agent's running turn (only one of `runIds`, when given), on whichever instance
+   * runs it: the reply so far is stored and the turn ends as `cancelled`. Answers Letta's
+   * `{ [runId]: 'cancelled' }`, empty when this instance ran nothing to cancel.
+   */
+  cancel: agentProcedure('write_messages')
+    .input(z.strictObject({ agentId: resourceIdSchema, runIds: runIdsSchema }))
+    .mutation(({ ctx, input }) =>
+      cancelTurn(ctx.deps, {
+        organizationId: ctx.principal.organizationId,
+        agentId: input.agentId,
+        runIds: input.runIds,
       }),
     ),
 
