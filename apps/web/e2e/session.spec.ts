@@ -1,5 +1,13 @@
 import { expect, type Route, test } from '@playwright/test';
-import { callFromPage, connection, loggedInPage, messages, send } from './support';
+import {
+  callFromPage,
+  connection,
+  loggedInPage,
+  logIn,
+  messages,
+  send,
+  signedUpPage,
+} from './support';
 
 // The session around the chat: what a token may reach, logging out (in this tab, in another,
 // when the server does not confirm it), who sees the admin page, and a server unreachable at
@@ -65,7 +73,7 @@ test("log-out ends access, and one user's token is refused on another's agent", 
   );
   expect(foreignStream).toMatchObject({ data: { code: 'FORBIDDEN', httpStatus: 403 } });
 
-  await alice.getByRole('button', { name: 'Log out' }).click();
+  await alice.getByRole('button', { name: 'Log out', exact: true }).click();
   await expect(alice).toHaveURL(/\/login$/);
   await expect(alice.getByRole('status')).toHaveText('You have logged out.');
   const after = await callFromPage(alice, {
@@ -98,7 +106,7 @@ test('logging out in one tab ends the session in the other tabs of that browser'
   const adminElsewhere = await admin.context().newPage();
   await adminElsewhere.goto('/');
 
-  await alice.getByRole('button', { name: 'Log out' }).click();
+  await alice.getByRole('button', { name: 'Log out', exact: true }).click();
   await expect(alice).toHaveURL(/\/login$/);
   // The other tab's live stream loses its (revoked) token, finds the session gone, and
   // returns to the log-in page by itself.
@@ -108,7 +116,7 @@ test('logging out in one tab ends the session in the other tabs of that browser'
   );
 
   // The admin page's next call is refused, and it too returns to log-in.
-  await adminElsewhere.getByRole('button', { name: 'Log out' }).click();
+  await adminElsewhere.getByRole('button', { name: 'Log out', exact: true }).click();
   await expect(adminElsewhere).toHaveURL(/\/login$/);
   await admin.getByRole('button', { name: 'Refresh' }).click();
   await expect(admin).toHaveURL(/\/login$/);
@@ -116,6 +124,28 @@ test('logging out in one tab ends the session in the other tabs of that browser'
   await expect(admin).toHaveTitle('Log in · scopekit chat');
   await alice.context().close();
   await admin.context().close();
+});
+
+test('log out everywhere ends the session in another browser as well', async ({ browser }) => {
+  const here = await signedUpPage(browser, 'everywhere');
+  const me = await callFromPage(here, { path: 'session.me', method: 'GET' });
+  const { username } = (me.body.result as { data: { username: string } }).data;
+  const elsewhere = await (await browser.newContext()).newPage();
+  await logIn(elsewhere, username, `${username} password`);
+  await expect(connection(elsewhere)).toHaveText('Live');
+
+  await here.getByRole('button', { name: 'Log out everywhere' }).click();
+  await expect(here).toHaveURL(/\/login$/);
+  await expect(here.getByRole('status')).toHaveText('You have logged out everywhere.');
+  // The other browser's session is over: its cookie mints nothing, and its page, whose
+  // stream lost its revoked token, returns to the log-in page by itself.
+  expect((await callFromPage(elsewhere, { path: 'session.token', method: 'POST' })).status).toBe(
+    401,
+  );
+  await expect(elsewhere).toHaveURL(/\/login$/, { timeout: 30_000 });
+  await expect(elsewhere.getByRole('status')).toHaveText('Your session has ended. Log in again.');
+  await here.context().close();
+  await elsewhere.context().close();
 });
 
 test('the admin page is for admins: anyone else lands on the chat', async ({ browser }) => {
@@ -138,7 +168,7 @@ test('a log-out the server did not confirm keeps the session, says so, and can b
   await alice.route(isLogOut, (route) => {
     held.push(route);
   });
-  const logOut = alice.getByRole('button', { name: 'Log out' });
+  const logOut = alice.getByRole('button', { name: 'Log out', exact: true });
   await logOut.focus();
   await alice.keyboard.press('Enter');
   await expect.poll(() => held.length).toBe(1);
