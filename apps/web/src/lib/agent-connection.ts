@@ -4,15 +4,12 @@ import type { LettaMessage } from './api';
  * Start here to change where the chat's agent lives. The chat (`chat-session.ts`) talks to
  * its agent only through this interface; `trpc-connection.ts` is the one implementation
  * today (scopekit's own agent API over tRPC). Another host, such as Letta's REST API, is a
- * second implementation of the same three calls: the chat, its tokens and its retries stay
- * as they are.
+ * second implementation of the same calls: the chat, its tokens and its retries stay as
+ * they are.
  *
  * Every call takes the `ck-let-` token to make it with, so the caller knows which token a
  * refusal was about. A call refused for its token (expired, revoked) fails with an error
  * that `isUnauthorized` (api.ts) recognises: the caller mints a new token and tries again.
- *
- * Stopping a running turn (Letta's `messages.cancel`) joins here as a fourth call,
- * `cancel(token, runId)`, when the chat gets a stop button.
  */
 export interface AgentConnection {
   /** One page of the conversation's stored messages. */
@@ -33,6 +30,19 @@ export interface AgentConnection {
    * a stored message's is its `seq_id`). Lasts until `close()` or until `listener.lost`.
    */
   events(token: string, lastEventId: string | undefined, listener: LiveListener): LiveEvents;
+  /**
+   * Stops the turn `runId` if it is running (Letta's `messages.cancel`): what the agent said
+   * so far is kept, and that turn's send settles with the stop reason `cancelled`.
+   */
+  cancel(token: string, runId: string): Promise<void>;
+  /** The agent's memory blocks, as they are now. */
+  memory(token: string): Promise<MemoryBlock[]>;
+}
+
+/** One block of the agent's memory: `human` is what it knows of the person, `persona` itself. */
+export interface MemoryBlock {
+  label: string;
+  value: string;
 }
 
 export interface HistoryPage {

@@ -1,5 +1,6 @@
 import { createSignal, onCleanup } from 'solid-js';
 import type { AgentConnection, AgentEvent } from './agent-connection';
+import { createAgentMemory } from './agent-memory';
 import type { AgentTokenStore } from './agent-token';
 import { describeError, type LettaMessage } from './api';
 import { createConversation, newOtid, textOf } from './conversation';
@@ -11,7 +12,7 @@ const PAGE_SIZE = 100;
  * Start here for what the chat page does, as opposed to how it looks. One chat with the
  * signed-in person's agent: the conversation (`conversation.ts`), kept live across token
  * refreshes and dropped connections (`live-events.ts`), its history read a page at a time,
- * and sending. It talks to the agent only through an `AgentConnection`, with tokens from the
+ * sending and stopping a reply, and what the agent remembers (`agent-memory.ts`). It talks to the agent only through an `AgentConnection`, with tokens from the
  * store. Everything the page shows is a signal here; the page's components only render it.
  *
  * Create it while a component is being set up (it closes with that component), and `start()`
@@ -30,7 +31,11 @@ export function createChatSession(options: {
   const [loadingOlder, setLoadingOlder] = createSignal(false);
   const [announcement, setAnnouncement] = createSignal('');
   const [sending, setSending] = createSignal(false);
+  const [stopping, setStopping] = createSignal(false);
   const ownOtids = new Set<string>();
+  const memory = createAgentMemory({ connection, tokens });
+  /** This tab's send under way: its otid, and its turn once the server has started it. */
+  let pending: { otid: string; runId?: string } | undefined;
   let closed = false;
 
   /**
@@ -38,6 +43,12 @@ export function createChatSession(options: {
    * readers, except what this tab itself sent (the person just typed it).
    */
   function receive(message: LettaMessage) {
+    memory.noticed(message);
+    // The turn stores the sent message as it starts: that names the run a stop must cancel.
+    if (pending && !pending.runId && message.otid === pending.otid) {
+      pending.runId = message.run_id;
+      if (stopping()) void cancel(pending.runId);
+    }
     const isNew = conversation.store(message);
     const own = message.otid ? ownOtids.has(message.otid) : false;
     if (isNew && !own) {
@@ -128,12 +139,15 @@ export function createChatSession(options: {
     ownOtids.add(otid);
     conversation.addLocal(otid, content);
     setSending(true);
+    pending = { otid };
     return tokens
       .call((token) => connection.send(token, { content, otid }, (event) => apply(event)))
       .then(
         ({ stopReason }) => {
           conversation.setLocalState(otid, 'stored');
-          if (stopReason !== 'end_turn') setError(`The agent stopped: ${stopReason}`);
+          // A stop asked for is no failure; the reply so far is kept as it was stored.
+          if (stopReason === 'cancelled') setAnnouncement('Stopped.');
+          else if (stopReason !== 'end_turn') setError(`The agent stopped: ${stopReason}`);
           return true;
         },
         (caught) => {
@@ -142,12 +156,37 @@ export function createChatSession(options: {
           return false;
         },
       )
-      .finally(() => setSending(false));
+      .finally(() => {
+        pending = undefined;
+        setStopping(false);
+        setSending(false);
+      });
+  }
+
+  /**
+   * Stops this tab's reply under way. A send still queued behind another turn has no run yet:
+   * its run is cancelled as soon as it starts, so a stop never reaches someone else's turn.
+   */
+  function stop() {
+    if (!pending || stopping()) return;
+    setStopping(true);
+    if (pending.runId) void cancel(pending.runId);
+  }
+
+  async function cancel(runId: string) {
+    try {
+      await tokens.call((token) => connection.cancel(token, runId));
+    } catch (caught) {
+      if (closed) return;
+      setStopping(false);
+      setError(`Could not stop the reply: ${describeError(caught)}`);
+    }
   }
 
   onCleanup(() => {
     closed = true;
     live.close();
+    memory.close();
   });
 
   return {
@@ -159,13 +198,17 @@ export function createChatSession(options: {
     loadingOlder,
     announcement,
     sending,
+    stopping,
+    memory,
     /** Listen first, then read history: nothing stored in between is missed (ids dedupe). */
     start() {
       void live.connect();
       void loadHistory();
+      void memory.load();
     },
     loadOlder,
     send,
+    stop,
   };
 }
 

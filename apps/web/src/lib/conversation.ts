@@ -3,7 +3,8 @@ import type { LettaMessage } from './api';
 
 export interface ChatMessage {
   id: string;
-  role: 'user' | 'assistant' | 'system';
+  /** `tool`: one line saying what the agent did with a tool, not a message of its own. */
+  role: 'user' | 'assistant' | 'system' | 'tool';
   content: string;
   /** Position in the conversation; absent while a message is only local or still streaming. */
   seq?: number;
@@ -14,8 +15,28 @@ export interface ChatMessage {
   nextPiece?: number;
 }
 
-const roleOf = (type: LettaMessage['message_type']): ChatMessage['role'] =>
-  type === 'user_message' ? 'user' : type === 'assistant_message' ? 'assistant' : 'system';
+const ROLES: Partial<Record<LettaMessage['message_type'], ChatMessage['role']>> = {
+  user_message: 'user',
+  assistant_message: 'assistant',
+  tool_return_message: 'tool',
+};
+const roleOf = (type: LettaMessage['message_type']) => ROLES[type] ?? 'system';
+
+/** Whose memory a block holds, as the activity line says it. */
+const MEMORY_OF: Record<string, string> = { human: 'its memory of you', persona: 'its persona' };
+
+/**
+ * The line for a tool's result. A memory tool's names the block it wrote (its result starts
+ * "The memory block <label> now reads:", see the server's memory-tools.ts).
+ */
+function activityOf(result: { name: string; status: string; tool_return: string }): string {
+  if (result.status === 'error') return `Could not use ${result.name}`;
+  if (result.name === 'conversation_search') return 'Searched the conversation';
+  if (!result.name.startsWith('memory_')) return `Used ${result.name}`;
+  const label = /^The memory block (\S+) now reads:/.exec(result.tool_return)?.[1];
+  if (!label) return 'Updated its memory';
+  return `Updated ${MEMORY_OF[label] ?? `its memory (${label})`}`;
+}
 
 /**
  * What a message shows: its text, or for the agent's tool activity one compact line (the
@@ -24,10 +45,7 @@ const roleOf = (type: LettaMessage['message_type']): ChatMessage['role'] =>
 export function textOf(message: LettaMessage): string {
   switch (message.message_type) {
     case 'tool_return_message':
-      if (message.status === 'error') return `(could not use ${message.name})`;
-      return message.name === 'conversation_search'
-        ? '(searched the conversation)'
-        : '(updated its memory of you)';
+      return activityOf(message);
     case 'tool_call_message':
     case 'reasoning_message':
       return '';

@@ -38,5 +38,15 @@ export function createTrpcConnection(agentId: string): AgentConnection {
       );
       return { close: () => subscription.unsubscribe() };
     },
+
+    async cancel(token, runId) {
+      await createAgentApi(token).messages.cancel.mutate({ agentId, runIds: [runId] });
+    },
+
+    // The browser's token has `read_agent`, which is what reading the agent takes.
+    async memory(token) {
+      const agent = await createAgentApi(token).agents.retrieve.query({ agentId });
+      return agent.blocks.map(({ label, value }) => ({ label, value }));
+    },
   };
 }

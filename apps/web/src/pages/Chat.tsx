@@ -5,6 +5,7 @@ import type { Connection } from '../lib/live-events';
 import type { PageProps } from '../lib/router';
 import { createTrpcConnection } from '../lib/trpc-connection';
 import { Composer } from './chat/Composer';
+import { MemoryPanel } from './chat/MemoryPanel';
 import { MessageList, type MessageListHandle } from './chat/MessageList';
 import { Header } from './Header';
 import './chat/chat.css';
@@ -87,6 +88,7 @@ export function ChatPage(props: PageProps) {
             </p>
           )}
         </Show>
+        <MemoryPanel memory={chat.memory} />
         <MessageList
           chat={chat}
           ref={(handle) => {

@@ -1,7 +1,10 @@
-import { onMount } from 'solid-js';
+import { onMount, Show } from 'solid-js';
 import type { ChatSession } from '../../lib/chat-session';
 
-/** The message box: Enter sends, Shift+Enter starts a new line. It keeps the focus unless the person moves it. */
+/**
+ * The message box: Enter sends, Shift+Enter starts a new line. It keeps the focus unless the
+ * person moves it. While the reply is coming, Stop ends it where it is.
+ */
 export function Composer(props: { chat: ChatSession; onSend: () => void }) {
   let input!: HTMLTextAreaElement;
   onMount(() => input.focus());
@@ -48,6 +51,17 @@ export function Composer(props: { chat: ChatSession; onSend: () => void }) {
       <button type="submit" disabled={props.chat.sending()}>
         Send
       </button>
+      <Show when={props.chat.sending()}>
+        {/* aria-disabled rather than disabled: a disabled button would drop the focus. */}
+        <button
+          type="button"
+          class="secondary"
+          aria-disabled={props.chat.stopping()}
+          onClick={() => props.chat.stop()}
+        >
+          {props.chat.stopping() ? 'Stopping…' : 'Stop'}
+        </button>
+      </Show>
     </form>
   );
 }
