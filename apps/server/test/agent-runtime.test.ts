@@ -181,13 +181,15 @@ describe('openai runtime against a local OpenAI-compatible server', () => {
     });
     const error = await collect(runtime, history).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AgentRuntimeError);
-    expect((error as Error).message).toBe('The model API failed: 400 model not loaded');
+    expect((error as Error).message).toBe(
+      'The model API failed for model m1: 400 model not loaded',
+    );
   });
 
   it('asks once: a failed call ends the turn instead of starting another within its deadlines', async () => {
     fake.failWith = { status: 500, message: 'overloaded' };
     const { error } = await partsUntilFailure(streaming());
-    expect((error as Error).message).toBe('The model API failed: 500 overloaded');
+    expect((error as Error).message).toBe('The model API failed for model m1: 500 overloaded');
     expect(fake.requests).toHaveLength(1);
   });
 
@@ -205,7 +207,7 @@ describe('openai runtime against a local OpenAI-compatible server', () => {
     );
     const { error } = await partsUntilFailure(runtime);
     expect(error).toBeInstanceOf(AgentRuntimeError);
-    expect((error as Error).message).toBe('The model API failed: Request timed out.');
+    expect((error as Error).message).toBe('The model API failed for model m1: Request timed out.');
   });
 
   async function partsUntilFailure(runtime: AgentRuntime) {
@@ -232,7 +234,7 @@ describe('openai runtime against a local OpenAI-compatible server', () => {
     ]);
     expect(error).toBeInstanceOf(AgentRuntimeError);
     expect((error as Error).message).toBe(
-      'The model API failed: The server had an error while processing your request.',
+      'The model API failed for model m1 mid-reply: The server had an error while processing your request.',
     );
     expect(fake.requests).toHaveLength(1);
   });
@@ -242,7 +244,7 @@ describe('openai runtime against a local OpenAI-compatible server', () => {
     const { parts, error } = await partsUntilFailure(streaming());
     expect(parts).toHaveLength(2);
     expect(error).toBeInstanceOf(AgentRuntimeError);
-    expect((error as Error).message).toMatch(/^The model API failed mid-reply: \S/);
+    expect((error as Error).message).toMatch(/^The model API failed for model m1 mid-reply: \S/);
     expect(fake.requests).toHaveLength(1);
   });
 
@@ -285,7 +287,7 @@ describe('openai runtime against a local OpenAI-compatible server', () => {
       });
     const refused = await collect(openAgentRuntime(config()), history).catch((e: unknown) => e);
     expect((refused as Error).message).toBe(
-      'The model API failed: 400 Unrecognized request argument supplied: stream_options',
+      'The model API failed for model m1: 400 Unrecognized request argument supplied: stream_options',
     );
     expect(fake.requests[0]?.stream_options).toEqual({ include_usage: true });
     const { text, parts } = await collect(openAgentRuntime(config('false')), history);
@@ -304,6 +306,6 @@ describe('openai runtime against a local OpenAI-compatible server', () => {
     });
     const error = await collect(runtime, history).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AgentRuntimeError);
-    expect((error as Error).message).toMatch(/^The model API failed: /);
+    expect((error as Error).message).toMatch(/^The model API failed for model m1: /);
   });
 });

@@ -371,7 +371,7 @@ describe('when the model fails', () => {
       fake.failWith = { status: 500, message: 'boom' };
       const failed = await send('first', openai);
       expect(failed.stop_reason.stop_reason).toBe('llm_api_error');
-      expect(failed.stop_reason.error).toMatch(/^The model API failed: 500/);
+      expect(failed.stop_reason.error).toMatch(/^The model API failed for model m: 500/);
       fake.failWith = undefined;
       await send('second', openai);
       const third = await send('third', openai);

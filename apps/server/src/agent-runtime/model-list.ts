@@ -1,14 +1,7 @@
 import { z } from 'zod';
 import type { ServiceDeps } from '../deps.js';
 import { parseInput } from '../lib/parse-input.js';
-import type { AgentRuntime } from './runtime.js';
-
-/**
- * How long a model list waits on the endpoint's `/models`: past it (or when the endpoint is
- * down or has no such route) the list holds the configured model alone, as a picker still
- * needs one to offer.
- */
-export const ENDPOINT_MODELS_WAIT_MS = 5_000;
+import { offeredModelIds, providerOf } from './model-handle.js';
 
 export const providerCategoriesSchema = z.array(z.enum(['base', 'byok']));
 
@@ -61,25 +54,6 @@ const EMBEDDING_DIMS: Record<string, number> = {
 };
 const DEFAULT_EMBEDDING_DIM = 1536;
 
-/** The provider as Letta names it: the builtin runtime stands in for Letta's own models. */
-function providerOf(runtime: AgentRuntime) {
-  const endpointType = runtime.llmConfig(null).model_endpoint_type;
-  return endpointType === 'openai'
-    ? { name: 'openai', type: 'openai' }
-    : { name: endpointType, type: 'letta' };
-}
-
-/** The endpoint's model ids, or none when it cannot say within the wait. */
-async function endpointModelIds(runtime: AgentRuntime, signal?: AbortSignal): Promise<string[]> {
-  if (!runtime.listModelIds) return [];
-  const wait = AbortSignal.timeout(ENDPOINT_MODELS_WAIT_MS);
-  try {
-    return await runtime.listModelIds(signal ? AbortSignal.any([signal, wait]) : wait);
-  } catch {
-    return [];
-  }
-}
-
 /** The models agents may be given: the configured one first, then what the endpoint offers. */
 export async function listModels(
   { agentRuntime }: Pick<ServiceDeps, 'agentRuntime'>,
@@ -92,11 +66,13 @@ export async function listModels(
   if (input.provider_name && input.provider_name !== provider.name) return [];
   if (input.provider_type && input.provider_type !== provider.type) return [];
   const configured = agentRuntime.llmConfig(null).model;
-  const offered = (await endpointModelIds(agentRuntime, signal)).filter(
+  // When the endpoint cannot say, the list holds the configured model alone: a picker still
+  // needs one to offer.
+  const offered = ((await offeredModelIds(agentRuntime, signal)) ?? []).filter(
     (id) => !EMBEDDING.test(id) && !NEITHER.test(id),
   );
   return [...new Set([configured, ...offered])].map((id) => {
-    const config = agentRuntime.llmConfig(id);
+    const config = agentRuntime.llmConfig(`${provider.name}/${id}`);
     return {
       name: config.model,
       model: config.model,
@@ -122,7 +98,9 @@ export async function listEmbeddingModels(
   signal?: AbortSignal,
 ): Promise<EmbeddingModelView[]> {
   const provider = providerOf(agentRuntime);
-  const ids = (await endpointModelIds(agentRuntime, signal)).filter((id) => EMBEDDING.test(id));
+  const ids = ((await offeredModelIds(agentRuntime, signal)) ?? []).filter((id) =>
+    EMBEDDING.test(id),
+  );
   return ids.map((id) => ({
     name: id,
     embedding_model: id,

@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { endpointModelId } from './model-handle.js';
 import {
   type AgentContext,
   type AgentRuntime,
@@ -42,7 +43,7 @@ export class OpenAIRuntime implements AgentRuntime {
 
   llmConfig(model: string | null): LlmConfig {
     return {
-      model: model ?? this.options.model,
+      model: this.#modelId(model),
       model_endpoint_type: 'openai',
       context_window: this.options.contextWindow ?? DEFAULT_CONTEXT_WINDOW,
     };
@@ -60,6 +61,11 @@ export class OpenAIRuntime implements AgentRuntime {
     });
   }
 
+  /** What the endpoint is asked for: the agent's model (a handle, see model-handle.ts) or the configured one. */
+  #modelId(model: string | null): string {
+    return model === null ? this.options.model : endpointModelId(model);
+  }
+
   async listModelIds(signal: AbortSignal): Promise<string[]> {
     const ids: string[] = [];
     for await (const model of this.#client.models.list({ signal })) ids.push(model.id);
@@ -71,7 +77,7 @@ export class OpenAIRuntime implements AgentRuntime {
     history: HistoryMessage[],
     { signal, tools }: { signal: AbortSignal; tools: ToolSpec[] },
   ): AsyncIterable<RuntimePart> {
-    const model = agent.model ?? this.options.model;
+    const model = this.#modelId(agent.model);
     const request = {
       model,
       messages: [
@@ -140,15 +146,25 @@ export class OpenAIRuntime implements AgentRuntime {
       }
     } catch (error) {
       if (error instanceof AgentRuntimeError || signal.aborted) throw error;
+      // Which model failed and how, so the person reading the turn's error can act on it.
+      const failed = `The model API failed for model ${model}${midReply ? ' mid-reply' : ''}`;
       if (error instanceof OpenAI.APIError) {
-        // The client's message already leads with the status ("400 model not loaded").
-        throw new AgentRuntimeError(`The model API failed: ${error.message}`);
+        // The client's message already leads with the status ("404 model not found").
+        throw new AgentRuntimeError(`${failed}: ${this.#withoutSecret(error.message)}`);
       }
       // A transport failure's own message ("terminated") does not say the reply was under way.
-      throw new AgentRuntimeError(
-        `The model API failed${midReply ? ' mid-reply' : ''}: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new AgentRuntimeError(`${failed}: ${this.#withoutSecret(reason)}`);
     }
+  }
+
+  /**
+   * An endpoint may quote the key it was sent ("Incorrect API key provided: sk-…"): the
+   * error goes to every client of the agent, so the key is cut out wherever it appears.
+   */
+  #withoutSecret(text: string): string {
+    const key = this.options.apiKey;
+    return key ? text.replaceAll(key, '[redacted]') : text;
   }
 }
 
