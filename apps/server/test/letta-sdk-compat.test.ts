@@ -530,9 +530,21 @@ describe('agent state', () => {
     const agent = await client.agents.retrieve(s.acme.agentId);
     expect(agent.llm_config).toEqual({
       model: 'builtin',
+      display_name: 'builtin',
+      handle: 'builtin/builtin',
       model_endpoint_type: 'builtin',
+      model_endpoint: null,
+      provider_name: 'builtin',
+      provider_category: 'base',
+      model_wrapper: null,
       context_window: 32_000,
+      max_tokens: null,
+      put_inner_thoughts_in_kwargs: false,
+      enable_reasoner: false,
+      reasoning_effort: null,
+      compatibility_type: null,
     });
+    expect(agent).toMatchObject({ embedding: null, embedding_config: null });
   });
 });
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, ilike, inArray, type SQL, sql } from 'drizzle-orm';
-import type { LlmConfig } from '../agent-runtime/runtime.js';
+import { type LettaLlmConfig, lettaLlmConfig } from '../agent-runtime/llm-config.js';
+import { resolveModelHandle } from '../agent-runtime/model-handle.js';
 import type { Database } from '../db/client.js';
 import { agents, type MemoryBlock, users } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
@@ -85,7 +86,10 @@ export interface AgentState {
   model: string | null;
   memory: { blocks: BlockState[] };
   blocks: BlockState[];
-  llm_config: LlmConfig;
+  llm_config: LettaLlmConfig;
+  /** Nothing here embeds: always null, as Letta's types allow. */
+  embedding: null;
+  embedding_config: null;
   agent_type: 'letta_v1_agent';
   tools: ToolState[];
   identities: IdentityState[];
@@ -115,7 +119,9 @@ export function toAgentState(
     model: row.model,
     memory: { blocks },
     blocks,
-    llm_config: agentRuntime.llmConfig(row.model),
+    llm_config: lettaLlmConfig(agentRuntime, row.model),
+    embedding: null,
+    embedding_config: null,
     agent_type: 'letta_v1_agent',
     tools: row.tools.flatMap((name) => {
       const tool = findToolByName(name);
@@ -134,12 +140,27 @@ export function toAgentState(
 const toolNamesOf = (ids: string[] | null | undefined) =>
   (ids ?? []).flatMap((id) => findToolById(id)?.name ?? []);
 
+/**
+ * A model named on create or update, as it is stored (see resolveModelHandle); checked
+ * before anything is written. Only input naming a model needs the runtime for it.
+ */
+async function modelToStore(
+  { agentRuntime }: Partial<Pick<ServiceDeps, 'agentRuntime'>>,
+  model: string | null | undefined,
+): Promise<string | null | undefined> {
+  if (model == null) return model;
+  if (!agentRuntime) throw new Error('Checking an agent’s model needs the agent runtime');
+  return resolveModelHandle(agentRuntime, model);
+}
+
 export async function createAgent(
-  { db }: Pick<ServiceDeps, 'db'>,
+  deps: Pick<ServiceDeps, 'db'> & Partial<Pick<ServiceDeps, 'agentRuntime'>>,
   args: { organizationId: string } & AgentCreateInput,
 ): Promise<AgentRow> {
+  const { db } = deps;
   const { organizationId, ...body } = args;
   const input = parseInput(agentCreateSchema, body);
+  const model = await modelToStore(deps, input.model);
   const id = newId('agent');
   const insert = async (tx: typeof db) => {
     const [row] = await tx
@@ -150,7 +171,7 @@ export async function createAgent(
         name: input.name ?? `agent-${id.slice(6, 14)}`,
         system: input.system ?? DEFAULT_SYSTEM_PROMPT,
         description: input.description ?? null,
-        model: input.model ?? null,
+        model: model ?? null,
         tags: input.tags ?? [],
         memoryBlocks: input.memory_blocks ?? DEFAULT_MEMORY_BLOCKS,
         metadata: input.metadata ?? null,
@@ -258,11 +279,13 @@ export async function listAgents(
 }
 
 export async function updateAgent(
-  { db, now }: Pick<ServiceDeps, 'db' | 'now'>,
+  deps: Pick<ServiceDeps, 'db' | 'now'> & Partial<Pick<ServiceDeps, 'agentRuntime'>>,
   args: { organizationId: string; agentId: string } & AgentUpdateInput,
 ): Promise<AgentRow> {
+  const { db, now } = deps;
   const { organizationId, agentId, ...body } = args;
   const input = parseInput(agentUpdateSchema, body);
+  const model = await modelToStore(deps, input.model);
   const update = async (tx: typeof db) => {
     const [row] = await tx
       .update(agents)
@@ -270,7 +293,7 @@ export async function updateAgent(
         ...(input.name !== undefined && { name: input.name }),
         ...(input.system !== undefined && { system: input.system }),
         ...(input.description !== undefined && { description: input.description }),
-        ...(input.model !== undefined && { model: input.model }),
+        ...(model !== undefined && { model }),
         ...(input.tags !== undefined && { tags: input.tags }),
         ...(input.memory_blocks !== undefined && { memoryBlocks: input.memory_blocks }),
         ...(input.metadata !== undefined && { metadata: input.metadata }),
