@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { ensureOrganization } from '../src/accounts/organizations.js';
 import { authenticateUser, signUp } from '../src/accounts/users.js';
 import { withLoginLimits } from '../src/auth/rate-limit.js';
+import { SecretBox } from '../src/crypto/secret-box.js';
 import { agents, clientTokens, rateLimitCounters, sessions, users } from '../src/db/schema.js';
 import type { ServiceDeps } from '../src/deps.js';
 import { RateLimiter } from '../src/infra/rate-limiter.js';
@@ -207,24 +209,41 @@ describe('failed log-ins are limited per username too', () => {
     await fresh().session.logIn({ username: 'hugo', password: 'hugo password' });
   });
 
-  it('shares the username counters through the database without the username in them', async () => {
-    const rateLimiter = new RateLimiter(database.db, clock.now, 60_000);
-    try {
-      // Someone types their password into the username field.
-      await expect(
-        withLoginLimits(
-          { ...deps, rateLimiter },
-          { clientAddress: '192.0.2.1', username: 'Hunter2-Secret' },
-          () => authenticateUser(deps, { username: 'Hunter2-Secret', password: 'x' }),
-        ),
-      ).rejects.toThrow(/Wrong username or password/);
-      await rateLimiter.sync();
-      const keys = (await database.db.select().from(rateLimitCounters)).map((row) => row.key);
-      expect(keys).toHaveLength(2);
-      expect(keys.join(' ')).not.toMatch(/hunter2/i);
-    } finally {
-      await rateLimiter.close();
+  it('shares the username counters under a keyed hash, never a bare hash of what was typed', async () => {
+    const key = SecretBox.generateKey();
+    /** One failed log-in on a server started with `encryptionKey`; the counter keys it stored. */
+    async function failedLogInStores(encryptionKey: string): Promise<string[]> {
+      await database.db.delete(rateLimitCounters);
+      const secrets = SecretBox.fromString(encryptionKey);
+      const rateLimiter = new RateLimiter(database.db, clock.now, 60_000);
+      try {
+        // Someone types their password into the username field.
+        await expect(
+          withLoginLimits(
+            { ...deps, secrets, rateLimiter },
+            { clientAddress: '192.0.2.1', username: 'Hunter2-Secret' },
+            () => authenticateUser(deps, { username: 'Hunter2-Secret', password: 'x' }),
+          ),
+        ).rejects.toThrow(/Wrong username or password/);
+        await rateLimiter.sync();
+      } finally {
+        await rateLimiter.close();
+      }
+      return (await database.db.select().from(rateLimitCounters)).map((row) => row.key).sort();
     }
+    const keys = await failedLogInStores(key);
+    expect(keys).toHaveLength(2);
+    const stored = keys.join(' ');
+    expect(stored).not.toMatch(/hunter2/i);
+    // A word list hashed with SHA-256 finds nothing to match.
+    for (const typed of ['hunter2-secret', 'Hunter2-Secret'])
+      expect(stored).not.toContain(createHash('sha256').update(typed).digest('hex'));
+    // The same key after a restart counts under the same row; another key, under another.
+    expect(await failedLogInStores(key)).toEqual(keys);
+    const other = await failedLogInStores(SecretBox.generateKey());
+    expect(other.find((k) => k.startsWith('login-user:'))).not.toBe(
+      keys.find((k) => k.startsWith('login-user:')),
+    );
   });
 });
 

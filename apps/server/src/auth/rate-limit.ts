@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { ServiceDeps } from '../deps.js';
 import { AppError, RateLimitedError } from '../errors.js';
@@ -72,9 +71,9 @@ export async function withLoginLimits<T>(
   const rules: [string, RateRule][] = [
     [`login:${addressKey(args.clientAddress)}`, loginRule(deps.accounts.loginFailuresPerMinute)],
     [
-      // Hashed: the counters are shared through the database, and people sometimes type
-      // their password into the username field.
-      `login-user:${createHash('sha256').update(args.username.trim().toLowerCase()).digest('hex')}`,
+      // Keyed-hashed: the counters are shared through the database, and people sometimes
+      // type their password into the username field.
+      `login-user:${deps.secrets.keyedHash(args.username.trim().toLowerCase())}`,
       loginRule(deps.accounts.loginFailuresPerUsernamePerMinute),
     ],
   ];

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
 const IV_BYTES = 12;
@@ -20,6 +20,8 @@ export class SecretBox {
   readonly #key: Buffer;
   /** The current key first, then the previous ones, in the order they are tried. */
   readonly #openers: Buffer[];
+  /** HKDF of the current key for `keyedHash`, so one key never serves two algorithms. */
+  readonly #hashKey: Buffer;
 
   constructor(key: Buffer, previous: Buffer[] = []) {
     for (const k of [key, ...previous]) {
@@ -27,6 +29,19 @@ export class SecretBox {
     }
     this.#key = key;
     this.#openers = [key, ...previous];
+    this.#hashKey = Buffer.from(
+      hkdfSync('sha256', key, 'scopekit', 'scopekit keyed hash for counters v1', 32),
+    );
+  }
+
+  /**
+   * HMAC-SHA256 of what a person typed, for the rate-limit counters shared through the
+   * database: people type passwords into the username field, and a bare hash of a human
+   * password falls to a word list in seconds, while this one needs the key too. It follows
+   * the current key, so a rotation starts those counters afresh (for at most one window).
+   */
+  keyedHash(value: string): string {
+    return createHmac('sha256', this.#hashKey).update(value).digest('hex');
   }
 
   /**
