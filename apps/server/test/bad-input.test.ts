@@ -149,6 +149,7 @@ const tokenBody = (w: World) => ({
  * valid request to them is a 404, and every bad one must be refused before that.
  */
 const UNKNOWN_IDENTITY = 'identity-00000000-0000-0000-0000-000000000000';
+const UNKNOWN_RUN = 'run-00000000-0000-0000-0000-000000000000';
 const identityBody = () => ({ identifier_key: 'user-1', name: 'Ada', identity_type: 'user' });
 
 const ENDPOINTS: Endpoint[] = [
@@ -326,6 +327,61 @@ const ENDPOINTS: Endpoint[] = [
     // `null` (as absent) cancels whichever run is running.
     clearable: ['run_ids'],
     agentIn: 'path',
+  },
+  {
+    name: 'REST send message in the background',
+    method: 'POST',
+    path: (w) => `/v1/agents/${w.acme.agentId}/messages/async`,
+    pathWith: agentPath('/messages/async'),
+    accepts: 'both',
+    body: () => ({ messages: [{ role: 'user', content: 'hi' }] }),
+    agentIn: 'path',
+  },
+  {
+    name: 'REST list runs',
+    method: 'GET',
+    path: () => '/v1/runs',
+    accepts: 'apiKey',
+    query: { limit: '10', order: 'asc' },
+    badQuery: { limit: ['0', '1001'], order: ['up'], statuses: ['done'], active: ['yes'] },
+    textQuery: ['after', 'before', 'agent_id', 'stop_reason'],
+  },
+  {
+    name: 'REST get run',
+    method: 'GET',
+    path: () => `/v1/runs/${UNKNOWN_RUN}`,
+    accepts: 'apiKey',
+  },
+  {
+    name: 'REST list run messages',
+    method: 'GET',
+    path: () => `/v1/runs/${UNKNOWN_RUN}/messages`,
+    accepts: 'apiKey',
+    query: { limit: '10', order: 'asc' },
+    badQuery: { limit: ['0', '1001'], order: ['up'] },
+  },
+  {
+    name: 'REST stream run',
+    method: 'POST',
+    path: () => `/v1/runs/${UNKNOWN_RUN}/stream`,
+    accepts: 'apiKey',
+    body: () => ({ starting_after: 0 }),
+    requiredKeys: [],
+  },
+  {
+    name: 'REST list models',
+    method: 'GET',
+    path: () => '/v1/models',
+    accepts: 'apiKey',
+    query: { provider_category: 'base' },
+    badQuery: { provider_category: ['cheap'] },
+    textQuery: ['provider_name', 'provider_type'],
+  },
+  {
+    name: 'REST list embedding models',
+    method: 'GET',
+    path: () => '/v1/models/embedding',
+    accepts: 'apiKey',
   },
   {
     name: 'REST list tools',

@@ -8,7 +8,8 @@ import type { ConversationEvent } from './conversation-events.js';
 import { readMessagePage } from './message-page.js';
 import { type MessageCreate, type MessageListInput, messageListSchema } from './message-schemas.js';
 import type { LettaMessage, LettaResponse } from './message-view.js';
-import { refuseResend, validateSend } from './send-checks.js';
+import { createRun, finishRun, type RunView, startRun } from './runs.js';
+import { refuseResend, type SentMessage, validateSend } from './send-checks.js';
 import { runTurn } from './turn.js';
 
 /** An agent's messages, a page at a time (see `readMessagePage` for the cursors). */
@@ -55,17 +56,61 @@ export async function sendMessages(
   deps: ServiceDeps,
   args: SendMessagesArgs,
 ): Promise<LettaResponse> {
+  const { sent, run } = await acceptSend(deps, args, false);
+  args.onAccepted?.();
+  return runSend(deps, args, sent, run.id);
+}
+
+/**
+ * Letta's `createAsync`: the send is checked and its run answered at once; the turn runs
+ * after, as any send would. `done` settles when it has (a failure is on the run).
+ */
+export async function sendInBackground(
+  deps: ServiceDeps,
+  args: SendMessagesArgs,
+): Promise<{ run: RunView; done: Promise<LettaResponse> }> {
+  const { sent, run } = await acceptSend(deps, args, true);
+  return { run, done: runSend(deps, args, sent, run.id) };
+}
+
+/** Checks a send and opens its run; a refused send changes nothing. */
+async function acceptSend(deps: ServiceDeps, args: SendMessagesArgs, background: boolean) {
   const sent = validateSend(deps, args.messages);
-  const { organizationId, agentId, onEvent } = args;
+  const { organizationId, agentId } = args;
   await getAgent(deps, { organizationId, agentId });
   await refuseResend(deps, agentId, sent);
-  args.onAccepted?.();
-  const runId = newId('run');
-  return deps.turns.run(
+  const run = await createRun(deps.db, {
+    id: newId('run'),
+    organizationId,
     agentId,
-    (signal) => runTurn(deps, { organizationId, agentId, runId, sent, onEvent }, signal),
-    { waiting: args.signal, stop: args.stop, maxWaitMs: args.maxWaitMs, runId },
-  );
+    background,
+    createdAt: deps.now(),
+  });
+  return { sent, run };
+}
+
+async function runSend(
+  deps: ServiceDeps,
+  args: SendMessagesArgs,
+  sent: SentMessage[],
+  runId: string,
+): Promise<LettaResponse> {
+  const { organizationId, agentId, onEvent } = args;
+  try {
+    return await deps.turns.run(
+      agentId,
+      async (signal) => {
+        await startRun(deps.db, runId);
+        return runTurn(deps, { organizationId, agentId, runId, sent, onEvent }, signal);
+      },
+      { waiting: args.signal, stop: args.stop, maxWaitMs: args.maxWaitMs, runId },
+    );
+  } catch (error) {
+    // The turn ended without a stop reason (given up, busy, its agent deleted, the database
+    // gone): the run says it failed, where it still can.
+    await finishRun(deps.db, runId, 'error', deps.now()).catch(() => {});
+    throw error;
+  }
 }
 
 /**

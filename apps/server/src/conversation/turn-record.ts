@@ -7,6 +7,7 @@ import {
   storeAndAnnounce,
 } from './conversation-events.js';
 import type { StopReason } from './message-view.js';
+import { finishRun } from './runs.js';
 
 type TurnValues = Omit<MessageValues, 'agentId' | 'runId'>;
 
@@ -20,7 +21,7 @@ export class TurnRecord {
   lastSeq = 0;
 
   constructor(
-    private readonly deps: Pick<ServiceDeps, 'db' | 'bus'>,
+    private readonly deps: Pick<ServiceDeps, 'db' | 'bus' | 'now'>,
     readonly agentId: string,
     readonly runId: string,
     private readonly onEvent?: (event: ConversationEvent) => void,
@@ -52,7 +53,9 @@ export class TurnRecord {
     });
   }
 
+  /** The run ends before its stop is announced: a reader that sees the stop finds it ended. */
   async stop(stopReason: StopReason, error?: string) {
+    await finishRun(this.deps.db, this.runId, stopReason, this.deps.now());
     await this.#emit({
       type: 'stop',
       runId: this.runId,

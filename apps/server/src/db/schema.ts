@@ -2,6 +2,7 @@ import type { Policy } from '@scopekit/policy';
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
+  boolean,
   index,
   integer,
   jsonb,
@@ -214,6 +215,37 @@ export const messages = pgTable(
     index('messages_agent_seq_idx').on(t.agentId, t.seq),
     // A send looks its otids up to refuse a client's retry; most messages have none.
     index('messages_agent_otid_idx').on(t.agentId, t.otid).where(sql`${t.otid} is not null`),
+    // A run's messages: `runs.messages` and a resumed run stream.
+    index('messages_run_seq_idx').on(t.runId, t.seq),
+  ],
+);
+
+export type RunStatus = 'created' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/**
+ * Letta's runs: one per send, its messages those with its `run_id`. A background send
+ * (`messages.createAsync`) answers with its run before the turn starts.
+ */
+export const runs = pgTable(
+  'runs',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    agentId: text('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    status: text('status').$type<RunStatus>().notNull(),
+    /** Why the turn stopped (Letta's stop reason), once it has. */
+    stopReason: text('stop_reason'),
+    background: boolean('background').notNull(),
+    createdAt: createdAt(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('runs_organization_created_idx').on(t.organizationId, t.createdAt),
+    index('runs_agent_created_idx').on(t.agentId, t.createdAt),
   ],
 );
 

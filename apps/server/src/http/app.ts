@@ -34,6 +34,7 @@ import { registerIdentityRoutes } from './rest/identities.js';
 import { registerMessageRoutes } from './rest/messages.js';
 import { registerModelRoutes } from './rest/models.js';
 import { registerOrganizationMessageRoutes } from './rest/organization-messages.js';
+import { registerRunRoutes } from './rest/runs.js';
 import { registerToolRoutes } from './rest/tools.js';
 import { applySecurityHeaders, isApiPath } from './security-headers.js';
 import { sessionTransport } from './session-cookie.js';
@@ -183,6 +184,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerIdentityRoutes(app, deps);
   registerOrganizationMessageRoutes(app, deps);
   registerModelRoutes(app, deps);
+  registerRunRoutes(app, deps);
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

@@ -8,6 +8,7 @@ import { requestOrigin } from '../../auth/request-origin.js';
 import type { ConversationEvent } from '../../conversation/conversation-events.js';
 import {
   type LettaMessageType,
+  type MessageCreate,
   messageContent,
   messageCreateSchema,
   messageListSchema,
@@ -45,39 +46,47 @@ const listQuery = messageListSchema.extend({
  * Letta's send body. `input` is the SDK's shorthand for one user message. The flags Letta
  * has and this server does not act on are accepted and ignored, so SDK code written for
  * Letta runs unchanged; those asking for what it lacks (client tools, model overrides) are
- * refused unless empty, and anything else is refused.
+ * refused unless empty, and anything else is refused. Each route extends it with its own
+ * fields, then reads it through `oneSource` and `toMessages`.
  */
-const sendBody = z
-  .strictObject({
-    messages: z.array(messageCreateSchema).nullable().optional(),
-    input: messageContent.nullable().optional(),
+export const sendBodyBase = z.strictObject({
+  messages: z.array(messageCreateSchema).nullable().optional(),
+  input: messageContent.nullable().optional(),
+  include_return_message_types: messageTypesSchema.nullable().optional(),
+  use_assistant_message: z.boolean().optional(),
+  max_steps: z.number().int().positive().optional(),
+  assistant_message_tool_kwarg: z.string().optional(),
+  assistant_message_tool_name: z.string().optional(),
+  enable_thinking: z.string().optional(),
+  include_compaction_messages: z.boolean().optional(),
+  return_logprobs: z.boolean().optional(),
+  return_token_ids: z.boolean().optional(),
+  top_logprobs: z.number().int().nullable().optional(),
+  client_skills: emptyList,
+  client_tools: emptyList,
+  override_model: nullOnly,
+  override_system: nullOnly,
+});
+
+type SendSource = { input?: MessageCreate['content'] | null; messages?: MessageCreate[] | null };
+export const oneSource: [(b: SendSource) => boolean, { path: string[]; message: string }] = [
+  (b) => b.input == null || !b.messages?.length,
+  { path: ['input'], message: 'give either messages or input, not both' },
+];
+export const toMessages = <T extends SendSource>({ input, messages, ...rest }: T) => ({
+  ...rest,
+  messages: input == null ? (messages ?? []) : [{ role: 'user' as const, content: input }],
+});
+
+const sendBody = sendBodyBase
+  .extend({
     streaming: z.boolean().default(false),
     stream_tokens: z.boolean().default(false),
-    include_return_message_types: messageTypesSchema.nullable().optional(),
     include_pings: z.boolean().optional(),
-    use_assistant_message: z.boolean().optional(),
-    max_steps: z.number().int().positive().optional(),
-    assistant_message_tool_kwarg: z.string().optional(),
-    assistant_message_tool_name: z.string().optional(),
     background: z.boolean().optional(),
-    enable_thinking: z.string().optional(),
-    include_compaction_messages: z.boolean().optional(),
-    return_logprobs: z.boolean().optional(),
-    return_token_ids: z.boolean().optional(),
-    top_logprobs: z.number().int().nullable().optional(),
-    client_skills: emptyList,
-    client_tools: emptyList,
-    override_model: nullOnly,
-    override_system: nullOnly,
   })
-  .refine((b) => b.input == null || !b.messages?.length, {
-    path: ['input'],
-    message: 'give either messages or input, not both',
-  })
-  .transform(({ input, messages, ...rest }) => ({
-    ...rest,
-    messages: input == null ? (messages ?? []) : [{ role: 'user' as const, content: input }],
-  }));
+  .refine(...oneSource)
+  .transform(toMessages);
 
 /** Letta's cancel body (`MessageCancelParams`); the SDK sends `{}` when given none. */
 const cancelBody = z.strictObject({ run_ids: runIdsSchema });
@@ -236,6 +245,10 @@ async function streamTurn(
         message_type: 'assistant_message',
         content: event.text,
         run_id: event.runId,
+        // Where a resumed stream picks up: after the stored message this piece follows, so
+        // the reply it belongs to comes again whole.
+        seq_id: event.afterSeq,
+        otid: null,
       });
     } else if (event.type === 'message') {
       const type = event.message.message_type;

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import {
   listEmbeddingModels,
   listModels,
@@ -26,6 +27,7 @@ export function registerModelRoutes(app: FastifyInstance, deps: ServiceDeps) {
 
   app.get('/v1/models/embedding', async (request) => {
     requireApiKey(await authenticate(deps, request));
+    parseInput(z.strictObject({}), request.query);
     return listEmbeddingModels(deps);
   });
 }
