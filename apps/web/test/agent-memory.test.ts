@@ -21,6 +21,11 @@ describe('the agent memory the chat shows', () => {
     memory.noticed(edit);
     await vi.waitFor(() => expect(memory.blocks()).toEqual(fake.memory));
     expect(fake.memoryReads).toBe(2);
+    // Letta's legacy memory tools change memory too.
+    fake.memory = [{ label: 'human', value: '- likes tea\n- lives in Paris' }];
+    memory.noticed(memoryReturn('human', 'core_memory_append'));
+    await vi.waitFor(() => expect(memory.blocks()).toEqual(fake.memory));
+    expect(fake.memoryReads).toBe(3);
     tokens.close();
   });
 

@@ -7,6 +7,7 @@ describe('what a message shows', () => {
     expect(textOf(memoryReturn('human'))).toBe('Updated its memory of you');
     expect(textOf(memoryReturn('persona', 'memory_rethink'))).toBe('Updated its persona');
     expect(textOf(memoryReturn('notes', 'memory_replace'))).toBe('Updated its memory (notes)');
+    expect(textOf(memoryReturn('human', 'core_memory_append'))).toBe('Updated its memory of you');
     expect(textOf(memoryReturn('human', 'memory_insert', 'error'))).toBe(
       'Could not use memory_insert',
     );

@@ -3,11 +3,14 @@ import type { AgentConnection, MemoryBlock } from './agent-connection';
 import type { AgentTokenStore } from './agent-token';
 import { describeError, type LettaMessage } from './api';
 
+/** Letta's memory-editing tools: today's `memory_*` and the legacy `core_memory_*`. */
+export const isMemoryTool = (name: string) => /^(core_)?memory_/.test(name);
+
 /** A stored message saying the agent's memory changed: one of its memory tools succeeded. */
 export const changesMemory = (message: LettaMessage) =>
   message.message_type === 'tool_return_message' &&
   message.status === 'success' &&
-  message.name.startsWith('memory_');
+  isMemoryTool(message.name);
 
 /**
  * What the agent remembers (its memory blocks), kept current: read once, then again whenever

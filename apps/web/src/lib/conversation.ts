@@ -1,4 +1,5 @@
 import { createStore, reconcile, unwrap } from 'solid-js/store';
+import { isMemoryTool } from './agent-memory';
 import type { LettaMessage } from './api';
 
 export interface ChatMessage {
@@ -32,7 +33,7 @@ const MEMORY_OF: Record<string, string> = { human: 'its memory of you', persona:
 function activityOf(result: { name: string; status: string; tool_return: string }): string {
   if (result.status === 'error') return `Could not use ${result.name}`;
   if (result.name === 'conversation_search') return 'Searched the conversation';
-  if (!result.name.startsWith('memory_')) return `Used ${result.name}`;
+  if (!isMemoryTool(result.name)) return `Used ${result.name}`;
   const label = /^The memory block (\S+) now reads:/.exec(result.tool_return)?.[1];
   if (!label) return 'Updated its memory';
   return `Updated ${MEMORY_OF[label] ?? `its memory (${label})`}`;
