@@ -1,8 +1,9 @@
-import { isIP } from 'node:net';
-import { DEFAULT_MAX_TOKEN_TTL_MS, parseHostname } from '@scopekit/policy';
+import { DEFAULT_MAX_TOKEN_TTL_MS } from '@scopekit/policy';
 import { z } from 'zod';
 import { DEFAULT_CONTEXT_WINDOW } from './agent-runtime/runtime.js';
-import type { StreamCapLimits } from './auth/stream-caps.js';
+import type { Config } from './config/config-types.js';
+import { parseTrustProxy } from './config/trust-proxy.js';
+import { parseAgentApiUrl, parseWebOrigins } from './config/web-origins.js';
 
 /**
  * Everything the server reads from the environment, parsed once at start so a
@@ -133,155 +134,6 @@ const envSchema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
 });
-
-/** Which proxies' `X-Forwarded-For` entries to believe: none, or those of these addresses. */
-export type TrustProxy = false | string[];
-
-/** proxy-addr's names for address ranges, which Fastify accepts beside addresses and CIDRs. */
-const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
-
-function isAddressOrCidr(item: string): boolean {
-  if (PROXY_RANGE_NAMES.has(item)) return true;
-  const [address = '', bits, ...rest] = item.split('/');
-  const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  if (bits === undefined) return true;
-  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
-}
-
-/**
- * Only the proxies' addresses are taken: the client's address is then the right-most
- * `X-Forwarded-For` entry that no trusted proxy wrote. `true` is refused: it makes the
- * left-most entry the client's address, and a client writes that entry itself, so every
- * per-address limit would be the client's to choose. A hop count is refused too: Fastify
- * trusts no hop by count, since a client that reaches the server directly could send as
- * many hops as it likes.
- */
-export function parseTrustProxy(value: string | undefined): TrustProxy | { error: string } {
-  const text = value?.trim() ?? '';
-  if (text === '' || text === 'false') return false;
-  if (text === 'true') {
-    return {
-      error: `"true" would believe the left-most X-Forwarded-For address, which the client writes; give the proxies' addresses/CIDRs (e.g. 10.0.0.0/8)`,
-    };
-  }
-  if (/^\d+$/.test(text)) {
-    return {
-      error: `a hop count (${text}) is not taken, as a client reaching the server directly could forge that many hops; give the proxies' addresses/CIDRs (e.g. 10.0.0.0/8)`,
-    };
-  }
-  const items = text
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
-  const bad = items.find((item) => !isAddressOrCidr(item));
-  if (bad !== undefined)
-    return { error: `"${bad}" is not an IP address or a CIDR (e.g. 10.0.0.0/8)` };
-  return items;
-}
-
-export interface Config {
-  env: 'development' | 'production' | 'test';
-  port: number;
-  host: string;
-  databaseUrl: string | undefined;
-  databasePoolSize: number;
-  dataDir: string;
-  encryptionKey: string | undefined;
-  /** Comma-separated keys tried after `encryptionKey` to decrypt, never to encrypt. */
-  previousEncryptionKeys: string | undefined;
-  tokenMaxTtlMs: number;
-  clientTokenPerMinute: number;
-  apiKeyPerMinute: number;
-  bearerFailuresPerMinute: number;
-  sweepIntervalMs: number;
-  tokenRetainMs: number;
-  shutdownTimeoutMs: number;
-  logLevel: string;
-  trustProxy: TrustProxy;
-  clientTokenOrigin: 'required' | 'optional';
-  streamCaps: StreamCapLimits;
-  accounts: AccountsConfig;
-  webDist: string;
-  agent: {
-    provider: 'builtin' | 'openai';
-    builtinPieceDelayMs: number;
-    llmBaseUrl: string;
-    llmApiKey: string | undefined;
-    llmModel: string;
-    llmStream: boolean;
-    llmStreamUsage: boolean;
-    llmContextWindow: number;
-  };
-  messageMaxBytes: number;
-  historyWindow: number;
-  turnIdleTimeoutMs: number;
-  turnTimeoutMs: number;
-  turnMaxSteps: number;
-}
-
-export interface AccountsConfig {
-  organizationName: string;
-  /** Normalised origins; the first is used when a request names none. */
-  webOrigins: string[];
-  /** The agent API's origin as the browser should call it; '' means the web app's own. */
-  agentApiUrl: string;
-  sessionTtlMs: number;
-  webTokenTtlMs: number;
-  /** Failed log-ins per client address, and per username typed. */
-  loginFailuresPerMinute: number;
-  loginFailuresPerUsernamePerMinute: number;
-  signUp: 'open' | 'closed';
-  signUpsPerAddressPerHour: number;
-  /** Session tokens minted per user. */
-  sessionTokensPerMinute: number;
-  /** Cookies marked Secure: in production, where the app is served over https. */
-  secureCookies: boolean;
-}
-
-/**
- * In development the Vite dev server (on SCOPEKIT_WEB_PORT) and the server itself (which
- * serves the built app) are the web origins; a deployment names its public origin.
- */
-function defaultWebOrigins(ports: number[]): string[] {
-  return ports.flatMap((p) => [`http://localhost:${p}`, `http://127.0.0.1:${p}`]);
-}
-
-/** In production there is no default: localhost origins would quietly break the deployed app. */
-function parseWebOrigins(
-  value: string | undefined,
-  ports: number[],
-  production: boolean,
-): string[] {
-  if (value === undefined || value.trim() === '') return production ? [] : defaultWebOrigins(ports);
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)
-    .map((item) => {
-      const parsed = parseHostname(item);
-      if (!parsed.ok)
-        throw new Error(`Invalid configuration: SCOPEKIT_WEB_ORIGINS: "${item}" ${parsed.error}`);
-      return parsed.value;
-    });
-}
-
-/** An http(s) origin without a path: the browser appends `/trpc` itself. */
-function parseAgentApiUrl(value: string | undefined): string {
-  if (value === undefined || value.trim() === '') return '';
-  let url: URL;
-  try {
-    url = new URL(value.trim());
-  } catch {
-    throw new Error(`Invalid configuration: SCOPEKIT_AGENT_API_URL: "${value}" is not a URL`);
-  }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/') {
-    throw new Error(
-      `Invalid configuration: SCOPEKIT_AGENT_API_URL: "${value}" must be an http(s) origin without a path`,
-    );
-  }
-  return url.origin;
-}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);

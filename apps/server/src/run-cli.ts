@@ -8,7 +8,8 @@ import {
 } from './accounts/organizations.js';
 import { setPassword, signUp } from './accounts/users.js';
 import { createAgent } from './agents/agents.js';
-import { type Config, loadConfig } from './config.js';
+import type { Config } from './config/config-types.js';
+import { loadConfig } from './config.js';
 import type { Database } from './db/client.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './tokens/api-keys.js';

@@ -1,7 +1,7 @@
 import { openAgentRuntime } from './agent-runtime/open-runtime.js';
 import { LiveStreamCaps } from './auth/stream-caps.js';
 import { TokenCache } from './auth/token-cache.js';
-import type { Config } from './config.js';
+import type { Config } from './config/config-types.js';
 import { TurnQueue } from './conversation/turn-queue.js';
 import { loadSecretBox } from './crypto/encryption-key.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';

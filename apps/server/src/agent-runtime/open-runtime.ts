@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/config-types.js';
 import { BuiltinRuntime } from './builtin.js';
 import { OpenAIRuntime } from './openai.js';
 import type { AgentRuntime } from './runtime.js';

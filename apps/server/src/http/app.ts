@@ -8,7 +8,7 @@ import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/a
 import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { isWebOrigin } from '../accounts/sessions.js';
-import type { TrustProxy } from '../config.js';
+import type { TrustProxy } from '../config/trust-proxy.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import type { ServiceDeps } from '../deps.js';
 import { RetryLaterError } from '../errors.js';
