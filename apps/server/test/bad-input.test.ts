@@ -6,7 +6,8 @@ import { signUp } from '../src/accounts/users.js';
 import { toolId } from '../src/agents/tool-catalog.js';
 import type { ServiceDeps } from '../src/deps.js';
 import { createApiKey, revokeApiKey } from '../src/tokens/api-keys.js';
-import { mintClientToken, revokeClientTokenById } from '../src/tokens/client-tokens.js';
+import { revokeClientTokenById } from '../src/tokens/client-token-revocation.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { appRouter } from '../src/trpc/router.js';
 import {
   APP_ORIGIN,

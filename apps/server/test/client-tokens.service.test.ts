@@ -7,12 +7,12 @@ import { createAgent } from '../src/agents/agents.js';
 import { hashToken } from '../src/crypto/hash.js';
 import { clientTokens } from '../src/db/schema.js';
 import { AppError } from '../src/errors.js';
+import { listClientTokens } from '../src/tokens/client-token-listing.js';
 import {
-  listClientTokens,
-  mintClientToken,
   revokeClientTokenById,
   revokeClientTokenByValue,
-} from '../src/tokens/client-tokens.js';
+} from '../src/tokens/client-token-revocation.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import {
   APP_ORIGIN,
   type SeededOrganization,

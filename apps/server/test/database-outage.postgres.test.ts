@@ -7,7 +7,8 @@ import { SecretBox } from '../src/crypto/secret-box.js';
 import { messages } from '../src/db/schema.js';
 import { buildApp } from '../src/http/app.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
-import { mintClientToken, revokeClientTokenById } from '../src/tokens/client-tokens.js';
+import { revokeClientTokenById } from '../src/tokens/client-token-revocation.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import {
   APP_ORIGIN,

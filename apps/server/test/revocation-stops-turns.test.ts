@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { messages } from '../src/db/schema.js';
 import { buildApp } from '../src/http/app.js';
-import { mintClientToken, revokeClientTokenById } from '../src/tokens/client-tokens.js';
+import { revokeClientTokenById } from '../src/tokens/client-token-revocation.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { APP_ORIGIN } from './support/fixtures.js';
 import { ScriptedRuntime } from './support/scripted-runtime.js';
 import { useSuite } from './support/suite.js';

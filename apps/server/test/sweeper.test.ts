@@ -5,7 +5,8 @@ import { hashToken } from '../src/crypto/hash.js';
 import { clientTokenAgents, clientTokens, rateLimitCounters, sessions } from '../src/db/schema.js';
 import { RateLimiter } from '../src/infra/rate-limiter.js';
 import { Sweeper, sweepExpired } from '../src/infra/sweeper.js';
-import { mintClientToken, revokeClientTokenById } from '../src/tokens/client-tokens.js';
+import { revokeClientTokenById } from '../src/tokens/client-token-revocation.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { APP_ORIGIN, TestClock } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
 

@@ -5,7 +5,8 @@ import { verifyBearer } from '../src/auth/verify-bearer.js';
 import { apiKeys, clientTokens } from '../src/db/schema.js';
 import { AppError } from '../src/errors.js';
 import { revokeApiKey } from '../src/tokens/api-keys.js';
-import { mintClientToken, revokeClientTokenById } from '../src/tokens/client-tokens.js';
+import { revokeClientTokenById } from '../src/tokens/client-token-revocation.js';
+import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { APP_ORIGIN, TestClock } from './support/fixtures.js';
 import { useSuite } from './support/suite.js';
 

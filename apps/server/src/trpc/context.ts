@@ -1,6 +1,6 @@
 import { firstHeader, requestOrigin, type ServerAddress } from '../auth/request-origin.js';
 import type { ServiceDeps } from '../deps.js';
-import type { WarningLog } from '../tokens/client-tokens.js';
+import type { WarningLog } from '../tokens/client-token-listing.js';
 
 /**
  * How a procedure sets or clears the session cookie. Over HTTP it writes `Set-Cookie`;

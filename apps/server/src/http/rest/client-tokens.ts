@@ -9,13 +9,12 @@ import { requireApiKey } from '../../auth/authorize.js';
 import type { ServiceDeps } from '../../deps.js';
 import { badRequest } from '../../errors.js';
 import { parseInput } from '../../lib/parse-input.js';
+import { clientTokenPageSchema, listClientTokens } from '../../tokens/client-token-listing.js';
+import { revokeClientTokenByValue } from '../../tokens/client-token-revocation.js';
 import {
   type ClientTokenSummary,
   type ClientTokenView,
-  clientTokenPageSchema,
-  listClientTokens,
   mintClientToken,
-  revokeClientTokenByValue,
 } from '../../tokens/client-tokens.js';
 import { authenticate, queryNumber } from './authenticate.js';
 

@@ -3,8 +3,8 @@ import { listUsers } from '../../accounts/users.js';
 import {
   clientTokenPageSchema,
   listClientTokenSummaries,
-  revokeClientTokenById,
-} from '../../tokens/client-tokens.js';
+} from '../../tokens/client-token-listing.js';
+import { revokeClientTokenById } from '../../tokens/client-token-revocation.js';
 import { adminProcedure, router } from '../trpc.js';
 
 /**

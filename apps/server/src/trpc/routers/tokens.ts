@@ -1,11 +1,8 @@
 import { expiresAtSchema, hostnameSchema, policyEntriesSchema } from '@scopekit/policy';
 import { z } from 'zod';
-import {
-  clientTokenPageSchema,
-  listClientTokens,
-  mintClientToken,
-  revokeClientTokenById,
-} from '../../tokens/client-tokens.js';
+import { clientTokenPageSchema, listClientTokens } from '../../tokens/client-token-listing.js';
+import { revokeClientTokenById } from '../../tokens/client-token-revocation.js';
+import { mintClientToken } from '../../tokens/client-tokens.js';
 import { apiKeyProcedure, router } from '../trpc.js';
 
 export const tokensRouter = router({
