@@ -1,7 +1,7 @@
 import { count, eq } from 'drizzle-orm';
 import { describe, expect, it, vi } from 'vitest';
 import { organizations } from '../src/db/schema.js';
-import { MAX_NOTIFY_BYTES } from '../src/infra/postgres-bus.js';
+import { MAX_NOTIFY_BYTES } from '../src/infra/notify-parts.js';
 import { useTestEnvironment } from './support/suite.js';
 
 // Both buses: in one process (PGlite) and through NOTIFY (PostgreSQL).

@@ -1,60 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { sql } from 'drizzle-orm';
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import type { Database } from '../db/client.js';
 import type { EventBus, Interruption, PublishWithin } from '../events/bus.js';
-
-/** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more; this leaves room to spare. */
-export const MAX_NOTIFY_BYTES = 7900;
-/**
- * An event larger than one NOTIFY travels as parts (see `publish`). Bounds what a listener
- * buffers: parts per event (so at most ~31 MiB an event), and events assembled at once.
- */
-export const MAX_PARTS = 4096;
-const MAX_ASSEMBLING = 8;
-/** Marks a part; an event's own text is JSON, which never starts with `~`. */
-const PART_PREFIX = '~part:';
-/** `~part:<set id>:<index>:<count>:<text>`; the set id is a UUID. */
-const PART_PATTERN = /^~part:([0-9a-f-]{36}):(\d{1,4}):(\d{1,4}):/;
-const PART_HEADER_BYTES = PART_PREFIX.length + 36 + 1 + 4 + 1 + 4 + 1;
-
-/** Cuts UTF-8 text into pieces of at most `max` bytes, never inside a character. */
-export function splitUtf8(text: string, max: number): string[] {
-  const bytes = Buffer.from(text);
-  const pieces: string[] = [];
-  let start = 0;
-  while (start < bytes.length) {
-    let end = Math.min(start + max, bytes.length);
-    // A continuation byte (10xxxxxx) means the cut would fall inside a character.
-    while (end < bytes.length && end > start && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
-    pieces.push(bytes.subarray(start, end).toString());
-    start = end;
-  }
-  return pieces;
-}
-
-/**
- * The NOTIFY payloads that carry `payload` on `channel`: its JSON, or its parts when larger
- * than one NOTIFY takes. Sent in one transaction, in this order, they arrive as one event.
- */
-export function notifyPayloads(channel: string, payload: unknown): string[] {
-  const text = JSON.stringify(payload);
-  const size = Buffer.byteLength(text);
-  if (size <= MAX_NOTIFY_BYTES) return [text];
-  const pieces = splitUtf8(text, MAX_NOTIFY_BYTES - PART_HEADER_BYTES);
-  if (pieces.length > MAX_PARTS) {
-    throw new Error(`Event on ${channel} is ${size} bytes, more than the bus carries`);
-  }
-  const id = randomUUID();
-  return pieces.map((piece, index) => `${PART_PREFIX}${id}:${index}:${pieces.length}:${piece}`);
-}
-
-interface Assembly {
-  channel: string;
-  parts: string[];
-  count: number;
-}
+import { openListenerConnection } from './listener-connection.js';
+import { isPart, notifyPayloads, PartAssembler } from './notify-parts.js';
 
 interface Subscriber {
   handler: (payload: unknown) => void;
@@ -96,14 +46,13 @@ export class PostgresBus implements EventBus {
   #awaiting: { socket: Socket | undefined; sinceMs: number } | undefined;
   /** The listening connection's current socket, made here so that a heartbeat can cut it. */
   #socket: Socket | undefined;
-  #connects = 0;
   #recovering = false;
   /** Counts closes of the listening connection, so a recovery overtaken by another close retries. */
   #closes = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
-  /** Events arriving in parts, by set id, oldest first. */
-  readonly #assembling = new Map<string, Assembly>();
+  /** Events arriving in parts. */
+  readonly #parts = new PartAssembler();
 
   constructor(
     private readonly sql: postgres.Sql,
@@ -113,32 +62,13 @@ export class PostgresBus implements EventBus {
     this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 5_000;
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs ?? 5_000);
     this.#heartbeat.unref();
-    // The pool's own parsed options, as postgres.js's `listen` uses for its connection;
-    // `onnotify` is missing from the typings but is what that connection is built with.
-    const listenerOptions = {
-      ...(sql.options as unknown as postgres.Options<Record<string, never>>),
-      max: 1,
-      idle_timeout: 0,
-      // Recycling the connection would open a gap in delivery for nothing.
-      max_lifetime: null,
-      fetch_types: false,
-      onnotify: (channel: string, text: string) => this.#receive(channel, text),
+    this.#listener = openListenerConnection(sql, {
+      onnotify: (channel, text) => this.#receive(channel, text),
       onclose: () => this.#lost(),
-      // postgres.js's own connect, but keeping the socket: it has no other way to cut one.
-      // Given a socket, postgres.js skips its connect and speaks (TLS included) over it.
-      socket: (parsed: { host: string[]; port: number[]; path: string | false }) => {
-        const index = this.#connects++ % Math.max(1, parsed.host.length);
-        const host = parsed.host[index] ?? 'localhost';
-        const port = parsed.port[index] ?? parsed.port[0] ?? 5432;
-        // postgres.js names the TLS server from `host`, as it does for its own sockets.
-        const socket = parsed.path
-          ? connect(parsed.path)
-          : Object.assign(connect(port, host), { host, port });
+      onsocket: (socket) => {
         this.#socket = socket;
-        return socket;
       },
-    };
-    this.#listener = postgres(listenerOptions);
+    });
   }
 
   /**
@@ -213,7 +143,7 @@ export class PostgresBus implements EventBus {
     clearTimeout(this.#retryTimer);
     clearInterval(this.#heartbeat);
     this.#channels.clear();
-    this.#assembling.clear();
+    this.#parts.clear();
     await this.#listener.end({ timeout: 1 });
   }
 
@@ -229,46 +159,13 @@ export class PostgresBus implements EventBus {
   }
 
   #receive(channel: string, text: string) {
-    if (!text.startsWith(PART_PREFIX)) {
+    if (!isPart(text)) {
       this.#deliver(channel, text);
       return;
     }
     if (!this.#channels.has(channel)) return;
-    const match = PART_PATTERN.exec(text);
-    if (!match) {
-      process.emitWarning(`Ignored a malformed part of an event on ${channel}`);
-      return;
-    }
-    const [header, id = '', indexText, countText] = match;
-    const index = Number(indexText);
-    const count = Number(countText);
-    const piece = text.slice(header.length);
-    if (index === 0) {
-      if (count < 2 || count > MAX_PARTS) return;
-      // Only an interrupted delivery leaves sets unfinished; the oldest one is given up.
-      if (this.#assembling.size >= MAX_ASSEMBLING) {
-        const [oldest] = this.#assembling.keys();
-        if (oldest !== undefined) this.#assembling.delete(oldest);
-      }
-      this.#assembling.set(id, { channel, parts: [piece], count });
-      return;
-    }
-    const assembly = this.#assembling.get(id);
-    // The set's start came before this instance listened, or was given up: nothing to join.
-    if (!assembly) return;
-    if (
-      assembly.channel !== channel ||
-      assembly.count !== count ||
-      index !== assembly.parts.length
-    ) {
-      this.#assembling.delete(id);
-      process.emitWarning(`Dropped an event on ${channel} whose parts arrived out of order`);
-      return;
-    }
-    assembly.parts.push(piece);
-    if (assembly.parts.length < count) return;
-    this.#assembling.delete(id);
-    this.#deliver(channel, assembly.parts.join(''));
+    const whole = this.#parts.add(channel, text);
+    if (whole !== undefined) this.#deliver(channel, whole);
   }
 
   #deliver(channel: string, text: string) {
@@ -333,7 +230,7 @@ export class PostgresBus implements EventBus {
     if (this.#closed) return;
     this.#closes++;
     // The rest of any set being assembled went with the connection.
-    this.#assembling.clear();
+    this.#parts.clear();
     const hadListens = [...this.#channels.values()].some((entry) => entry.listening);
     for (const entry of this.#channels.values()) entry.listening = undefined;
     if (!hadListens || this.#recovering) return;
