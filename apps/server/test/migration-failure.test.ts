@@ -28,7 +28,7 @@ async function failOnPGlite() {
     await seed.exec(CONFLICT);
     await seed.close();
     await expect(openDatabase({ url: undefined, dataDir })).rejects.toThrow();
-    expect(existsSync(join(dir, 'owner.pid'))).toBe(false);
+    expect(existsSync(join(dir, 'owner.lock'))).toBe(false);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
