@@ -26,8 +26,7 @@ await app.register(fastifyTRPCPlugin, {
   prefix: '/bench',
   trpcOptions: {
     router: benchRouter,
-    createContext: ({ req, info }) =>
-      createContextFromHeaders(runtime.deps, req.headers, info.connectionParams),
+    createContext: ({ req }) => createContextFromHeaders(runtime.deps, req.headers),
   } satisfies FastifyTRPCPluginOptions<typeof benchRouter>['trpcOptions'],
 });
 const address = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -444,6 +444,11 @@ function trpcClient(url: string, token: string) {
       ...init,
       headers: { ...(init?.headers as Record<string, string>), origin: ORIGIN },
     });
+  const withToken: typeof fetch = (input, init) =>
+    withOrigin(input, {
+      ...init,
+      headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${token}` },
+    });
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
@@ -451,8 +456,7 @@ function trpcClient(url: string, token: string) {
         true: httpSubscriptionLink({
           url: `${url}/trpc`,
           EventSource,
-          connectionParams: () => ({ authorization: `Bearer ${token}` }),
-          eventSourceOptions: () => ({ fetch: withOrigin }),
+          eventSourceOptions: () => ({ fetch: withToken }),
         }),
         false: httpBatchLink({
           url: `${url}/trpc`,

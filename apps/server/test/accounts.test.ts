@@ -36,11 +36,15 @@ function browser(options: { origin?: string; address?: string } = {}) {
   const jar = new SessionJar();
   const caller = () =>
     createCaller(
-      createContextFromHeaders(deps, { origin: options.origin ?? APP_ORIGIN }, null, {
-        sessionId: jar.sessionId,
-        clientAddress: options.address ?? '127.0.0.1',
-        sessionCookie: jar,
-      }),
+      createContextFromHeaders(
+        deps,
+        { origin: options.origin ?? APP_ORIGIN },
+        {
+          sessionId: jar.sessionId,
+          clientAddress: options.address ?? '127.0.0.1',
+          sessionCookie: jar,
+        },
+      ),
     );
   return { jar, caller };
 }
@@ -343,17 +347,25 @@ describe('session tokens', () => {
       const jar = new SessionJar();
       const noOrigin = () =>
         createCaller(
-          createContextFromHeaders(deps, {}, null, {
-            sessionId: jar.sessionId,
-            sessionCookie: jar,
-          }),
+          createContextFromHeaders(
+            deps,
+            {},
+            {
+              sessionId: jar.sessionId,
+              sessionCookie: jar,
+            },
+          ),
         );
       await noOrigin().session.signUp({ username: 'jack', password: 'jack password' });
       const two = createCaller(
-        createContextFromHeaders(deps, { origin: 'https://two.example.com' }, null, {
-          sessionId: jar.sessionId,
-          sessionCookie: jar,
-        }),
+        createContextFromHeaders(
+          deps,
+          { origin: 'https://two.example.com' },
+          {
+            sessionId: jar.sessionId,
+            sessionCookie: jar,
+          },
+        ),
       );
       await noOrigin().session.token();
       await two.session.token();

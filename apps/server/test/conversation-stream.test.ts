@@ -286,10 +286,8 @@ describe('the live conversation stream', () => {
   });
 
   it('pings while the conversation is quiet, so proxies keep the idle stream open', async () => {
-    const query = new URLSearchParams({
-      input: JSON.stringify({ agentId: s.acme.agentId }),
-      connectionParams: JSON.stringify({ authorization: `Bearer ${await tokenFor()}` }),
-    });
+    const query = new URLSearchParams({ input: JSON.stringify({ agentId: s.acme.agentId }) });
+    const authorization = `Bearer ${await tokenFor()}`;
     const controller = new AbortController();
     // The stream's quiet wait (PING_MS) on fake timers, from before the stream starts its
     // timer: moved past, not slept through.
@@ -297,7 +295,7 @@ describe('the live conversation stream', () => {
     let text = '';
     try {
       const response = await fetch(`${s.server.baseUrl}/trpc/messages.events?${query}`, {
-        headers: { accept: 'text/event-stream', origin: APP_ORIGIN },
+        headers: { accept: 'text/event-stream', origin: APP_ORIGIN, authorization },
         signal: controller.signal,
       });
       expect(response.status).toBe(200);

@@ -37,12 +37,13 @@ it('on close: finishes the send in flight, cuts live streams so clients reconnec
     policy: [{ type: 'agent', id: acme.agentId, access: ['read_messages'] }],
   });
 
-  const query = new URLSearchParams({
-    input: JSON.stringify({ agentId: acme.agentId }),
-    connectionParams: JSON.stringify({ authorization: `Bearer ${token}` }),
-  });
+  const query = new URLSearchParams({ input: JSON.stringify({ agentId: acme.agentId }) });
   const stream = await fetch(`${server.baseUrl}/trpc/messages.events?${query}`, {
-    headers: { accept: 'text/event-stream', origin: APP_ORIGIN },
+    headers: {
+      accept: 'text/event-stream',
+      origin: APP_ORIGIN,
+      authorization: `Bearer ${token}`,
+    },
   });
   expect(stream.status).toBe(200);
   const streamEnd = readToEnd(stream);

@@ -206,7 +206,7 @@ describe('logs', () => {
     });
     await call(`/healthz?${encodeURIComponent(queryPassword)}`);
 
-    // The web app's own token, and a subscription carrying it in connectionParams (the URL).
+    // The web app's own token, and a subscription carrying it as the web app does.
     const minted = await call('/trpc/session.token', { method: 'POST', headers: web(session) });
     const { token: webToken, agentId } = (
       (await minted.json()) as { result: { data: { token: string; agentId: string } } }
@@ -227,6 +227,13 @@ describe('logs', () => {
     });
     await client.messages.send.mutate({ agentId, content: 'hello' });
     await firstEvent;
+    // The same token where it is refused, in a URL: the request is still logged, it is not.
+    const inUrl = new URLSearchParams({
+      input: JSON.stringify({ agentId }),
+      connectionParams: JSON.stringify({ authorization: `Bearer ${webToken}` }),
+    });
+    await (await call(`/trpc/messages.events?${inUrl}`)).text();
+    expect((await call(`/v1/agents/${agentId}?token=${webToken}`)).status).toBe(401);
 
     // The 500 path: an unexpected error is logged with its details, over REST and tRPC.
     const broken = await call(`/v1/agents/${acme.agentId}/messages`, {

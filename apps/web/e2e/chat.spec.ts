@@ -46,6 +46,21 @@ test('sign up: a new account gets its own agent and an empty, live chat', async 
   await expect(page.getByText(username)).toBeVisible();
 });
 
+test('the live stream carries its token in a header, never in its URL', async ({ page }) => {
+  const streams: { url: string; authorization: string | undefined }[] = [];
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname === '/trpc/messages.events')
+      streams.push({ url: request.url(), authorization: request.headers().authorization });
+  });
+  await logIn(page, 'bob', DEV_PASSWORDS.bob);
+  await expect(connection(page)).toHaveText('Live');
+  expect(streams.length).toBeGreaterThan(0);
+  for (const { url, authorization } of streams) {
+    expect(decodeURIComponent(url)).not.toMatch(/ck-let-|connectionParams|authorization/i);
+    expect(authorization).toMatch(/^Bearer ck-let-/);
+  }
+});
+
 test('log in, chat with a streamed reply, reload and see the history', async ({ page }) => {
   await page.goto('/login');
   await page.getByLabel('Username').fill('alice');

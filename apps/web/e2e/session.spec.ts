@@ -51,24 +51,19 @@ test("log-out ends access, and one user's token is refused on another's agent", 
     bearer: token,
   });
   expect(foreignSend.status).toBe(403);
-  // The live stream, opened as the app opens it: the refusal arrives as the stream's error.
+  // The live stream, opened as the app opens it (the token in the Authorization header): the
+  // refusal arrives as the stream's error.
   const foreignStream = await alice.evaluate(
-    ({ agentId, token }) =>
-      new Promise<unknown>((resolve) => {
-        const query = new URLSearchParams({
-          input: JSON.stringify({ agentId }),
-          connectionParams: JSON.stringify({ authorization: `Bearer ${token}` }),
-        });
-        const source = new EventSource(`/trpc/messages.events?${query}`);
-        source.addEventListener('serialized-error', (event) => {
-          source.close();
-          resolve(JSON.parse((event as MessageEvent<string>).data));
-        });
-        source.addEventListener('message', () => {
-          source.close();
-          resolve('a message from the other agent arrived');
-        });
-      }),
+    async ({ agentId, token }) => {
+      const query = new URLSearchParams({ input: JSON.stringify({ agentId }) });
+      const response = await fetch(`/trpc/messages.events?${query}`, {
+        credentials: 'omit',
+        headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` },
+      });
+      const text = await response.text();
+      if (/^event: message$/m.test(text)) return 'a message from the other agent arrived';
+      return JSON.parse(/event: serialized-error\ndata: (.*)\n/.exec(text)?.[1] ?? 'null');
+    },
     { agentId: bobAgent, token },
   );
   expect(foreignStream).toMatchObject({ data: { code: 'FORBIDDEN', httpStatus: 403 } });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
+import { TRPCError } from '@trpc/server';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -17,6 +18,11 @@ import { createContextFromHeaders } from '../trpc/context.js';
 import { type AppRouter, appRouter } from '../trpc/router.js';
 import { bodyLimitFor } from './body-limit.js';
 import { handleClientError } from './client-errors.js';
+import {
+  CREDENTIAL_IN_URL_MESSAGE,
+  carriesCredentialInUrl,
+  refuseCredentialsInUrl,
+} from './credentials-in-url.js';
 import { boundDatabaseWaits } from './database-waits.js';
 import {
   DATABASE_RETRY_AFTER_SECONDS,
@@ -94,6 +100,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onRequest', async (request, reply) => {
     applySecurityHeaders(reply.raw, request.url.split('?')[0] ?? '');
   });
+  refuseCredentialsInUrl(app);
   const { unavailable } = options;
   if (unavailable !== undefined) {
     app.addHook('onRequest', async (_request, reply) => sendError(reply, 503, unavailable));
@@ -190,13 +197,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
-      createContext: ({ req, res, info }) =>
-        createContextFromHeaders(
+      createContext: ({ req, res, info }) => {
+        if (carriesCredentialInUrl(req.url, info.connectionParams))
+          throw new TRPCError({ code: 'UNAUTHORIZED', message: CREDENTIAL_IN_URL_MESSAGE });
+        return createContextFromHeaders(
           deps,
           req.headers,
-          info.connectionParams,
           sessionTransport(req, res, secureCookies),
-        ),
+        );
+      },
       // tRPC answers 429 and 503 itself; the Retry-After the REST routes send with them
       // comes from the error: the limit's wait, or a second for an unreachable database.
       responseMeta: ({ errors }) => {

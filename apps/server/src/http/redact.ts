@@ -1,7 +1,7 @@
 import { redactToken } from '@scopekit/policy';
 
 // No word boundary: in a URL the token often follows "%20" (an encoded "Bearer ").
-const TOKEN_PATTERN = /(?:ck|sk)-let-[0-9A-Za-z]+/g;
+export const TOKEN_PATTERN = /(?:ck|sk)-let-[0-9A-Za-z]+/g;
 const ASCII_ESCAPE = /%([0-7][0-9A-Fa-f])/g;
 /** Enough for any nesting a client would bother with; each round only shortens the text. */
 const MAX_DECODE_ROUNDS = 8;
@@ -13,7 +13,7 @@ const MAX_DECODE_ROUNDS = 8;
  * run on decoded text or an escaped character would let the whole secret through. Only
  * ASCII is decoded, so no escape can fail to decode, whatever a client sent.
  */
-function decodeAscii(text: string): string {
+export function decodeAscii(text: string): string {
   let decoded = text;
   for (let round = 0; round < MAX_DECODE_ROUNDS && decoded.includes('%'); round++) {
     const next = decoded.replace(ASCII_ESCAPE, (_escape, hex: string) =>
@@ -28,7 +28,7 @@ function decodeAscii(text: string): string {
 /**
  * A URL fit for a log line or an error message. Letta's DELETE puts a token in the path:
  * it is kept as its hint only, found in the decoded path. A query string can carry anything
- * a client put there (a tRPC subscription's `connectionParams` with its bearer, a password
+ * a client put there (a bearer in `connectionParams`, refused but still logged, a password
  * someone sent in a GET), so only its keys are kept, never its values.
  */
 export function redactSecrets(url: string): string {

@@ -43,18 +43,17 @@ const NO_COOKIES: SessionCookieWriter = { set() {}, clear() {} };
 const NO_LOG: WarningLog = { warn() {} };
 
 /**
- * `connectionParams` carry the credential for SSE subscriptions, since a browser's
- * EventSource cannot set an Authorization header.
+ * The credential comes from the Authorization header only, subscriptions included (the web
+ * app's EventSource reads the stream through fetch to set it): never from the URL.
  */
 export function createContextFromHeaders(
   deps: ServiceDeps,
   headers: HeaderBag,
-  connectionParams?: Record<string, string | undefined> | null,
   session: SessionTransport = {},
 ): Context {
   return {
     deps,
-    authorization: firstHeader(headers.authorization) ?? connectionParams?.authorization,
+    authorization: firstHeader(headers.authorization),
     origin: requestOrigin(headers, session.server),
     sessionId: session.sessionId,
     clientAddress: session.clientAddress,

@@ -11,7 +11,8 @@ import { APP_ORIGIN } from './fixtures.js';
 
 /**
  * A browser-like tRPC client of a listening server: batched calls with the token as a bearer,
- * subscriptions over SSE with it in `connectionParams`, and the app's `Origin` on both.
+ * subscriptions over SSE with it in the Authorization header too (through the EventSource's
+ * fetch, as the web app does), and the app's `Origin` on both.
  */
 export function browserTrpcClient(baseUrl: string, token: string): TRPCClient<AppRouter> {
   const url = `${baseUrl}/trpc`;
@@ -20,6 +21,11 @@ export function browserTrpcClient(baseUrl: string, token: string): TRPCClient<Ap
       ...init,
       headers: { ...(init?.headers as Record<string, string>), origin: APP_ORIGIN },
     });
+  const withToken: typeof fetch = (input, init) =>
+    withOrigin(input, {
+      ...init,
+      headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${token}` },
+    });
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
@@ -27,8 +33,7 @@ export function browserTrpcClient(baseUrl: string, token: string): TRPCClient<Ap
         true: httpSubscriptionLink({
           url,
           EventSource,
-          connectionParams: () => ({ authorization: `Bearer ${token}` }),
-          eventSourceOptions: () => ({ fetch: withOrigin }),
+          eventSourceOptions: () => ({ fetch: withToken }),
         }),
         false: httpBatchLink({
           url,

@@ -8,6 +8,7 @@ import {
   TRPCClientError,
 } from '@trpc/client';
 import type { inferRouterOutputs } from '@trpc/server';
+import { EventSource } from 'eventsource';
 
 type Outputs = inferRouterOutputs<AppRouter>;
 export type User = NonNullable<Outputs['session']['me']>;
@@ -51,8 +52,21 @@ export function createAgentApi(token: string) {
     links: [
       splitLink({
         condition: (op) => op.type === 'subscription',
-        // EventSource cannot set headers; tRPC passes these as the stream's connection params.
-        true: httpSubscriptionLink({ url, connectionParams: { authorization } }),
+        // The browser's own EventSource cannot set headers, and a token in the URL ends up in
+        // proxies' and load balancers' logs: this one reads the stream through fetch, which
+        // sends the token in the Authorization header (and no cookie) as the calls do.
+        true: httpSubscriptionLink({
+          url,
+          EventSource,
+          eventSourceOptions: {
+            fetch: (input, init) =>
+              fetch(input, {
+                ...init,
+                credentials: 'omit',
+                headers: { ...init.headers, authorization },
+              }),
+          },
+        }),
         false: httpLink({
           url,
           headers: { authorization },
