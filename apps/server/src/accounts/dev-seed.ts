@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { ServiceDeps } from '../deps.js';
 import { authenticateUser, countUsers, type Role, signUp } from './users.js';
 
@@ -12,11 +13,25 @@ export const DEV_ACCOUNTS: readonly { username: string; password: string; role: 
   { username: 'bob', password: 'bob-dev-password', role: 'user' },
 ];
 
-/** Creates the development accounts when there are no users at all; false when it did nothing. */
-export async function seedDevAccounts(deps: ServiceDeps): Promise<boolean> {
-  if ((await countUsers(deps)) > 0) return false;
-  for (const account of DEV_ACCOUNTS) await signUp(deps, account);
-  return true;
+/** Held by the seeding transaction: instances seeding one database take turns. */
+const SEED_LOCK_ID = 0x5eed;
+
+/**
+ * Creates the development accounts when there are no users at all; false when it did nothing.
+ * Two instances started at once on an empty database both found no users and both signed up
+ * `admin`, and the second crashed on "username taken". Counting and creating in one
+ * transaction under an advisory lock makes the later one wait, then find the users.
+ */
+export async function seedDevAccounts(
+  deps: Pick<ServiceDeps, 'db' | 'accounts'>,
+): Promise<boolean> {
+  return deps.db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${SEED_LOCK_ID})`);
+    const inTransaction = { db: tx, accounts: deps.accounts };
+    if ((await countUsers(inTransaction)) > 0) return false;
+    for (const account of DEV_ACCOUNTS) await signUp(inTransaction, account);
+    return true;
+  });
 }
 
 /** The development accounts whose published password still logs in. */
