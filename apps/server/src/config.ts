@@ -4,6 +4,7 @@ import { DEFAULT_CONTEXT_WINDOW } from './agent-runtime/runtime.js';
 import type { Config } from './config/config-types.js';
 import { parseTrustProxy } from './config/trust-proxy.js';
 import { parseAgentApiUrl, parseWebOrigins } from './config/web-origins.js';
+import { StartRefusal } from './start-refusal.js';
 
 /**
  * Everything the server reads from the environment, parsed once at start so a
@@ -139,11 +140,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new Error(`Invalid configuration: ${problems.join('; ')}`);
+    throw new StartRefusal(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
   if (e.SCOPEKIT_AGENT_PROVIDER === 'openai' && (!e.LLM_BASE_URL || !e.LLM_MODEL)) {
-    throw new Error(
+    throw new StartRefusal(
       'Invalid configuration: SCOPEKIT_AGENT_PROVIDER=openai needs LLM_BASE_URL and LLM_MODEL',
     );
   }

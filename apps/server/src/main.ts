@@ -10,12 +10,28 @@ import * as schema from './db/schema.js';
 import { unmigratedSchemaProblem } from './db/schema-check.js';
 import { buildApp } from './http/app.js';
 import { openRuntime } from './runtime.js';
+import { StartRefusal } from './start-refusal.js';
 
-const config = loadConfig();
+/**
+ * A refusal to start is the operator's to fix and its message says how: one line on stderr
+ * and exit code 1, not a stack trace to dig it out of. Anything else is a bug, and throws.
+ */
+function exitOnRefusal(error: unknown): never {
+  if (!(error instanceof StartRefusal)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    exitOnRefusal(error);
+  }
+})();
 const missing = missingProductionSettings(config);
 if (missing.length > 0) {
-  console.error(`Refusing to start in production:\n${missing.map((m) => `  ${m}`).join('\n')}`);
-  process.exit(1);
+  exitOnRefusal(new StartRefusal(`Refusing to start in production: ${missing.join('; ')}`));
 }
 // In development, a schema saved before its migration was generated: said here and to every
 // request, until `pnpm db:generate` writes the migration and the dev server restarts on it.
@@ -24,17 +40,18 @@ const schemaProblem =
     ? await unmigratedSchemaProblem(schema, migrationsFolder)
     : undefined;
 if (schemaProblem) console.error(`\n${schemaProblem}\n`);
-const runtime = await openRuntime(config);
+const runtime = await openRuntime(config).catch(exitOnRefusal);
 
 if (config.env === 'production') {
   const unsafe = await accountsWithDevPasswords(runtime.deps);
   if (unsafe.length > 0) {
-    console.error(
-      `Refusing to start in production: the development password of ${unsafe.join(', ')} still works.\n` +
-        'Change it (pnpm cli users password --username NAME) or start with an empty database.',
-    );
     await runtime.close();
-    process.exit(1);
+    exitOnRefusal(
+      new StartRefusal(
+        `Refusing to start in production: the development password of ${unsafe.join(', ')} still works. ` +
+          'Change it (pnpm cli users password --username NAME) or start with an empty database.',
+      ),
+    );
   }
 }
 const seeded =
@@ -121,6 +138,16 @@ async function shutDown(signal: NodeJS.Signals) {
   process.exit(failed ? 1 : 0);
 }
 
-await app.listen({ port: config.port, host: config.host });
+try {
+  await app.listen({ port: config.port, host: config.host });
+} catch (error) {
+  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+  await runtime.close();
+  exitOnRefusal(
+    new StartRefusal(
+      `Port ${config.port} on ${config.host} is in use (another server?): stop it, or set PORT`,
+    ),
+  );
+}
 app.log.info(`database: ${runtime.database.kind}`);
 if (seeded) console.log(`\n${describeDevAccounts(config.accounts.webOrigins[0] ?? '')}\n`);

@@ -12,6 +12,7 @@ import type { Config } from './config/config-types.js';
 import { loadConfig } from './config.js';
 import type { Database } from './db/client.js';
 import { openRuntime, type Runtime } from './runtime.js';
+import { StartRefusal } from './start-refusal.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './tokens/api-keys.js';
 import { mintClientToken } from './tokens/client-tokens.js';
 
@@ -188,8 +189,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     out.error(`${error.message}\n\n${USAGE}`);
     return 2;
   }
-  const config = loadConfig(io.env);
-  const runtime = await (io.open ?? ((c) => openRuntime(c, { serve: false })))(config);
+  let runtime: Runtime;
+  try {
+    runtime = await (io.open ?? ((c) => openRuntime(c, { serve: false })))(loadConfig(io.env));
+  } catch (error) {
+    // The data folder in use, a setting missing or wrong: the reason in a line, no stack trace.
+    if (!(error instanceof StartRefusal)) throw error;
+    out.error(error.message);
+    return 1;
+  }
   try {
     await execute(todo, orgName, runtime, out);
     return 0;

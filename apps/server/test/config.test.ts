@@ -50,7 +50,9 @@ describe('web origins in production', () => {
       delete env.DATABASE_URL;
       const exit = await runScript('src/main.ts', [], env);
       expect(exit.code).toBe(1);
-      expect(exit.stderr).toMatch(/Refusing to start in production:\n {2}SCOPEKIT_WEB_ORIGINS/);
+      expect(exit.stderr).toMatch(
+        /^Refusing to start in production: SCOPEKIT_WEB_ORIGINS is not set: .*\n$/,
+      );
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -1,5 +1,6 @@
 // SCOPEKIT_WEB_ORIGINS and SCOPEKIT_AGENT_API_URL: where the browser app and agent API are served.
 import { parseHostname } from '@scopekit/policy';
+import { StartRefusal } from '../start-refusal.js';
 
 /**
  * In development the Vite dev server (on SCOPEKIT_WEB_PORT) and the server itself (which
@@ -23,7 +24,9 @@ export function parseWebOrigins(
     .map((item) => {
       const parsed = parseHostname(item);
       if (!parsed.ok)
-        throw new Error(`Invalid configuration: SCOPEKIT_WEB_ORIGINS: "${item}" ${parsed.error}`);
+        throw new StartRefusal(
+          `Invalid configuration: SCOPEKIT_WEB_ORIGINS: "${item}" ${parsed.error}`,
+        );
       return parsed.value;
     });
 }
@@ -35,10 +38,12 @@ export function parseAgentApiUrl(value: string | undefined): string {
   try {
     url = new URL(value.trim());
   } catch {
-    throw new Error(`Invalid configuration: SCOPEKIT_AGENT_API_URL: "${value}" is not a URL`);
+    throw new StartRefusal(
+      `Invalid configuration: SCOPEKIT_AGENT_API_URL: "${value}" is not a URL`,
+    );
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/') {
-    throw new Error(
+    throw new StartRefusal(
       `Invalid configuration: SCOPEKIT_AGENT_API_URL: "${value}" must be an http(s) origin without a path`,
     );
   }

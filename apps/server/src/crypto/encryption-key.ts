@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/config-types.js';
+import { StartRefusal } from '../start-refusal.js';
 import { SecretBox } from './secret-box.js';
 
 /**
@@ -11,7 +12,9 @@ export function loadSecretBox(config: Config): SecretBox {
   const previous = config.previousEncryptionKeys;
   if (config.encryptionKey) return SecretBox.fromString(config.encryptionKey, previous);
   if (config.env === 'production') {
-    throw new Error('SCOPEKIT_ENCRYPTION_KEY is required in production (32 bytes, base64 or hex)');
+    throw new StartRefusal(
+      'SCOPEKIT_ENCRYPTION_KEY is required in production (32 bytes, base64 or hex)',
+    );
   }
   if (config.databaseUrl === 'memory://')
     return SecretBox.fromString(SecretBox.generateKey(), previous);

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { StartRefusal } from '../start-refusal.js';
 
 const VERSION = 'v1';
 const IV_BYTES = 12;
@@ -114,7 +115,7 @@ function decodeKey(encoded: string, variable: string): Buffer {
     ? Buffer.from(trimmed, 'hex')
     : Buffer.from(trimmed, 'base64');
   if (key.length !== 32) {
-    throw new Error(`${variable} must be 32 bytes, as 64 hex characters or base64`);
+    throw new StartRefusal(`${variable} must be 32 bytes, as 64 hex characters or base64`);
   }
   return key;
 }

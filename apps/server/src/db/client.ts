@@ -8,6 +8,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { StartRefusal } from '../start-refusal.js';
 import { DatabaseWatch, trackedSockets } from './database-watch.js';
 import { lockDataDir } from './pglite-lock.js';
 import * as schema from './schema.js';
@@ -81,7 +82,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     };
   }
   if (url !== undefined && url !== 'memory://') {
-    throw new Error(
+    throw new StartRefusal(
       `DATABASE_URL must be unset, "memory://" or a postgres:// URL (got a ${url.split(':')[0]}: URL)`,
     );
   }
