@@ -1,7 +1,7 @@
 import type { AgentRuntime } from './agent-runtime/runtime.js';
 import type { LiveStreamCaps, StreamCapLimits } from './auth/stream-caps.js';
 import type { TokenCache } from './auth/token-cache.js';
-import type { AccountsConfig } from './config/config-types.js';
+import type { AccountsConfig } from './config/account-settings.js';
 import type { TurnQueue } from './conversation/turn-queue.js';
 import type { SecretBox } from './crypto/secret-box.js';
 import type { Database } from './db/client.js';

@@ -20,7 +20,8 @@ function sourceFiles(dir: string): string[] {
 /**
  * What the code reads from the environment: every name read from `process.env` in the
  * workspace's source, tests, configs and scripts, and every key of the server's
- * configuration schema (`loadConfig` reads them from the environment it is given).
+ * configuration schema, whose parts are in apps/server/src/config/ (`loadConfig` reads them
+ * from the environment it is given).
  */
 function settingsRead(): Map<string, string> {
   const found = new Map<string, string>();
@@ -28,9 +29,10 @@ function settingsRead(): Map<string, string> {
     for (const match of read(file).matchAll(/process\.env(?:\.|\[['"])([A-Z][A-Z0-9_]*)/g))
       if (match[1] && !found.has(match[1])) found.set(match[1], file);
   }
-  const config = 'apps/server/src/config.ts';
-  for (const match of read(config).matchAll(/^ {2}([A-Z][A-Z0-9_]*): z\b/gm))
-    if (match[1] && !found.has(match[1])) found.set(match[1], config);
+  for (const file of sourceFiles('apps/server/src/config')) {
+    for (const match of read(file).matchAll(/^ {2}([A-Z][A-Z0-9_]*): z\b/gm))
+      if (match[1] && !found.has(match[1])) found.set(match[1], file);
+  }
   return found;
 }
 
