@@ -9,7 +9,13 @@ import { readMessagePage } from './message-page.js';
 import { type MessageCreate, type MessageListInput, messageListSchema } from './message-schemas.js';
 import type { LettaMessage, LettaResponse } from './message-view.js';
 import { createRun, finishRun, type RunView, startRun } from './runs.js';
-import { refuseResend, type SentMessage, validateSend } from './send-checks.js';
+import {
+  refuseResend,
+  refuseRetriedCopy,
+  type SdkRetry,
+  type SentMessage,
+  validateSend,
+} from './send-checks.js';
 import { runTurn } from './turn.js';
 
 /** An agent's messages, a page at a time (see `readMessagePage` for the cursors). */
@@ -45,6 +51,8 @@ export interface SendMessagesArgs {
   stop?: AbortSignal;
   /** How long the send may wait for the agent (see TurnOptions.maxWaitMs). */
   maxWaitMs?: number;
+  /** Set when the client says this send repeats an attempt (see refuseRetriedCopy). */
+  retry?: SdkRetry | undefined;
 }
 
 /**
@@ -79,6 +87,7 @@ async function acceptSend(deps: ServiceDeps, args: SendMessagesArgs, background:
   const { organizationId, agentId } = args;
   await getAgent(deps, { organizationId, agentId });
   await refuseResend(deps, agentId, sent);
+  await refuseRetriedCopy(deps, agentId, sent, args.retry);
   const run = await createRun(deps.db, {
     id: newId('run'),
     organizationId,
@@ -101,7 +110,11 @@ async function runSend(
       agentId,
       async (signal) => {
         await startRun(deps.db, runId);
-        return runTurn(deps, { organizationId, agentId, runId, sent, onEvent }, signal);
+        return runTurn(
+          deps,
+          { organizationId, agentId, runId, sent, onEvent, retry: args.retry },
+          signal,
+        );
       },
       { waiting: args.signal, stop: args.stop, maxWaitMs: args.maxWaitMs, runId },
     );

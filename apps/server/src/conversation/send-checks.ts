@@ -1,4 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, sql } from 'drizzle-orm';
 import { type MessageType, messages } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { AppError } from '../errors.js';
@@ -83,4 +83,65 @@ export async function refuseResend(
       { shouldRetry: false },
     );
   }
+}
+
+/** A send the client says repeats an earlier attempt (see `sdkRetry` in the REST edge). */
+export interface SdkRetry {
+  /** Which retry: 1 for the first. */
+  count: number;
+  /** How long ago the first attempt can have been sent. */
+  windowMs: number;
+}
+
+/**
+ * The SDK resends a send whose answer did not come within its timeout (a turn longer than
+ * 60 s), with the same body and, without an `otid`, nothing else to tell it from a new send;
+ * queued behind the first attempt's turn, the retry stored the message a second time. A
+ * retry whose messages are the agent's latest input, all of one turn and stored within the
+ * time its attempts can span, repeats a send that got through: it is refused, not stored
+ * twice. A new send of the same words is not a retry and is stored. Checked where
+ * `refuseResend` is, for the same reasons.
+ */
+export async function refuseRetriedCopy(
+  deps: Pick<ServiceDeps, 'db'>,
+  agentId: string,
+  sent: SentMessage[],
+  retry: SdkRetry | undefined,
+) {
+  if (!retry || sent.length === 0 || sent.some((m) => m.otid)) return;
+  const types = [...new Set(sent.map((m) => m.type))];
+  const latest = await deps.db
+    .select({
+      id: messages.id,
+      type: messages.messageType,
+      content: messages.content,
+      runId: messages.runId,
+    })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.agentId, agentId),
+        inArray(messages.messageType, types),
+        gte(messages.createdAt, sql`now() - make_interval(secs => ${retry.windowMs / 1000})`),
+      ),
+    )
+    .orderBy(desc(messages.seq))
+    .limit(sent.length);
+  latest.reverse();
+  const first = latest[0];
+  const same =
+    first !== undefined &&
+    latest.length === sent.length &&
+    latest.every(
+      (m, i) =>
+        m.runId === first.runId && m.type === sent[i]?.type && m.content === sent[i]?.content,
+    );
+  if (!same) return;
+  throw new AppError(
+    'CONFLICT',
+    `This send repeats a send already stored as ${first.id} (it is the SDK's retry ${retry.count} ` +
+      "of one whose answer came too late); it is not stored twice, and the agent's reply is among its messages",
+    undefined,
+    { shouldRetry: false },
+  );
 }

@@ -12,7 +12,7 @@ import {
   type StopReason,
   toLettaMessage,
 } from './message-view.js';
-import { refuseResend, type SentMessage } from './send-checks.js';
+import { refuseResend, refuseRetriedCopy, type SdkRetry, type SentMessage } from './send-checks.js';
 import { emptyStep, runStep, type StepOutcome } from './step.js';
 import { TurnCancelled } from './turn-queue.js';
 import { TurnRecord } from './turn-record.js';
@@ -23,6 +23,7 @@ export interface TurnArgs {
   runId: string;
   sent: SentMessage[];
   onEvent?: ((event: ConversationEvent) => void) | undefined;
+  retry?: SdkRetry | undefined;
 }
 
 interface TurnEnd {
@@ -47,6 +48,7 @@ export async function runTurn(
   // agent may have been deleted while this send waited.
   let agent = await getAgent(deps, { organizationId, agentId });
   await refuseResend(deps, agentId, sent);
+  await refuseRetriedCopy(deps, agentId, sent, args.retry);
   signal.throwIfAborted();
   const record = new TurnRecord(deps, agentId, args.runId, args.onEvent);
   const sentMessages = await record.store(

@@ -24,6 +24,7 @@ import { parseInput } from '../../lib/parse-input.js';
 import { untilClientGone } from '../client-gone.js';
 import { openEventStream } from '../sse.js';
 import { authenticate, queryBoolean, queryList, queryNumber } from './authenticate.js';
+import { sdkRetry, waitWithinClientTimeout } from './sdk-headers.js';
 
 /**
  * Letta's list query: the service's fields, with a query string's numbers and lists as text
@@ -145,6 +146,7 @@ export function registerMessageRoutes(
         // A plain send is answered (409, not to be retried) while its client still listens:
         // one that gave up first would send again, maybe as the first is stored.
         maxWaitMs: streaming ? undefined : waitWithinClientTimeout(request),
+        retry: sdkRetry(request),
       };
       const wanted = (type: LettaMessageType) =>
         !body.include_return_message_types || body.include_return_message_types.includes(type);
@@ -189,23 +191,6 @@ export function registerMessageRoutes(
     const { run_ids } = parseInput(cancelBody, request.body);
     return cancelTurn(deps, { organizationId: principal.organizationId, agentId, runIds: run_ids });
   });
-}
-
-/** The Letta SDK's timeout unless a request says otherwise; common to HTTP clients too. */
-const DEFAULT_CLIENT_TIMEOUT_S = 60;
-
-/**
- * How long a plain send may wait for the agent: half its client's timeout, so that the turn
- * still has time to run and be answered. The Letta SDK announces a timeout given per request
- * in `X-Stainless-Timeout` (seconds); otherwise its default of 60 s is assumed.
- */
-function waitWithinClientTimeout(request: FastifyRequest): number {
-  const header = request.headers['x-stainless-timeout'];
-  const seconds =
-    typeof header === 'string' && /^\d{1,6}$/.test(header) && Number(header) > 0
-      ? Number(header)
-      : DEFAULT_CLIENT_TIMEOUT_S;
-  return (seconds * 1000) / 2;
 }
 
 /**

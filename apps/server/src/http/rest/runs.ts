@@ -16,6 +16,7 @@ import { untilClientGone } from '../client-gone.js';
 import { openEventStream } from '../sse.js';
 import { authenticate, queryBoolean, queryList, queryNumber } from './authenticate.js';
 import { oneSource, sendBodyBase, toMessages } from './messages.js';
+import { sdkRetry } from './sdk-headers.js';
 
 /** Letta's `MessageCreateAsyncParams`: a send's body, with no streaming and no callback. */
 const asyncBody = sendBodyBase
@@ -81,6 +82,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: ServiceDeps) {
           agentId,
           messages: body.messages,
           stop: credential.signal,
+          retry: sdkRetry(request),
         });
         const settled = done
           .catch((error: unknown) => request.log.warn({ err: error }, 'background turn failed'))
