@@ -4,6 +4,7 @@ import { errorCode } from '../db/error-code.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, HTTP_STATUS, RetryLaterError } from '../errors.js';
 import { internalErrorMessage } from '../lib/internal-error.js';
+import { answerOversizedBody } from './oversized-body.js';
 import { applySecurityHeaders } from './security-headers.js';
 
 /** Every error body has `error` (the status text) and `message`: the Letta SDK shows `message`. */
@@ -36,6 +37,8 @@ export function handleError(
     if (!error.shouldRetry) reply.header('x-should-retry', 'false');
     return sendError(reply, HTTP_STATUS[error.code], error.message);
   }
+  if ('code' in error && error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return answerOversizedBody(request, reply);
   const status =
     'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
   if (status >= 400 && status < 500) return sendError(reply, status, error.message);

@@ -2,7 +2,8 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 
 /**
  * A loopback TCP proxy in front of PostgreSQL that a test can cut and restore: a real
- * outage as the server sees it, without stopping the database other tests share.
+ * outage as the server sees it, without stopping the database other tests share. In front
+ * of the HTTP server it is a load balancer's relay, passing a reset on to its client.
  */
 export class TcpProxy {
   #server: Server | undefined;
