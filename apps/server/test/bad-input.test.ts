@@ -150,6 +150,7 @@ const tokenBody = (w: World) => ({
  * valid request to them is a 404, and every bad one must be refused before that.
  */
 const UNKNOWN_IDENTITY = 'identity-00000000-0000-0000-0000-000000000000';
+const UNKNOWN_BLOCK = 'block-00000000-0000-0000-0000-000000000000';
 const UNKNOWN_RUN = 'run-00000000-0000-0000-0000-000000000000';
 const identityBody = () => ({ identifier_key: 'user-1', name: 'Ada', identity_type: 'user' });
 
@@ -383,6 +384,60 @@ const ENDPOINTS: Endpoint[] = [
     method: 'GET',
     path: () => '/v1/models/embedding',
     accepts: 'apiKey',
+  },
+  {
+    name: 'REST create block',
+    method: 'POST',
+    path: () => '/v1/blocks',
+    accepts: 'apiKey',
+    body: () => ({ label: 'team', value: 'shared' }),
+    requiredKeys: ['label', 'value'],
+    clearable: ['value'],
+  },
+  {
+    name: 'REST list blocks',
+    method: 'GET',
+    path: () => '/v1/blocks',
+    accepts: 'apiKey',
+    query: { limit: '10', order: 'asc' },
+    badQuery: { limit: ['0', '1001'], order: ['up'], templates_only: ['yes'], tags: ['a'] },
+    textQuery: ['after', 'before', 'label', 'label_search', 'value_search'],
+  },
+  {
+    name: 'REST get block',
+    method: 'GET',
+    path: () => `/v1/blocks/${UNKNOWN_BLOCK}`,
+    accepts: 'apiKey',
+  },
+  {
+    name: 'REST update block',
+    method: 'PATCH',
+    path: () => `/v1/blocks/${UNKNOWN_BLOCK}`,
+    accepts: 'apiKey',
+    body: () => ({ value: 'x' }),
+    requiredKeys: [],
+  },
+  {
+    name: 'REST delete block',
+    method: 'DELETE',
+    path: () => `/v1/blocks/${UNKNOWN_BLOCK}`,
+    accepts: 'apiKey',
+  },
+  {
+    name: 'REST attach block',
+    method: 'PATCH',
+    path: (w) => `/v1/agents/${w.acme.agentId}/core-memory/blocks/attach/${UNKNOWN_BLOCK}`,
+    pathWith: agentPath(`/core-memory/blocks/attach/${UNKNOWN_BLOCK}`),
+    accepts: 'apiKey',
+    agentIn: 'path',
+  },
+  {
+    name: 'REST detach block',
+    method: 'PATCH',
+    path: (w) => `/v1/agents/${w.acme.agentId}/core-memory/blocks/detach/${UNKNOWN_BLOCK}`,
+    pathWith: agentPath(`/core-memory/blocks/detach/${UNKNOWN_BLOCK}`),
+    accepts: 'apiKey',
+    agentIn: 'path',
   },
   {
     name: 'REST list tools',

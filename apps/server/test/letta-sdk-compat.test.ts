@@ -189,8 +189,8 @@ describe('typed SDK calls that Letta accepts are accepted', () => {
       agentId: agent.id,
     });
     expect(row.memoryBlocks).toEqual([
-      { label: 'human', value: 'Ada', limit: 50 },
-      { label: 'persona', value: 'A cat.', description: 'who I am' },
+      { id: agent.blocks[0]?.id, label: 'human', value: 'Ada', limit: 50 },
+      { id: agent.blocks[1]?.id, label: 'persona', value: 'A cat.', description: 'who I am' },
     ]);
     const updated = await client.agents.update(agent.id, {
       embedding: 'openai/text-embedding-3-small',

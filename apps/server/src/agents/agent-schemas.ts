@@ -177,6 +177,12 @@ export const agentCreateSchema = z.strictObject({
   initial_message_sequence: emptyList,
   /** Tools by Letta's names, besides the base tools. */
   tools: toolNamesSchema.optional(),
+  /** Blocks of the organization (`blocks.create`) to share, after `memory_blocks`. */
+  block_ids: z
+    .array(z.string().min(1).max(200))
+    .max(20, 'must have at most 20 blocks')
+    .nullable()
+    .optional(),
 });
 export type AgentCreateInput = z.input<typeof agentCreateSchema>;
 

@@ -4,6 +4,7 @@ import { agents } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { badRequest, notFound } from '../errors.js';
 import { parseInput } from '../lib/parse-input.js';
+import { withBlocks } from './agent-blocks.js';
 import { type AgentRow, getAgent } from './agents.js';
 import {
   type CatalogTool,
@@ -113,5 +114,6 @@ export async function setAgentTool(
     .where(and(eq(agents.id, args.agentId), eq(agents.organizationId, args.organizationId)))
     .returning();
   if (!row) throw notFound(`Agent ${args.agentId} not found`);
-  return row;
+  const [withMemory] = await withBlocks(db, [row]);
+  return withMemory as AgentRow;
 }

@@ -1,15 +1,22 @@
-import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, ilike, inArray, type SQL, sql } from 'drizzle-orm';
 import { type LettaLlmConfig, lettaLlmConfig } from '../agent-runtime/llm-config.js';
 import { resolveModelHandle } from '../agent-runtime/model-handle.js';
-import type { Database } from '../db/client.js';
-import { agents, type MemoryBlock, users } from '../db/schema.js';
+import { agentBlocks, agents, type MemoryBlock, users } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { AppError, badRequest, notFound } from '../errors.js';
 import { agentsOfIdentities, setAgentIdentities } from '../identities/agent-links.js';
 import type { IdentityState } from '../identities/identities.js';
 import { newId } from '../lib/ids.js';
 import { parseInput } from '../lib/parse-input.js';
+import {
+  addNewBlocks,
+  deleteUnattached,
+  linkOrganizationBlocks,
+  replaceAgentBlocks,
+  type StoredBlock,
+  withBlocks,
+  writeAgentBlock,
+} from './agent-blocks.js';
 import {
   type AgentCreateInput,
   type AgentListInput,
@@ -33,7 +40,8 @@ import {
   toToolState,
 } from './tool-catalog.js';
 
-export type AgentRow = typeof agents.$inferSelect;
+/** An agent's row, with the blocks it holds (their own rows, see agent-blocks.ts). */
+export type AgentRow = typeof agents.$inferSelect & { memoryBlocks: StoredBlock[] };
 
 /** What a new agent starts with when the caller says nothing: enough for the builtin runtime. */
 export const DEFAULT_SYSTEM_PROMPT =
@@ -55,18 +63,9 @@ export interface BlockState {
   metadata: Record<string, unknown>;
 }
 
-/**
- * A block is known by its agent and label, so its id is derived from them: stable across
- * edits without storing one, and the same wherever the block is shown.
- */
-export function blockId(agentId: string, label: string): string {
-  const hex = createHash('sha256').update(`${agentId}\0${label}`).digest('hex');
-  return `block-${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-export function toBlockState(agentId: string, block: MemoryBlock): BlockState {
+export function toBlockState(block: StoredBlock): BlockState {
   return {
-    id: blockId(agentId, block.label),
+    id: block.id,
     label: block.label,
     value: block.value,
     limit: block.limit ?? MEMORY_BLOCK_MAX_CHARS,
@@ -109,7 +108,7 @@ export function toAgentState(
   row: AgentRow,
   identities: IdentityState[],
 ): AgentState {
-  const blocks = row.memoryBlocks.map((b) => toBlockState(row.id, b));
+  const blocks = row.memoryBlocks.map(toBlockState);
   return {
     id: row.id,
     name: row.name,
@@ -154,12 +153,13 @@ async function modelToStore(
 }
 
 export async function createAgent(
-  deps: Pick<ServiceDeps, 'db'> & Partial<Pick<ServiceDeps, 'agentRuntime'>>,
+  deps: Pick<ServiceDeps, 'db'> & Partial<Pick<ServiceDeps, 'agentRuntime' | 'now'>>,
   args: { organizationId: string } & AgentCreateInput,
 ): Promise<AgentRow> {
   const { db } = deps;
   const { organizationId, ...body } = args;
   const input = parseInput(agentCreateSchema, body);
+  const now = deps.now?.() ?? new Date();
   const model = await modelToStore(deps, input.model);
   const id = newId('agent');
   const insert = async (tx: typeof db) => {
@@ -173,7 +173,6 @@ export async function createAgent(
         description: input.description ?? null,
         model: model ?? null,
         tags: input.tags ?? [],
-        memoryBlocks: input.memory_blocks ?? DEFAULT_MEMORY_BLOCKS,
         metadata: input.metadata ?? null,
         tools: [
           ...new Set([
@@ -185,6 +184,15 @@ export async function createAgent(
       })
       .returning();
     if (!row) throw new Error('Inserting an agent returned no row');
+    await addNewBlocks(tx, {
+      organizationId,
+      agentId: id,
+      blocks: input.memory_blocks ?? DEFAULT_MEMORY_BLOCKS,
+      now,
+    });
+    if (input.block_ids?.length) {
+      await linkOrganizationBlocks(tx, { organizationId, agentId: id, blockIds: input.block_ids });
+    }
     if (input.identity_ids?.length) {
       await setAgentIdentities(tx, {
         organizationId,
@@ -192,10 +200,10 @@ export async function createAgent(
         identityIds: input.identity_ids,
       });
     }
-    return row;
+    const [withMemory] = await withBlocks(tx, [row]);
+    return withMemory as AgentRow;
   };
-  // Most agents are made without identities: those need no transaction of their own.
-  return input.identity_ids?.length ? db.transaction(insert) : insert(db);
+  return db.transaction(insert);
 }
 
 /** Which of `ids` are agents of the organization. */
@@ -221,7 +229,8 @@ export async function getAgent(
     .from(agents)
     .where(and(eq(agents.id, args.agentId), eq(agents.organizationId, args.organizationId)));
   if (!row) throw notFound(`Agent ${args.agentId} not found`);
-  return row;
+  const [withMemory] = await withBlocks(db, [row]);
+  return withMemory as AgentRow;
 }
 
 export async function listAgents(
@@ -275,7 +284,7 @@ export async function listAgents(
     .orderBy(direction(agents.createdAt), direction(agents.id))
     .limit(input.limit);
   if (backwards) rows.reverse();
-  return rows;
+  return withBlocks(db, rows);
 }
 
 export async function updateAgent(
@@ -295,7 +304,6 @@ export async function updateAgent(
         ...(input.description !== undefined && { description: input.description }),
         ...(model !== undefined && { model }),
         ...(input.tags !== undefined && { tags: input.tags }),
-        ...(input.memory_blocks !== undefined && { memoryBlocks: input.memory_blocks }),
         ...(input.metadata !== undefined && { metadata: input.metadata }),
         ...(input.tool_ids != null && { tools: [...new Set(toolNamesOf(input.tool_ids))] }),
         updatedAt: now(),
@@ -306,9 +314,20 @@ export async function updateAgent(
     if (input.identity_ids != null) {
       await setAgentIdentities(tx, { organizationId, agentId, identityIds: input.identity_ids });
     }
-    return row;
+    if (input.memory_blocks !== undefined) {
+      await replaceAgentBlocks(tx, {
+        organizationId,
+        agentId,
+        blocks: input.memory_blocks,
+        now: now(),
+      });
+    }
+    const [withMemory] = await withBlocks(tx, [row]);
+    return withMemory as AgentRow;
   };
-  return input.identity_ids != null ? db.transaction(update) : update(db);
+  return input.identity_ids != null || input.memory_blocks !== undefined
+    ? db.transaction(update)
+    : update(db);
 }
 
 /** The blocks of an agent, paged as Letta pages them: by block id, in the agent's order. */
@@ -319,7 +338,7 @@ export async function listBlocks(
   const { organizationId, agentId, ...query } = args;
   const input = parseInput(blockListSchema, query);
   const agent = await getAgent(deps, { organizationId, agentId });
-  let blocks = agent.memoryBlocks.map((b) => toBlockState(agentId, b));
+  let blocks = agent.memoryBlocks.map(toBlockState);
   if (input.order === 'desc') blocks.reverse();
   const position = (id: string, field: string) => {
     const index = blocks.findIndex((b) => b.id === id);
@@ -341,72 +360,7 @@ export async function getBlock(
   const agent = await getAgent(deps, args);
   const block = agent.memoryBlocks.find((b) => b.label === args.label);
   if (!block) throw notFound(`Block ${args.label} not found on agent ${args.agentId}`);
-  return toBlockState(args.agentId, block);
-}
-
-/**
- * Changes one block in a single UPDATE on its row, so concurrent edits of an agent's other
- * blocks (a PATCH during a turn, the agent's own edit) are never overwritten. The change is
- * merged into the block as stored at that moment, not as read earlier; `null` clears a field.
- * The block's limit is checked in the same statement against the merged result.
- */
-async function writeBlock(
-  { db, now }: Pick<ServiceDeps, 'db' | 'now'>,
-  args: {
-    agentId: string;
-    organizationId?: string;
-    label: string;
-    change: { value?: string; description?: string | null; limit?: number | null };
-  },
-): Promise<MemoryBlock | undefined> {
-  const { agentId, label, change } = args;
-  const patch = JSON.stringify(change);
-  const matching = sql`(select b from jsonb_array_elements(${agents.memoryBlocks}) as e(b) where b->>'label' = ${label})`;
-  const merged = sql`jsonb_strip_nulls(${matching} || ${patch}::jsonb)`;
-  const [row] = await db
-    .update(agents)
-    .set({
-      memoryBlocks: sql`(select jsonb_agg(case when b->>'label' = ${label} then ${merged} else b end order by i)
-        from jsonb_array_elements(${agents.memoryBlocks}) with ordinality as e(b, i))`,
-      updatedAt: now(),
-    })
-    .where(
-      and(
-        eq(agents.id, agentId),
-        args.organizationId ? eq(agents.organizationId, args.organizationId) : undefined,
-        sql`exists ${matching}`,
-        sql`char_length(${merged}->>'value') <= coalesce((${merged}->>'limit')::int, ${MEMORY_BLOCK_MAX_CHARS})`,
-      ),
-    )
-    .returning({ memoryBlocks: agents.memoryBlocks });
-  return row?.memoryBlocks.find((b) => b.label === label);
-}
-
-/**
- * The agent's own memory edit (a memory tool): `edit` gets the agent's blocks, read with the
- * row locked for the rest of `tx`, and returns one block's new value, or throws to refuse.
- * Only that block is written, so it belongs in the transaction that stores the tool call.
- */
-export async function editMemoryBlock(
-  tx: Database,
-  now: Date,
-  args: { agentId: string; edit: (blocks: MemoryBlock[]) => { label: string; value: string } },
-): Promise<MemoryBlock> {
-  const [row] = await tx
-    .select({ memoryBlocks: agents.memoryBlocks })
-    .from(agents)
-    .where(eq(agents.id, args.agentId))
-    .for('update');
-  if (!row) throw notFound(`Agent ${args.agentId} not found`);
-  const { label, value } = args.edit(row.memoryBlocks);
-  const blocks = row.memoryBlocks.map((b) => (b.label === label ? { ...b, value } : b));
-  await tx
-    .update(agents)
-    .set({ memoryBlocks: blocks, updatedAt: now })
-    .where(eq(agents.id, args.agentId));
-  const written = blocks.find((b) => b.label === label);
-  if (!written) throw new Error(`editMemoryBlock: no block ${label} to write`);
-  return written;
+  return toBlockState(block);
 }
 
 /** Letta's block PATCH: value, description or limit of one block, found by its label. */
@@ -424,8 +378,13 @@ export async function updateBlock(
     ...(input.description !== undefined && { description: input.description }),
     ...(input.limit !== undefined && { limit: input.limit }),
   };
-  const written = await writeBlock(deps, { agentId, organizationId, label, change });
-  if (written) return toBlockState(agentId, written);
+  const written = await writeAgentBlock(deps.db, deps.now(), {
+    agentId,
+    organizationId,
+    label,
+    change,
+  });
+  if (written) return toBlockState(written);
   // Nothing was written: say why, from what is there now.
   const current = await getBlock(deps, { organizationId, agentId, label });
   const limit = input.limit ?? current.limit;
@@ -433,7 +392,10 @@ export async function updateBlock(
   throw badRequest(exceedsLimitMessage(charCount(value), limit), 'value');
 }
 
-/** Deleting an agent takes its conversation with it (foreign keys cascade). */
+/**
+ * Deleting an agent takes its conversation with it (foreign keys cascade), and the blocks no
+ * other agent holds.
+ */
 export async function deleteAgent(
   { db }: Pick<ServiceDeps, 'db'>,
   args: { organizationId: string; agentId: string },
@@ -451,9 +413,20 @@ export async function deleteAgent(
       `Agent ${args.agentId} is the agent of web user "${owner.username}" and cannot be deleted on its own`,
     );
   }
-  const deleted = await db
-    .delete(agents)
-    .where(and(eq(agents.id, args.agentId), eq(agents.organizationId, args.organizationId)))
-    .returning({ id: agents.id });
-  if (deleted.length === 0) throw notFound(`Agent ${args.agentId} not found`);
+  await db.transaction(async (tx) => {
+    const held = await tx
+      .select({ id: agentBlocks.blockId })
+      .from(agentBlocks)
+      .where(eq(agentBlocks.agentId, args.agentId));
+    const deleted = await tx
+      .delete(agents)
+      .where(and(eq(agents.id, args.agentId), eq(agents.organizationId, args.organizationId)))
+      .returning({ id: agents.id });
+    if (deleted.length === 0) throw notFound(`Agent ${args.agentId} not found`);
+    // Its memory goes with it, but not a block another agent shares.
+    await deleteUnattached(
+      tx,
+      held.map((h) => h.id),
+    );
+  });
 }

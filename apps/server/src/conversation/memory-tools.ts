@@ -1,7 +1,7 @@
 import { and, desc, eq, ilike, inArray } from 'drizzle-orm';
 import type { ToolSpec } from '../agent-runtime/runtime.js';
+import { editMemoryBlock } from '../agents/agent-blocks.js';
 import { charCount, MEMORY_BLOCK_MAX_CHARS } from '../agents/agent-schemas.js';
-import { editMemoryBlock } from '../agents/agents.js';
 import {
   findToolByName,
   type RunnableToolName,

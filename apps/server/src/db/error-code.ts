@@ -1,5 +1,7 @@
 /** SQLSTATE 23503: a row names a parent that is not there (or no longer). */
 export const FOREIGN_KEY_VIOLATION = '23503';
+/** SQLSTATE 23505: a unique index already holds the value. */
+export const UNIQUE_VIOLATION = '23505';
 
 /** Deep enough for Drizzle's wrapper around the driver's error, and safe from a cycle. */
 const MAX_DEPTH = 5;

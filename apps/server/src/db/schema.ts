@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigserial,
   boolean,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -11,6 +12,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  unique,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
@@ -53,8 +55,6 @@ export const agents = pgTable(
     description: text('description'),
     model: text('model'),
     tags: jsonb('tags').$type<string[]>().notNull().default([]),
-    /** Core memory: small labelled texts (`persona`, `human`, …) the agent sees every turn. */
-    memoryBlocks: jsonb('memory_blocks').$type<MemoryBlock[]>().notNull().default([]),
     metadata: jsonb('metadata').$type<Record<string, unknown>>(),
     /** Names of the built-in tools attached to it (agents/tool-catalog.ts), in attach order. */
     tools: jsonb('tools').$type<string[]>().notNull().default([]),
@@ -68,7 +68,68 @@ export const agents = pgTable(
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('agents_organization_idx').on(t.organizationId, t.createdAt, t.id)],
+  (t) => [
+    index('agents_organization_idx').on(t.organizationId, t.createdAt, t.id),
+    // The target of agent_blocks' foreign key: a block and its agents share an organization.
+    unique('agents_id_organization_unique').on(t.id, t.organizationId),
+  ],
+);
+
+/**
+ * Letta's memory blocks: labelled texts an agent sees every turn. Each is its own row, so
+ * one block can be attached to several agents (`agent_blocks`), and an edit through one is
+ * what the others see.
+ */
+export const blocks = pgTable(
+  'blocks',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    label: text('label').notNull(),
+    value: text('value').notNull(),
+    description: text('description'),
+    /** Most characters `value` may hold; null means MEMORY_BLOCK_MAX_CHARS. */
+    limit: integer('limit'),
+    /** The agents' memory tools may not change it (the API may). */
+    readOnly: boolean('read_only').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('blocks_organization_idx').on(t.organizationId, t.createdAt, t.id),
+    unique('blocks_id_organization_unique').on(t.id, t.organizationId),
+  ],
+);
+
+/**
+ * Which blocks an agent has, in its order. The organization is in both foreign keys, so a
+ * block can only be attached to agents of its own organization, whatever the code does;
+ * the label is kept here (blocks are not renamed) so an agent has one block per label.
+ */
+export const agentBlocks = pgTable(
+  'agent_blocks',
+  {
+    agentId: text('agent_id').notNull(),
+    blockId: text('block_id').notNull(),
+    organizationId: text('organization_id').notNull(),
+    label: text('label').notNull(),
+    position: integer('position').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.agentId, t.blockId] }),
+    uniqueIndex('agent_blocks_agent_label_idx').on(t.agentId, t.label),
+    index('agent_blocks_block_idx').on(t.blockId),
+    foreignKey({
+      columns: [t.agentId, t.organizationId],
+      foreignColumns: [agents.id, agents.organizationId],
+    }).onDelete('cascade'),
+    foreignKey({
+      columns: [t.blockId, t.organizationId],
+      foreignColumns: [blocks.id, blocks.organizationId],
+    }).onDelete('cascade'),
+  ],
 );
 
 export const identityType = pgEnum('identity_type', ['org', 'user', 'other']);

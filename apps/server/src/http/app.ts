@@ -35,6 +35,7 @@ import {
 import { endLiveStreamsOnClose } from './live-streams.js';
 import { REDACTED_PATHS, redactSecrets, serializeError } from './redact.js';
 import { registerAgentRoutes } from './rest/agents.js';
+import { registerBlockRoutes } from './rest/blocks.js';
 import { registerClientTokenRoutes } from './rest/client-tokens.js';
 import { registerIdentityRoutes } from './rest/identities.js';
 import { registerMessageRoutes } from './rest/messages.js';
@@ -192,6 +193,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerOrganizationMessageRoutes(app, deps);
   registerModelRoutes(app, deps);
   registerRunRoutes(app, deps);
+  registerBlockRoutes(app, deps);
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

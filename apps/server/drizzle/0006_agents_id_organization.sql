@@ -1,0 +1,1 @@
+ALTER TABLE "agents" ADD CONSTRAINT "agents_id_organization_unique" UNIQUE("id","organization_id");
