@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished }
 import { ensureOrganization } from '../src/accounts/organizations.js';
 import { authenticateUser, signUp } from '../src/accounts/users.js';
 import { withLoginLimits } from '../src/auth/rate-limit.js';
+import { loadConfig } from '../src/config.js';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { agents, clientTokens, rateLimitCounters, sessions, users } from '../src/db/schema.js';
 import type { ServiceDeps } from '../src/deps.js';
@@ -68,11 +69,27 @@ describe('sign-up and log-in', () => {
 
     // Only hashes are stored: neither the password nor the session id appear in the database.
     const [row] = await database.db.select().from(users).where(eq(users.id, user.id));
-    expect(row?.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(row?.passwordHash).toMatch(/^scrypt\$1024\$8\$1\$/);
     expect(row?.passwordHash).not.toContain('correct horse');
     const stored = await database.db.select().from(sessions);
     expect(stored).toHaveLength(1);
     expect(stored[0]?.idHash).not.toBe(alice.jar.sessionId);
+  });
+
+  it('hashes at OWASP’s minimum scrypt cost as configured, and verifies a hash at any cost', async () => {
+    // The suite's deps hash at a lower cost (TEST_PASSWORD_COST); the server and the CLI take
+    // theirs from loadConfig.
+    const { passwordCost } = loadConfig({}).accounts;
+    const configured = { ...deps, accounts: { ...deps.accounts, passwordCost } };
+    const user = await signUp(configured, { username: 'paula', password: 'correct horse' });
+    const [row] = await database.db.select().from(users).where(eq(users.id, user.id));
+    expect(row?.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(await authenticateUser(deps, { username: 'paula', password: 'correct horse' })).toEqual(
+      user,
+    );
+    await expect(
+      authenticateUser(deps, { username: 'paula', password: 'correct horse!' }),
+    ).rejects.toThrow('Wrong username or password');
   });
 
   it('refuses a taken username (in any case) with 409, and bad input naming the field', async () => {

@@ -69,7 +69,7 @@ export async function signUp(
   const taken = await db.select({ id: users.id }).from(users).where(eq(users.username, username));
   if (taken.length > 0) throw usernameTaken(username);
   const org = await ensureOrganization(deps, deps.accounts.organizationName);
-  const passwordHash = await hashPassword(password);
+  const passwordHash = await hashPassword(password, deps.accounts.passwordCost);
   const row = await db.transaction(async (tx) => {
     const agent = await createAgent(
       { db: tx },
@@ -101,14 +101,14 @@ const usernameTaken = (username: string) =>
 const WRONG_CREDENTIALS = 'Wrong username or password';
 
 export async function authenticateUser(
-  { db }: Pick<ServiceDeps, 'db'>,
+  { db, accounts }: Pick<ServiceDeps, 'db' | 'accounts'>,
   args: { username: string; password: string },
 ): Promise<UserView> {
   const username = args.username.trim().toLowerCase();
   const [row] = await db.select().from(users).where(eq(users.username, username));
   const matches = await verifyPassword(
     args.password,
-    row?.passwordHash ?? (await hashForUnknownUser()),
+    row?.passwordHash ?? (await hashForUnknownUser(accounts.passwordCost)),
   );
   if (!row || !matches) throw unauthorized(WRONG_CREDENTIALS);
   return toUserView(row);
@@ -129,12 +129,12 @@ export async function getUser(
  * seed's public one) must not outlive it.
  */
 export async function setPassword(
-  deps: Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'bus'>,
+  deps: Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'bus' | 'accounts'>,
   args: { username: string; password: string },
 ): Promise<UserView> {
   const username = normalizeUsername(args.username);
   checkPassword(args.password);
-  const passwordHash = await hashPassword(args.password);
+  const passwordHash = await hashPassword(args.password, deps.accounts.passwordCost);
   const [found] = await deps.db.select().from(users).where(eq(users.username, username));
   if (!found) throw notFound(`No user "${username}"`);
   let updated = found;

@@ -1,6 +1,7 @@
 // Web accounts and sessions: the organization, the web app's origins, sessions and the
 // tokens they mint for the browser, sign-up, and the limits on log-ins and sign-ups.
 import { z } from 'zod';
+import { PASSWORD_COST, type PasswordCost } from '../crypto/password.js';
 import { parseAgentApiUrl, parseWebOrigins } from './web-origins.js';
 
 export const accountSettings = z.object({
@@ -54,6 +55,8 @@ export interface AccountsConfig {
   sessionTokensPerMinute: number;
   /** Cookies marked Secure: in production, where the app is served over https. */
   secureCookies: boolean;
+  /** scrypt's cost for new password hashes: PASSWORD_COST, not a setting (tests lower it). */
+  passwordCost: PasswordCost;
 }
 
 /** `server` is what the defaults follow: the server's own port and whether it is production. */
@@ -77,5 +80,6 @@ export function accountsConfig(
     signUpsPerAddressPerHour: e.SCOPEKIT_SIGNUPS_PER_ADDRESS_PER_HOUR,
     sessionTokensPerMinute: e.SCOPEKIT_SESSION_TOKENS_PER_MINUTE,
     secureCookies: server.production,
+    passwordCost: PASSWORD_COST,
   };
 }

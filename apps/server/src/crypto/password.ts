@@ -7,7 +7,14 @@ import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:c
  * 32 MiB and some tens of milliseconds per hash. The parameters are stored with each hash
  * so they can be raised later without invalidating existing passwords.
  */
-const PARAMS = { N: 2 ** 15, r: 8, p: 1 } as const;
+export const PASSWORD_COST: PasswordCost = { N: 2 ** 15, r: 8, p: 1 };
+
+/** scrypt's parameters; only tests lower them (`deps.accounts.passwordCost`), to save time. */
+export interface PasswordCost {
+  N: number;
+  r: number;
+  p: number;
+}
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 
@@ -25,14 +32,14 @@ function derive(password: string, salt: Buffer, params: ScryptOptions, keyLength
 }
 
 /** `scrypt$N$r$p$salt$hash`, salt and hash in base64url. */
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, cost: PasswordCost): Promise<string> {
   const salt = randomBytes(SALT_LENGTH);
-  const key = await derive(password, salt, PARAMS, KEY_LENGTH);
+  const key = await derive(password, salt, cost, KEY_LENGTH);
   return [
     'scrypt',
-    PARAMS.N,
-    PARAMS.r,
-    PARAMS.p,
+    cost.N,
+    cost.r,
+    cost.p,
     salt.toString('base64url'),
     key.toString('base64url'),
   ].join('$');
@@ -52,9 +59,16 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /**
- * A hash of nothing anyone knows: checked against when a username does not exist, so a
+ * A hash of nothing anyone knows, at the cost of real ones: checked against when a username does not exist, so a
  * wrong username takes as long as a wrong password and does not reveal which users exist.
  */
-let unknownUserHash: Promise<string> | undefined;
-export const hashForUnknownUser = () =>
-  (unknownUserHash ??= hashPassword(randomBytes(16).toString('hex')));
+const unknownUserHashes = new Map<string, Promise<string>>();
+export function hashForUnknownUser(cost: PasswordCost): Promise<string> {
+  const key = `${cost.N}$${cost.r}$${cost.p}`;
+  let hash = unknownUserHashes.get(key);
+  if (!hash) {
+    hash = hashPassword(randomBytes(16).toString('hex'), cost);
+    unknownUserHashes.set(key, hash);
+  }
+  return hash;
+}
