@@ -1,20 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Mutex, type MutexInterface } from 'async-mutex';
-import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { agents } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
-import { durationText } from './duration-text.js';
-
-/**
- * How long a lease holds without renewal; a turn renews it while it runs. Short, because it
- * is also how long an instance that died mid-turn (killed, or cut off from the database)
- * blocks its agent on every other instance: a send waiting that long must still be
- * answered well before a client's timeout (the Letta SDK's is 60 s).
- */
-const LEASE_MS = 10_000;
-const RENEW_MS = 2_500;
+import { busy, LEASE_MS, RENEW_MS, TurnLeases } from './turn-lease.js';
 
 export interface TurnTiming {
   leaseMs: number;
@@ -41,8 +29,7 @@ export interface TurnOptions {
   runId?: string | undefined;
 }
 
-/** How often a waiting instance asks again, and how long a send waits in all. */
-const POLL_MS = 25;
+/** How long a send waits in all. */
 const MAX_WAIT_MS = 120_000;
 
 const givenUp = () =>
@@ -65,38 +52,25 @@ interface CancelNotice {
   runIds?: string[] | undefined;
 }
 
-/** The SDK would retry at once and wait as long again per attempt. */
-const busy = (waitedMs: number) =>
-  new AppError(
-    'CONFLICT',
-    `The agent has been busy with another turn for ${durationText(waitedMs)}; try again later`,
-    undefined,
-    { shouldRetry: false },
-  );
-
 /**
  * One turn at a time per agent: a second send waits for the first to finish, so replies
  * never interleave and each turn sees the whole conversation before it. Within an instance
  * a mutex per agent queues them. Across instances (PostgreSQL) the instance also takes a
- * lease on the agent's row, with ordinary pooled queries: no connection is held for the
- * turn, an outage fails the send fast (503) instead of hanging it, and a crashed holder's
- * lease runs out by itself. A turn that loses its lease (renewals failed until it ran out,
- * or another instance took the agent over) is told through its signal, so it stops before
- * storing a reply that could interleave with the new holder's turn.
+ * lease on the agent's row (turn-lease.ts). A turn that loses its lease (renewals failed
+ * until it ran out, or another instance took the agent over) is told through its signal, so
+ * it stops before storing a reply that could interleave with the new holder's turn.
  */
 export class TurnQueue {
   readonly #locks = new Map<string, { mutex: Mutex; users: number }>();
   /** The turn running on this instance for each agent, and how to cancel it. */
   readonly #running = new Map<string, { runId: string; cancel: AbortController }>();
-  readonly #holder = `instance-${randomUUID()}`;
+  readonly #leases: TurnLeases | undefined;
   private readonly timing: TurnTiming;
 
   /** `db` when other instances may share the database; omitted for embedded PGlite. */
-  constructor(
-    private readonly db?: Database,
-    timing: Partial<TurnTiming> = {},
-  ) {
+  constructor(db?: Database, timing: Partial<TurnTiming> = {}) {
     this.timing = { leaseMs: LEASE_MS, renewMs: RENEW_MS, maxWaitMs: MAX_WAIT_MS, ...timing };
+    this.#leases = db ? new TurnLeases(db, this.timing) : undefined;
   }
 
   /**
@@ -210,7 +184,6 @@ export class TurnQueue {
     turn: (signal: AbortSignal) => Promise<T>,
     wait: { deadline: number; waitMs: number; gone: AbortSignal; stop: AbortSignal | undefined },
   ): Promise<T> {
-    const { db } = this;
     const { gone, stop } = wait;
     const lease = new AbortController();
     const onStop = () => lease.abort(stop?.reason);
@@ -218,92 +191,10 @@ export class TurnQueue {
     try {
       gone.throwIfAborted();
       // One instance needs no lease: the mutex alone keeps the turn, and nothing takes it away.
-      if (!db) return await turn(lease.signal);
-      while (!(await this.#acquire(db, agentId))) {
-        const [exists] = await db
-          .select({ id: agents.id })
-          .from(agents)
-          .where(eq(agents.id, agentId));
-        if (!exists) throw new AppError('NOT_FOUND', `Agent ${agentId} not found`);
-        if (Date.now() > wait.deadline) throw busy(wait.waitMs);
-        gone.throwIfAborted();
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      }
-      return await this.#holding(db, agentId, turn, lease);
+      if (!this.#leases) return await turn(lease.signal);
+      return await this.#leases.hold(agentId, turn, lease, wait);
     } finally {
       stop?.removeEventListener('abort', onStop);
     }
-  }
-
-  /** Runs the turn under the lease just taken, renewing it, and lets it go after. */
-  async #holding<T>(
-    db: Database,
-    agentId: string,
-    turn: (signal: AbortSignal) => Promise<T>,
-    lease: AbortController,
-  ): Promise<T> {
-    const { leaseMs, renewMs } = this.timing;
-    let renewedAt = Date.now();
-    const lose = (why: string) => {
-      clearInterval(renew);
-      if (lease.signal.aborted) return;
-      lease.abort(new AppError('CONFLICT', `The turn was stopped: ${why}; no reply was stored`));
-    };
-    const renew = setInterval(() => {
-      void this.#extend(db, agentId).then(
-        (held) => {
-          if (held) renewedAt = Date.now();
-          else lose('another instance took the agent over');
-        },
-        () => {
-          // Stop before the lease can run out under us, not after.
-          if (Date.now() - renewedAt >= leaseMs - renewMs) lose('its lease could not be renewed');
-        },
-      );
-    }, renewMs);
-    try {
-      return await turn(lease.signal);
-    } finally {
-      clearInterval(renew);
-      // If the database is gone this fails too; the lease then runs out by itself.
-      await db
-        .update(agents)
-        .set({ turnHolder: null, turnLeaseUntil: null })
-        .where(and(eq(agents.id, agentId), eq(agents.turnHolder, this.#holder)))
-        .catch(() => {});
-    }
-  }
-
-  async #acquire(db: Database, agentId: string): Promise<boolean> {
-    const taken = await db
-      .update(agents)
-      .set({
-        turnHolder: this.#holder,
-        turnLeaseUntil: sql`now() + ${`${this.timing.leaseMs} milliseconds`}::interval`,
-      })
-      .where(
-        and(
-          eq(agents.id, agentId),
-          or(
-            isNull(agents.turnHolder),
-            lt(agents.turnLeaseUntil, sql`now()`),
-            // Our own lease, left behind when a release failed (the database was down): the
-            // mutex says no turn of ours is running, so it is stale.
-            eq(agents.turnHolder, this.#holder),
-          ),
-        ),
-      )
-      .returning({ id: agents.id });
-    return taken.length > 0;
-  }
-
-  /** False when the lease is no longer ours. */
-  async #extend(db: Database, agentId: string): Promise<boolean> {
-    const extended = await db
-      .update(agents)
-      .set({ turnLeaseUntil: sql`now() + ${`${this.timing.leaseMs} milliseconds`}::interval` })
-      .where(and(eq(agents.id, agentId), eq(agents.turnHolder, this.#holder)))
-      .returning({ id: agents.id });
-    return extended.length > 0;
   }
 }
