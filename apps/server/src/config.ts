@@ -11,6 +11,7 @@
  *   limit-settings.ts         per-credential and per-address rates, live stream caps
  *   agent-settings.ts         the model provider and how it is called
  *   conversation-settings.ts  message size, history, turn timeouts and steps
+ *   letta-host-settings.ts    SCOPEKIT_AGENT_HOST=letta: Letta's URL, key and project
  * A new area gets its own file, composed below. Then give the setting a row in
  * docs/configuration.md (the docs-check test finds every key of these schemas).
  */
@@ -20,6 +21,7 @@ import { agentConfig, agentSettings } from './config/agent-settings.js';
 import type { Config } from './config/config-types.js';
 import { conversationConfig, conversationSettings } from './config/conversation-settings.js';
 import { databaseConfig, databaseSettings } from './config/database-settings.js';
+import { lettaHostConfig, lettaHostSettings } from './config/letta-host-settings.js';
 import { limitConfig, limitSettings } from './config/limit-settings.js';
 import { serverConfig, serverSettings } from './config/server-settings.js';
 import { tokenConfig, tokenSettings } from './config/token-settings.js';
@@ -33,6 +35,7 @@ const envSchema = z.object({
   ...limitSettings.shape,
   ...agentSettings.shape,
   ...conversationSettings.shape,
+  ...lettaHostSettings.shape,
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -44,14 +47,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   // The agent part first: an incomplete provider is the refusal reported when several apply.
   const agent = agentConfig(e);
+  const lettaHost = lettaHostConfig(e);
+  const accounts = accountsConfig(e, { port: e.PORT, production: e.NODE_ENV === 'production' });
   return {
     ...serverConfig(e),
     ...databaseConfig(e),
-    accounts: accountsConfig(e, { port: e.PORT, production: e.NODE_ENV === 'production' }),
+    // With Letta as the host, the browser calls Letta itself.
+    accounts: lettaHost ? { ...accounts, agentApiUrl: lettaHost.baseUrl } : accounts,
     ...tokenConfig(e),
     ...limitConfig(e),
     agent,
     ...conversationConfig(e),
+    lettaHost,
   };
 }
 

@@ -8,6 +8,7 @@ import type { Database } from './db/client.js';
 import type { EventBus } from './events/bus.js';
 import type { LastUsedRecorder } from './infra/last-used.js';
 import type { RateLimiter } from './infra/rate-limiter.js';
+import type { LettaHost } from './letta-host/letta-host.js';
 
 /** What every service needs besides its own arguments; built once per process. */
 export interface ServiceDeps {
@@ -52,4 +53,6 @@ export interface ServiceDeps {
   clientTokenOrigin: 'required' | 'optional';
   /** Web users: their organization, sessions, and the tokens their sessions mint. */
   accounts: AccountsConfig;
+  /** Set when the agents live on Letta (SCOPEKIT_AGENT_HOST=letta); see letta-host/. */
+  lettaHost?: LettaHost | undefined;
 }

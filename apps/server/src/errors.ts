@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'TOO_MANY_REQUESTS'
+  | 'BAD_GATEWAY'
   | 'SERVICE_UNAVAILABLE';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -20,6 +21,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   TOO_MANY_REQUESTS: 429,
+  /** An upstream this server depends on (Letta, as the agent host) failed or refused it. */
+  BAD_GATEWAY: 502,
   SERVICE_UNAVAILABLE: 503,
 };
 
@@ -31,14 +34,20 @@ export class AppError extends Error {
    * Letta SDK not to retry, which it otherwise does for 409 and 5xx.
    */
   readonly shouldRetry: boolean;
+  /**
+   * What failed upstream, for the log (never an upstream body or secret): set when this
+   * server's answer is an upstream's failure (Letta as the agent host).
+   */
+  readonly upstream: string | undefined;
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
-    options: { shouldRetry?: boolean } = {},
+    options: { shouldRetry?: boolean; upstream?: string } = {},
   ) {
     super(field ? `${field}: ${message}` : message);
     this.shouldRetry = options.shouldRetry ?? true;
+    this.upstream = options.upstream;
   }
 }
 
@@ -57,13 +66,14 @@ export class RetryLaterError extends AppError {
     code: 'TOO_MANY_REQUESTS' | 'SERVICE_UNAVAILABLE',
     message: string,
     readonly retryAfterSeconds: number,
+    options: { upstream?: string } = {},
   ) {
-    super(code, message);
+    super(code, message, undefined, options);
   }
 }
 
 export class RateLimitedError extends RetryLaterError {
-  constructor(message: string, retryAfterSeconds: number) {
-    super('TOO_MANY_REQUESTS', message, retryAfterSeconds);
+  constructor(message: string, retryAfterSeconds: number, options: { upstream?: string } = {}) {
+    super('TOO_MANY_REQUESTS', message, retryAfterSeconds, options);
   }
 }

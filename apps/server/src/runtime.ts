@@ -11,6 +11,7 @@ import { openBus } from './events/open-bus.js';
 import { LastUsedRecorder } from './infra/last-used.js';
 import { RateLimiter } from './infra/rate-limiter.js';
 import { Sweeper } from './infra/sweeper.js';
+import { LettaHost } from './letta-host/letta-host.js';
 
 /** Everything a process (server, CLI, benchmark) shares, opened from configuration. */
 export interface Runtime {
@@ -71,6 +72,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     clientTokenOrigin: config.clientTokenOrigin,
     liveStreams: new LiveStreamCaps(config.streamCaps),
     accounts: config.accounts,
+    lettaHost: config.lettaHost ? new LettaHost(config.lettaHost) : undefined,
   };
   const stopListening = serve ? await tokenCache.listen(bus) : async () => {};
   // A cancel sent to another instance reaches the turn running here.

@@ -332,6 +332,8 @@ describe('session tokens', () => {
       token: expect.stringMatching(/^ck-let-/),
       expiresIn: deps.accounts.webTokenTtlMs / 1000,
       agentId: user.agentId,
+      // scopekit's own agent API (tRPC), not Letta's.
+      agentHost: 'scopekit',
       // Unset SCOPEKIT_AGENT_API_URL: agent calls stay on the app's origin.
       agentApiUrl: '',
     });

@@ -99,3 +99,35 @@ describe('turn timeouts', () => {
     );
   });
 });
+
+describe('the agent host', () => {
+  it('is scopekit itself unless SCOPEKIT_AGENT_HOST=letta', () => {
+    expect(loadConfig({}).lettaHost).toBeUndefined();
+    expect(loadConfig({ LETTA_API_KEY: 'sk-let-x' }).lettaHost).toBeUndefined();
+  });
+
+  it('needs LETTA_API_KEY under Letta, defaults to Letta Cloud, and gives the browser its URL', () => {
+    expect(() => loadConfig({ SCOPEKIT_AGENT_HOST: 'letta' })).toThrow(/needs LETTA_API_KEY/);
+    const cloud = loadConfig({ SCOPEKIT_AGENT_HOST: 'letta', LETTA_API_KEY: 'sk-let-x' });
+    expect(cloud.lettaHost).toEqual({
+      baseUrl: 'https://api.letta.com',
+      apiKey: 'sk-let-x',
+      project: undefined,
+    });
+    expect(cloud.accounts.agentApiUrl).toBe('https://api.letta.com');
+    const own = loadConfig({
+      SCOPEKIT_AGENT_HOST: 'letta',
+      LETTA_API_KEY: 'sk-let-x',
+      LETTA_BASE_URL: 'http://127.0.0.1:8283/',
+      LETTA_PROJECT: 'chat',
+    });
+    expect(own.lettaHost).toMatchObject({ baseUrl: 'http://127.0.0.1:8283', project: 'chat' });
+    expect(() =>
+      loadConfig({
+        SCOPEKIT_AGENT_HOST: 'letta',
+        LETTA_API_KEY: 'sk-let-x',
+        LETTA_BASE_URL: 'https://letta.example.com/v1',
+      }),
+    ).toThrow(/LETTA_BASE_URL: .* must be an http\(s\) origin without a path/);
+  });
+});

@@ -6,6 +6,7 @@ import { hashToken } from '../crypto/hash.js';
 import { clientTokens, sessions, users } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { forbidden } from '../errors.js';
+import { revokeLettaTokensOfSessions } from '../letta-host/letta-tokens.js';
 import { type MintedClientToken, mintClientToken } from '../tokens/client-tokens.js';
 import { grantablePolicy } from '../tokens/token-issuer.js';
 import { toUserView, type UserView } from './users.js';
@@ -66,6 +67,7 @@ export async function endSession(deps: ServiceDeps, args: { sessionId: string })
       .where(and(eq(clientTokens.sessionIdHash, idHash), isNull(clientTokens.revokedAt)))
       .returning({ tokenHash: clientTokens.tokenHash });
   });
+  if (deps.lettaHost) await revokeLettaTokensOfSessions(deps, deps.lettaHost, [idHash]);
 }
 
 /**
@@ -75,16 +77,18 @@ export async function endSession(deps: ServiceDeps, args: { sessionId: string })
  * a lost device, must not outlive them.
  */
 export async function endSessionsOf(
-  deps: Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'bus'>,
+  deps: Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'bus' | 'secrets' | 'lettaHost'>,
   args: { userId: string },
   before: (db: ServiceDeps['db']) => Promise<void> = async () => {},
 ): Promise<void> {
+  let endedHashes: string[] = [];
   await revokeAndAnnounce(deps, async (db) => {
     await before(db);
     const ended = await db
       .delete(sessions)
       .where(eq(sessions.userId, args.userId))
       .returning({ idHash: sessions.idHash });
+    endedHashes = ended.map((s) => s.idHash);
     if (!ended.length) return [];
     return db
       .update(clientTokens)
@@ -100,6 +104,8 @@ export async function endSessionsOf(
       )
       .returning({ tokenHash: clientTokens.tokenHash });
   });
+  // Letta is told once the sessions' end has committed: it cannot join the transaction.
+  if (deps.lettaHost) await revokeLettaTokensOfSessions(deps, deps.lettaHost, endedHashes);
 }
 
 /** The web user whose session minted a client token, or null for a token an API key minted. */

@@ -4,6 +4,8 @@ import { hashForUnknownUser, hashPassword, verifyPassword } from '../crypto/pass
 import { users } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { AppError, badRequest, notFound, unauthorized } from '../errors.js';
+import { createLettaAgent, deleteLettaAgent } from '../letta-host/letta-agents.js';
+import type { LettaHost } from '../letta-host/letta-host.js';
 import { newId } from '../lib/ids.js';
 import { ensureOrganization } from './organizations.js';
 import { endSessionsOf } from './sessions.js';
@@ -61,7 +63,7 @@ export function parseSignUp(args: { username: string; password: string }): {
  * side of a race included) leaves no agent behind.
  */
 export async function signUp(
-  deps: Pick<ServiceDeps, 'db' | 'accounts'>,
+  deps: Pick<ServiceDeps, 'db' | 'accounts' | 'lettaHost'>,
   args: { username: string; password: string; role?: Role },
 ): Promise<UserView> {
   const { username, password } = parseSignUp(args);
@@ -70,6 +72,8 @@ export async function signUp(
   if (taken.length > 0) throw usernameTaken(username);
   const org = await ensureOrganization(deps, deps.accounts.organizationName);
   const passwordHash = await hashPassword(password, deps.accounts.passwordCost);
+  const user = { organizationId: org.id, username, passwordHash, role: args.role ?? 'user' };
+  if (deps.lettaHost) return toUserView(await signUpOnLetta(deps.lettaHost, db, user));
   const row = await db.transaction(async (tx) => {
     const agent = await createAgent(
       { db: tx },
@@ -77,14 +81,7 @@ export async function signUp(
     );
     const [inserted] = await tx
       .insert(users)
-      .values({
-        id: newId('user'),
-        organizationId: org.id,
-        username,
-        passwordHash,
-        role: args.role ?? 'user',
-        agentId: agent.id,
-      })
+      .values({ id: newId('user'), ...user, agentId: agent.id })
       .onConflictDoNothing({ target: users.username })
       .returning();
     // Throwing rolls the agent back with the transaction.
@@ -92,6 +89,32 @@ export async function signUp(
     return inserted;
   });
   return toUserView(row);
+}
+
+/**
+ * Under SCOPEKIT_AGENT_HOST=letta the agent is created on Letta first (a network call, so
+ * outside any transaction), then the account; if the account cannot be written, the agent
+ * is deleted again.
+ */
+async function signUpOnLetta(
+  host: LettaHost,
+  db: ServiceDeps['db'],
+  user: { organizationId: string; username: string; passwordHash: string; role: Role },
+) {
+  const id = newId('user');
+  const lettaAgentId = await createLettaAgent(host, { userId: id, username: user.username });
+  const [inserted] = await db
+    .insert(users)
+    .values({ id, ...user, lettaAgentId })
+    .onConflictDoNothing({ target: users.username })
+    .returning()
+    .catch(async (error: unknown) => {
+      await deleteLettaAgent(host, lettaAgentId);
+      throw error;
+    });
+  if (inserted) return inserted;
+  await deleteLettaAgent(host, lettaAgentId);
+  throw usernameTaken(user.username);
 }
 
 const usernameTaken = (username: string) =>
@@ -129,7 +152,10 @@ export async function getUser(
  * seed's public one) must not outlive it.
  */
 export async function setPassword(
-  deps: Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'bus' | 'accounts'>,
+  deps: Pick<
+    ServiceDeps,
+    'db' | 'now' | 'tokenCache' | 'bus' | 'accounts' | 'secrets' | 'lettaHost'
+  >,
   args: { username: string; password: string },
 ): Promise<UserView> {
   const username = normalizeUsername(args.username);
@@ -174,7 +200,8 @@ export function toUserView(row: typeof users.$inferSelect): UserView {
     username: row.username,
     role: row.role,
     organizationId: row.organizationId,
-    agentId: row.agentId,
+    // Exactly one is set (the users_one_agent check).
+    agentId: row.agentId ?? row.lettaAgentId ?? '',
     createdAt: row.createdAt.toISOString(),
   };
 }

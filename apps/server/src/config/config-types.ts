@@ -4,6 +4,7 @@ import type { AccountsConfig } from './account-settings.js';
 import type { AgentConfig } from './agent-settings.js';
 import type { ConversationConfig } from './conversation-settings.js';
 import type { DatabaseConfig } from './database-settings.js';
+import type { LettaHostConfig } from './letta-host-settings.js';
 import type { LimitConfig } from './limit-settings.js';
 import type { ServerConfig } from './server-settings.js';
 import type { TokenConfig } from './token-settings.js';
@@ -16,4 +17,6 @@ export interface Config
     ConversationConfig {
   accounts: AccountsConfig;
   agent: AgentConfig;
+  /** Set when the agents live on Letta (SCOPEKIT_AGENT_HOST=letta), not on this server. */
+  lettaHost: LettaHostConfig | undefined;
 }

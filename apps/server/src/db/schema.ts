@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigserial,
   boolean,
+  check,
   foreignKey,
   index,
   integer,
@@ -199,12 +200,16 @@ export const users = pgTable(
     username: text('username').notNull().unique(),
     passwordHash: text('password_hash').notNull(),
     role: userRole('role').notNull().default('user'),
-    agentId: text('agent_id')
-      .notNull()
-      .references(() => agents.id, { onDelete: 'restrict' }),
+    /** The user's agent here; null when it lives on Letta instead (`lettaAgentId`). */
+    agentId: text('agent_id').references(() => agents.id, { onDelete: 'restrict' }),
+    /** The user's agent on Letta, under SCOPEKIT_AGENT_HOST=letta (see letta-host/). */
+    lettaAgentId: text('letta_agent_id'),
     createdAt: createdAt(),
   },
-  (t) => [index('users_organization_idx').on(t.organizationId)],
+  (t) => [
+    index('users_organization_idx').on(t.organizationId),
+    check('users_one_agent', sql`(${t.agentId} is null) <> (${t.lettaAgentId} is null)`),
+  ],
 );
 
 /**
@@ -386,5 +391,42 @@ export const rateLimitCounters = pgTable(
   (t) => [
     primaryKey({ columns: [t.key, t.windowStart] }),
     index('rate_limit_window_idx').on(t.windowStart),
+  ],
+);
+
+/**
+ * The `ck-let-` tokens a session minted at Letta (SCOPEKIT_AGENT_HOST=letta): Letta holds
+ * the token; this record is how log-out, a password change and the admin find it again to
+ * revoke it there (by value, which is all Letta's DELETE takes). The value is kept only
+ * encrypted, and dropped once revoked.
+ */
+export const lettaTokens = pgTable(
+  'letta_tokens',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    sessionIdHash: text('session_id_hash').notNull(),
+    /** The Letta agent the token is scoped to. */
+    agentId: text('agent_id').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    tokenCiphertext: text('token_ciphertext'),
+    hint: text('hint').notNull(),
+    hostname: text('hostname').notNull(),
+    policy: jsonb('policy').$type<Policy>().notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('letta_tokens_live_idx')
+      .on(t.organizationId, t.createdAt, t.id)
+      .where(sql`${t.revokedAt} is null`),
+    index('letta_tokens_session_idx').on(t.sessionIdHash).where(sql`${t.revokedAt} is null`),
+    index('letta_tokens_expires_idx').on(t.expiresAt),
   ],
 );

@@ -12,7 +12,7 @@ import { isWebOrigin } from '../accounts/sessions.js';
 import type { TrustProxy } from '../config/trust-proxy.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import type { ServiceDeps } from '../deps.js';
-import { RetryLaterError } from '../errors.js';
+import { AppError, RetryLaterError } from '../errors.js';
 import { refuseUnstorable } from '../lib/parse-input.js';
 import { createContextFromHeaders } from '../trpc/context.js';
 import { type AppRouter, appRouter } from '../trpc/router.js';
@@ -221,6 +221,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       onError: ({ error, path, req }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR')
           req.log.error({ err: error, path }, 'tRPC error');
+        // An upstream's failure (Letta as the agent host): what an operator acts on.
+        else if (error.cause instanceof AppError && error.cause.upstream)
+          req.log.warn({ path, upstream: error.cause.upstream }, error.message);
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });

@@ -19,7 +19,7 @@ export interface SweepResult {
 }
 
 /**
- * Deletes client-side tokens that expired or were revoked more than `retainMs` ago, log-in
+ * Deletes client-side tokens (and records of those minted at Letta) that expired or were revoked more than `retainMs` ago, log-in
  * sessions that expired (one reads as unknown once expired, so none is kept), and rate-limit
  * windows that ended long enough ago. Safe to run on several instances at once: each batch
  * takes its rows with `FOR UPDATE SKIP LOCKED`, so concurrent sweeps split the work instead
@@ -43,7 +43,9 @@ export async function sweepExpired(
   // Two conditions, two statements: each walks its own index.
   const deletedTokens =
     (await sweep({ table: 'client_tokens', key: 'id', column: 'expires_at' }, tokenCutoff)) +
-    (await sweep({ table: 'client_tokens', key: 'id', column: 'revoked_at' }, tokenCutoff));
+    (await sweep({ table: 'client_tokens', key: 'id', column: 'revoked_at' }, tokenCutoff)) +
+    // The record of tokens minted at Letta (letta-host/): a revoked one expires soon after.
+    (await sweep({ table: 'letta_tokens', key: 'id', column: 'expires_at' }, tokenCutoff));
   const deletedSessions = await sweep(
     { table: 'sessions', key: 'id_hash', column: 'expires_at' },
     now,
@@ -55,7 +57,7 @@ export async function sweepExpired(
 
 /** A table, its key, and the indexed time after which (plus a retention) its rows may go. */
 interface SweepTarget {
-  table: 'client_tokens' | 'sessions';
+  table: 'client_tokens' | 'letta_tokens' | 'sessions';
   key: 'id' | 'id_hash';
   column: 'expires_at' | 'revoked_at';
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { listUsers } from '../../accounts/users.js';
+import { listLettaTokenSummaries, revokeLettaTokenById } from '../../letta-host/letta-tokens.js';
 import {
   clientTokenPageSchema,
   listClientTokenSummaries,
@@ -32,19 +33,20 @@ export const adminRouter = router({
           })
           .default({ limit: 20, offset: 0 }),
       )
-      .query(({ ctx, input }) =>
-        listClientTokenSummaries(ctx.deps, {
-          organizationId: ctx.session.user.organizationId,
-          ...input,
-        }),
-      ),
+      .query(({ ctx, input }) => {
+        const args = { organizationId: ctx.session.user.organizationId, ...input };
+        const { lettaHost } = ctx.deps;
+        // Under Letta: the tokens recorded here, joined with what Letta reports.
+        if (lettaHost) return listLettaTokenSummaries(ctx.deps, lettaHost, args);
+        return listClientTokenSummaries(ctx.deps, args);
+      }),
     revoke: adminProcedure
       .input(z.strictObject({ id: z.string().min(1).max(200) }))
-      .mutation(({ ctx, input }) =>
-        revokeClientTokenById(ctx.deps, {
-          organizationId: ctx.session.user.organizationId,
-          id: input.id,
-        }),
-      ),
+      .mutation(({ ctx, input }) => {
+        const args = { organizationId: ctx.session.user.organizationId, id: input.id };
+        const { lettaHost } = ctx.deps;
+        if (lettaHost) return revokeLettaTokenById(ctx.deps, lettaHost, args);
+        return revokeClientTokenById(ctx.deps, args);
+      }),
   }),
 });

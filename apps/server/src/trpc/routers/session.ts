@@ -4,6 +4,7 @@ import {
   endSession,
   endSessionsOf,
   mintSessionToken,
+  pickWebOrigin,
   resolveSession,
 } from '../../accounts/sessions.js';
 import { authenticateUser, parseSignUp, signUp, type UserView } from '../../accounts/users.js';
@@ -14,6 +15,8 @@ import {
   withLoginLimits,
 } from '../../auth/rate-limit.js';
 import { forbidden } from '../../errors.js';
+import { renameLettaAgent } from '../../letta-host/letta-agents.js';
+import { mintLettaSessionToken } from '../../letta-host/letta-tokens.js';
 import type { Context } from '../context.js';
 import { router, sessionProcedure, webProcedure } from '../trpc.js';
 
@@ -89,11 +92,19 @@ export const sessionRouter = router({
    */
   token: sessionProcedure.mutation(async ({ ctx }) => {
     enforceSessionTokenLimit(ctx.deps, ctx.session.user.id);
-    const minted = await mintSessionToken(ctx.deps, { session: ctx.session, origin: ctx.origin });
+    const { lettaHost } = ctx.deps;
+    const minted = lettaHost
+      ? await mintLettaSessionToken(ctx.deps, lettaHost, {
+          session: ctx.session,
+          hostname: pickWebOrigin(ctx.deps.accounts.webOrigins, ctx.origin),
+        })
+      : await mintSessionToken(ctx.deps, { session: ctx.session, origin: ctx.origin });
     return {
       token: minted.token,
       expiresIn: minted.expiresIn,
       agentId: minted.agentId,
+      // Which API to speak with it: scopekit's own (tRPC), or Letta's REST API.
+      agentHost: lettaHost ? ('letta' as const) : ('scopekit' as const),
       // Where to spend it: a split deployment serves the agent API from another origin.
       agentApiUrl: ctx.deps.accounts.agentApiUrl,
     };
@@ -108,6 +119,8 @@ export const sessionRouter = router({
     .input(z.strictObject({ name: z.string() }))
     .mutation(async ({ ctx, input }) => {
       const { organizationId, agentId } = ctx.session.user;
+      const { lettaHost } = ctx.deps;
+      if (lettaHost) return renameLettaAgent(lettaHost, { agentId, name: input.name });
       const agent = await updateAgent(ctx.deps, { organizationId, agentId, name: input.name });
       return { agentId: agent.id, name: agent.name };
     }),
