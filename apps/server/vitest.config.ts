@@ -13,6 +13,10 @@ export default defineConfig({
   test: {
     hookTimeout: 60_000,
     testTimeout: 30_000,
+    // One worker per core. Vitest's default leaves a core to itself (one worker on a 2-core
+    // machine), but much of a file's time is spent waiting (on a child process, a socket, a
+    // timer), during which the other worker has the core.
+    maxWorkers: '100%',
     projects: databases.map((database) => ({
       extends: true,
       test: {
