@@ -534,6 +534,14 @@ const ENDPOINTS: Endpoint[] = [
     requiredKeys: [],
   },
   {
+    // Its body is a list (the whole new set), so it is spoiled as a body-less route is;
+    // letta-sdk-ported-app.test.ts refuses a wrongly typed property.
+    name: 'REST upsert identity properties',
+    method: 'PUT',
+    path: () => `/v1/identities/${UNKNOWN_IDENTITY}/properties`,
+    accepts: 'apiKey',
+  },
+  {
     name: 'REST delete identity',
     method: 'DELETE',
     path: () => `/v1/identities/${UNKNOWN_IDENTITY}`,

@@ -239,6 +239,22 @@ describe('identities, as in Letta’s multi-user guide', () => {
     );
 
     // Update: agent_ids is the whole new set; an agent's identity_ids likewise.
+    // Letta's properties upsert replaces the whole list, typed values kept as given.
+    const typed = [
+      { key: 'plan', type: 'string', value: 'pro' },
+      { key: 'seats', type: 'number', value: 3 },
+      { key: 'trial', type: 'boolean', value: false },
+      { key: 'prefs', type: 'json', value: { theme: 'dark' } },
+    ];
+    const withProperties = await client.put<Letta.AgentState.Identity>(
+      `/v1/identities/${ada.id}/properties`,
+      { body: typed },
+    );
+    expect(withProperties.properties).toEqual(typed);
+    expect(
+      (await client.get<Letta.AgentState.Identity>(`/v1/identities/${ada.id}`)).properties,
+    ).toEqual(typed);
+    await client.put(`/v1/identities/${ada.id}/properties`, { body: [] });
     const moved = await client.patch<Letta.AgentState.Identity>(`/v1/identities/${ada.id}`, {
       body: { name: 'Ada L.', agent_ids: [s.acme.otherAgentId] },
     });
@@ -285,6 +301,13 @@ describe('identities, as in Letta’s multi-user guide', () => {
     );
     expect(badProperty).toBeInstanceOf(BadRequestError);
     expect(badProperty?.message).toContain('properties[0].value: is string, not number');
+    const badPut = await refusal(
+      client.put(`/v1/identities/${ada.id}/properties`, {
+        body: [{ key: 'k', type: 'boolean', value: 1 }],
+      }),
+    );
+    expect(badPut).toBeInstanceOf(BadRequestError);
+    expect(badPut?.message).toContain('[0].value: is number, not boolean');
     // Nothing of the refused calls was kept.
     expect(await client.get('/v1/identities')).toEqual([identityShape({ id: ada.id })]);
     expect((await client.agents.list()).items).toHaveLength(2);

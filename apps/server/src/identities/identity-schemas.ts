@@ -38,7 +38,7 @@ const property = z
       ctx.addIssue({ code: 'custom', path: ['value'], message: `is ${kind}, not ${p.type}` });
     }
   });
-const properties = z
+export const identityPropertiesSchema = z
   .array(property)
   .max(50, 'must have at most 50 properties')
   .refine((ps) => JSON.stringify(ps).length <= 10_000, 'must be at most 10000 bytes as JSON')
@@ -55,7 +55,7 @@ export const identityCreateSchema = z.strictObject({
   identity_type: identityType,
   agent_ids: agentIds.nullable().optional(),
   block_ids: emptyList,
-  properties: properties.nullable().optional(),
+  properties: identityPropertiesSchema.nullable().optional(),
   project_id: projectId,
 });
 export type IdentityCreateInput = z.input<typeof identityCreateSchema>;
@@ -67,7 +67,7 @@ export const identityUpdateSchema = z.strictObject({
   identity_type: identityType.optional(),
   agent_ids: agentIds.nullable().optional(),
   block_ids: emptyList,
-  properties: properties.nullable().optional(),
+  properties: identityPropertiesSchema.nullable().optional(),
 });
 export type IdentityUpdateInput = z.input<typeof identityUpdateSchema>;
 

@@ -15,6 +15,7 @@ import {
 import {
   identityCreateSchema,
   identityListSchema,
+  identityPropertiesSchema,
   identityUpdateSchema,
 } from '../../identities/identity-schemas.js';
 import { parseInput } from '../../lib/parse-input.js';
@@ -57,6 +58,14 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: ServiceDeps) 
     const body = parseInput(identityUpdateSchema, request.body);
     const { identityId } = request.params;
     return updateIdentity(deps, { organizationId, identityId, ...body });
+  });
+
+  // Letta's properties upsert: the list given is the identity's whole new set.
+  app.put<IdentityParams>('/v1/identities/:identityId/properties', async (request) => {
+    const { organizationId } = requireApiKey(await authenticate(deps, request));
+    const properties = parseInput(identityPropertiesSchema, request.body);
+    const { identityId } = request.params;
+    return updateIdentity(deps, { organizationId, identityId, properties });
   });
 
   app.delete<IdentityParams>('/v1/identities/:identityId', async (request) => {
