@@ -2,6 +2,7 @@ import { openAgentRuntime } from './agent-runtime/open-runtime.js';
 import { LiveStreamCaps } from './auth/stream-caps.js';
 import { TokenCache } from './auth/token-cache.js';
 import type { Config } from './config/config-types.js';
+import { AbandonedTurnReaper } from './conversation/abandoned-turns.js';
 import { TurnQueue } from './conversation/turn-queue.js';
 import { loadSecretBox } from './crypto/encryption-key.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
@@ -77,6 +78,14 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   const stopListening = serve ? await tokenCache.listen(bus) : async () => {};
   // A cancel sent to another instance reaches the turn running here.
   const stopCancels = serve ? await deps.turns.listen(bus) : async () => {};
+  // Ends turns whose instance died mid-turn; with one embedded instance, no other can die.
+  const reaper =
+    serve && database.kind === 'postgres'
+      ? new AbandonedTurnReaper(deps, {
+          onError: (error) =>
+            process.emitWarning(`Ending abandoned turns failed (${errorCode(error)})`),
+        })
+      : undefined;
   const sweeper = serve
     ? new Sweeper(deps, {
         intervalMs: config.sweepIntervalMs,
@@ -89,6 +98,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     database,
     close: async () => {
       await sweeper?.stop();
+      await reaper?.stop();
       // The last write of credentials' last use; the database is closed whether it worked.
       await lastUsed
         .close()

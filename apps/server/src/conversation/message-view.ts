@@ -58,7 +58,8 @@ export type LettaMessage =
  * Why a turn stopped, as Letta names it: `max_steps` when the model kept calling tools past
  * the turn's step limit, `cancelled` when a client stopped it.
  */
-export type StopReason = 'end_turn' | 'llm_api_error' | 'max_steps' | 'cancelled';
+/** `error`: the turn ended without its own stop (its instance died mid-turn). */
+export type StopReason = 'end_turn' | 'llm_api_error' | 'max_steps' | 'cancelled' | 'error';
 
 export interface LettaResponse {
   messages: LettaMessage[];

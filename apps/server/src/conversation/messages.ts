@@ -4,6 +4,7 @@ import { messages } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { newId } from '../lib/ids.js';
 import { parseInput } from '../lib/parse-input.js';
+import { endAbandonedRuns } from './abandoned-turns.js';
 import type { ConversationEvent } from './conversation-events.js';
 import { readMessagePage } from './message-page.js';
 import { type MessageCreate, type MessageListInput, messageListSchema } from './message-schemas.js';
@@ -108,7 +109,9 @@ async function runSend(
   try {
     return await deps.turns.run(
       agentId,
-      async (signal) => {
+      async (signal, { tookOver }) => {
+        // A turn left running by an instance that died ends, for its listeners, before this one starts.
+        if (tookOver) await endAbandonedRuns(deps, agentId);
         await startRun(deps.db, runId);
         return runTurn(
           deps,

@@ -75,12 +75,7 @@ export async function startRun(db: Database, runId: string) {
  * failed without one (the agent busy or deleted, the database gone). A cancelled turn is
  * `cancelled`, a model that failed `failed`, as Letta reports them.
  */
-export async function finishRun(
-  db: Database,
-  runId: string,
-  stopReason: StopReason | 'error',
-  now: Date,
-) {
+export async function finishRun(db: Database, runId: string, stopReason: StopReason, now: Date) {
   const status: RunStatus =
     stopReason === 'cancelled'
       ? 'cancelled'

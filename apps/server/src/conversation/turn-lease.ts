@@ -1,8 +1,9 @@
 // Cross-instance turn leases: which instance may run an agent's turn when several share a
 // PostgreSQL database. One instance (embedded PGlite) needs none of this.
 import { randomUUID } from 'node:crypto';
-import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
+import { rowsOf } from '../db/rows.js';
 import { agents } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { durationText } from './duration-text.js';
@@ -15,6 +16,15 @@ import { durationText } from './duration-text.js';
  */
 export const LEASE_MS = 10_000;
 export const RENEW_MS = 2_500;
+
+/** What a turn learns as it starts. */
+export interface TurnStart {
+  /**
+   * The agent's lease was another instance's and had run out: that instance died mid-turn,
+   * and its turn must be ended for its listeners (see abandoned-turns.ts).
+   */
+  tookOver: boolean;
+}
 
 /** How often a waiting instance asks again. */
 const POLL_MS = 25;
@@ -47,12 +57,13 @@ export class TurnLeases {
    */
   async hold<T>(
     agentId: string,
-    turn: (signal: AbortSignal) => Promise<T>,
+    turn: (signal: AbortSignal, start: TurnStart) => Promise<T>,
     lease: AbortController,
     wait: { deadline: number; waitMs: number; gone: AbortSignal },
   ): Promise<T> {
     const { db } = this;
-    while (!(await this.#acquire(agentId))) {
+    let start = await this.#acquire(agentId);
+    while (!start) {
       const [exists] = await db
         .select({ id: agents.id })
         .from(agents)
@@ -61,8 +72,10 @@ export class TurnLeases {
       if (Date.now() > wait.deadline) throw busy(wait.waitMs);
       wait.gone.throwIfAborted();
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      start = await this.#acquire(agentId);
     }
-    return await this.#holding(agentId, turn, lease);
+    const started = start;
+    return await this.#holding(agentId, (signal) => turn(signal, started), lease);
   }
 
   /** Runs the turn under the lease just taken, renewing it, and lets it go after. */
@@ -103,27 +116,29 @@ export class TurnLeases {
     }
   }
 
-  async #acquire(agentId: string): Promise<boolean> {
-    const taken = await this.db
-      .update(agents)
-      .set({
-        turnHolder: this.#holder,
-        turnLeaseUntil: sql`now() + ${`${this.timing.leaseMs} milliseconds`}::interval`,
-      })
-      .where(
-        and(
-          eq(agents.id, agentId),
-          or(
-            isNull(agents.turnHolder),
-            lt(agents.turnLeaseUntil, sql`now()`),
-            // Our own lease, left behind when a release failed (the database was down): the
-            // mutex says no turn of ours is running, so it is stale.
-            eq(agents.turnHolder, this.#holder),
-          ),
-        ),
+  /**
+   * Takes the agent's lease if it is free, ran out, or is our own; says whether it was
+   * another instance's that ran out (that instance died mid-turn). The row is locked first,
+   * so the holder read is the one replaced.
+   */
+  async #acquire(agentId: string): Promise<TurnStart | undefined> {
+    const result = await this.db.execute(sql`
+      with previous as (
+        select id, turn_holder, turn_lease_until from agents where id = ${agentId} for update
       )
-      .returning({ id: agents.id });
-    return taken.length > 0;
+      update agents
+      set turn_holder = ${this.#holder},
+          turn_lease_until = now() + ${`${this.timing.leaseMs} milliseconds`}::interval
+      from previous
+      where agents.id = previous.id
+        and (previous.turn_holder is null
+          or previous.turn_lease_until < now()
+          -- Our own lease, left behind when a release failed (the database was down): the
+          -- mutex says no turn of ours is running, so it is stale.
+          or previous.turn_holder = ${this.#holder})
+      returning coalesce(previous.turn_holder <> ${this.#holder}, false) as "tookOver"`);
+    const [row] = rowsOf<{ tookOver: boolean }>(result);
+    return row && { tookOver: row.tookOver };
   }
 
   /** False when the lease is no longer ours. */

@@ -2,7 +2,7 @@ import { Mutex, type MutexInterface } from 'async-mutex';
 import type { Database } from '../db/client.js';
 import { AppError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
-import { busy, LEASE_MS, RENEW_MS, TurnLeases } from './turn-lease.js';
+import { busy, LEASE_MS, RENEW_MS, TurnLeases, type TurnStart } from './turn-lease.js';
 
 export interface TurnTiming {
   leaseMs: number;
@@ -80,7 +80,7 @@ export class TurnQueue {
    */
   async run<T>(
     agentId: string,
-    turn: (signal: AbortSignal) => Promise<T>,
+    turn: (signal: AbortSignal, start: TurnStart) => Promise<T>,
     { waiting, stop, maxWaitMs = this.timing.maxWaitMs, runId = '' }: TurnOptions = {},
   ): Promise<T> {
     if (waiting?.aborted) throw givenUp();
@@ -108,7 +108,7 @@ export class TurnQueue {
       try {
         return await this.#acrossInstances(
           agentId,
-          (signal) => turn(AbortSignal.any([signal, cancel.signal])),
+          (signal, start) => turn(AbortSignal.any([signal, cancel.signal]), start),
           { deadline, waitMs, gone: gone.signal, stop },
         );
       } finally {
@@ -181,7 +181,7 @@ export class TurnQueue {
 
   async #acrossInstances<T>(
     agentId: string,
-    turn: (signal: AbortSignal) => Promise<T>,
+    turn: (signal: AbortSignal, start: TurnStart) => Promise<T>,
     wait: { deadline: number; waitMs: number; gone: AbortSignal; stop: AbortSignal | undefined },
   ): Promise<T> {
     const { gone, stop } = wait;
@@ -191,7 +191,7 @@ export class TurnQueue {
     try {
       gone.throwIfAborted();
       // One instance needs no lease: the mutex alone keeps the turn, and nothing takes it away.
-      if (!this.#leases) return await turn(lease.signal);
+      if (!this.#leases) return await turn(lease.signal, { tookOver: false });
       return await this.#leases.hold(agentId, turn, lease, wait);
     } finally {
       stop?.removeEventListener('abort', onStop);
