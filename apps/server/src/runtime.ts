@@ -83,7 +83,9 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     serve && database.kind === 'postgres'
       ? new AbandonedTurnReaper(deps, {
           onError: (error) =>
-            process.emitWarning(`Ending abandoned turns failed (${errorCode(error)})`),
+            process.emitWarning(
+              `Ending abandoned turns failed (${errorCode(error)}); tried again every 5 s`,
+            ),
         })
       : undefined;
   const sweeper = serve

@@ -9,6 +9,7 @@ import { sendMessages } from '../src/conversation/messages.js';
 import { TurnQueue } from '../src/conversation/turn-queue.js';
 import { openDatabase } from '../src/db/client.js';
 import { runs } from '../src/db/schema.js';
+import type { EventBus } from '../src/events/bus.js';
 import { openBus } from '../src/events/open-bus.js';
 import { ScriptedRuntime } from './support/scripted-runtime.js';
 import { useSuite } from './support/suite.js';
@@ -127,4 +128,25 @@ it("ends a dead instance's turn before the next send's turn starts on B", async 
       e.message.content === 'asked of B',
   );
   expect(stopAt).toBeLessThan(askedOfB);
+});
+
+it('reports a failing check once, not at every attempt while the database is gone', async () => {
+  const gone = await openDatabase({ url: s.database.url, dataDir: '' });
+  await gone.close();
+  let attempts = 0;
+  const bus: EventBus = Object.assign(Object.create(s.deps.bus) as EventBus, {
+    transaction: (...args: Parameters<EventBus['transaction']>) => {
+      attempts += 1;
+      return s.deps.bus.transaction(...args);
+    },
+  });
+  const errors: unknown[] = [];
+  const reaper = new AbandonedTurnReaper(
+    { db: gone.db, bus },
+    { intervalMs: 10, onError: (error) => errors.push(error) },
+  );
+  cleanups.push(() => reaper.stop());
+  await waitFor(() => (attempts >= 4 ? true : undefined));
+  expect(attempts).toBeGreaterThanOrEqual(4);
+  expect(errors).toHaveLength(1);
 });

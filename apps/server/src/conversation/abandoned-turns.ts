@@ -87,15 +87,27 @@ async function announce(
   }
 }
 
-/** Runs `reapAbandonedTurns` every `intervalMs` until stopped; a slow run skips the next. */
+/**
+ * Runs `reapAbandonedTurns` every `intervalMs` until stopped; a slow run skips the next. A
+ * failure is reported once, not every few seconds of a database outage, until a run works.
+ */
 export class AbandonedTurnReaper {
   readonly #timer: NodeJS.Timeout;
   #running: Promise<void> | undefined;
+  #failing = false;
 
   constructor(deps: Deps, options: { intervalMs?: number; onError: (error: unknown) => void }) {
     this.#timer = setInterval(() => {
       this.#running ??= reapAbandonedTurns(deps)
-        .then(() => {}, options.onError)
+        .then(
+          () => {
+            this.#failing = false;
+          },
+          (error: unknown) => {
+            if (!this.#failing) options.onError(error);
+            this.#failing = true;
+          },
+        )
         .finally(() => {
           this.#running = undefined;
         });
