@@ -9,7 +9,7 @@ import autocannon from 'autocannon';
 import { EventSource } from 'eventsource';
 import postgres from 'postgres';
 import { ensureOrganization } from '../src/accounts/organizations.js';
-import { createAgent } from '../src/agents/agents.js';
+import { createAgent } from '../src/agents/agent-write.js';
 import { verifyBearer } from '../src/auth/verify-bearer.js';
 import { loadConfig } from '../src/config.js';
 import { hashToken } from '../src/crypto/hash.js';

@@ -18,7 +18,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { ensureOrganization } from '../src/accounts/organizations.js';
-import { createAgent } from '../src/agents/agents.js';
+import { createAgent } from '../src/agents/agent-write.js';
 import { openDatabase } from '../src/db/client.js';
 import { createApiKey } from '../src/tokens/api-keys.js';
 

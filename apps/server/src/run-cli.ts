@@ -7,7 +7,7 @@ import {
   type Organization,
 } from './accounts/organizations.js';
 import { setPassword, signUp } from './accounts/users.js';
-import { createAgent } from './agents/agents.js';
+import { createAgent } from './agents/agent-write.js';
 import type { Config } from './config/config-types.js';
 import { loadConfig } from './config.js';
 import type { Database } from './db/client.js';

@@ -1,7 +1,8 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAIRuntime } from '../src/agent-runtime/openai.js';
-import { createAgent, getAgent } from '../src/agents/agents.js';
+import { getAgent } from '../src/agents/agent-read.js';
+import { createAgent } from '../src/agents/agent-write.js';
 import type { ConversationEvent } from '../src/conversation/conversation-events.js';
 import { cancelTurn, listMessages, sendMessages } from '../src/conversation/messages.js';
 import { messages } from '../src/db/schema.js';

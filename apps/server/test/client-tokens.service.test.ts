@@ -3,7 +3,7 @@ import { count, eq } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createSession, resolveSession } from '../src/accounts/sessions.js';
 import { signUp } from '../src/accounts/users.js';
-import { createAgent } from '../src/agents/agents.js';
+import { createAgent } from '../src/agents/agent-write.js';
 import { hashToken } from '../src/crypto/hash.js';
 import { clientTokens } from '../src/db/schema.js';
 import { AppError } from '../src/errors.js';

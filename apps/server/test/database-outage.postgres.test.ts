@@ -1,7 +1,7 @@
 import { inArray } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../src/agents/agents.js';
+import { createAgent } from '../src/agents/agent-write.js';
 import { loadConfig } from '../src/config.js';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { messages } from '../src/db/schema.js';

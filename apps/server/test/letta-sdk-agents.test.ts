@@ -8,7 +8,7 @@ import type { AccessOf } from '@scopekit/policy';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { signUp } from '../src/accounts/users.js';
-import { getAgent } from '../src/agents/agents.js';
+import { getAgent } from '../src/agents/agent-read.js';
 import { messages } from '../src/db/schema.js';
 import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { APP_ORIGIN, seedOrganization } from './support/fixtures.js';

@@ -10,7 +10,7 @@ import type { AccessOf } from '@scopekit/policy';
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { AgentRuntime, HistoryMessage, RuntimePart } from '../src/agent-runtime/runtime.js';
-import { getAgent } from '../src/agents/agents.js';
+import { getAgent } from '../src/agents/agent-read.js';
 import { messages } from '../src/db/schema.js';
 import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { APP_ORIGIN, makeDeps } from './support/fixtures.js';

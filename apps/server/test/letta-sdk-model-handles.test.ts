@@ -1,7 +1,7 @@
 import Letta, { BadRequestError } from '@letta-ai/letta-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAIRuntime } from '../src/agent-runtime/openai.js';
-import { listAgents } from '../src/agents/agents.js';
+import { listAgents } from '../src/agents/agent-read.js';
 import { FakeOpenAI } from './support/fake-openai.js';
 import { makeDeps } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';

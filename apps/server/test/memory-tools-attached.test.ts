@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BuiltinRuntime } from '../src/agent-runtime/builtin.js';
 import { OpenAIRuntime } from '../src/agent-runtime/openai.js';
+import { getAgent } from '../src/agents/agent-read.js';
 import { setAgentTool } from '../src/agents/agent-tools.js';
-import { createAgent, getAgent } from '../src/agents/agents.js';
+import { createAgent } from '../src/agents/agent-write.js';
 import { findToolByName, toolId, toToolState } from '../src/agents/tool-catalog.js';
 import { sendMessages } from '../src/conversation/messages.js';
 import type { ServiceDeps } from '../src/deps.js';

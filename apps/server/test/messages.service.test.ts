@@ -6,7 +6,8 @@ import {
   AgentRuntimeError,
   type RuntimePart,
 } from '../src/agent-runtime/runtime.js';
-import { deleteAgent, getAgent } from '../src/agents/agents.js';
+import { deleteAgent } from '../src/agents/agent-delete.js';
+import { getAgent } from '../src/agents/agent-read.js';
 import { listMessages, sendMessages } from '../src/conversation/messages.js';
 import { TurnQueue } from '../src/conversation/turn-queue.js';
 import { messages } from '../src/db/schema.js';

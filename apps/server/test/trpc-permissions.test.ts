@@ -1,6 +1,6 @@
 import type { AccessOf } from '@scopekit/policy';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getAgent } from '../src/agents/agents.js';
+import { getAgent } from '../src/agents/agent-read.js';
 import { messages } from '../src/db/schema.js';
 import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';

@@ -41,7 +41,7 @@ const FIRST_FEATURE: readonly { file: string; symbol: string }[] = [
   { file: 'apps/server/src/trpc/trpc.ts', symbol: 'agentProcedure' },
   { file: 'apps/server/src/tokens/token-issuer.ts', symbol: 'SESSION_ACCESS' },
   { file: 'apps/server/src/trpc/routers/session.ts', symbol: 'renameAgent' },
-  { file: 'apps/server/src/agents/agents.ts', symbol: 'updateAgent' },
+  { file: 'apps/server/src/agents/agent-write.ts', symbol: 'updateAgent' },
   { file: 'apps/server/src/agents/agent-schemas.ts', symbol: 'agentUpdateSchema' },
   { file: 'apps/web/src/lib/api.ts', symbol: 'sessionApi' },
   { file: 'apps/web/src/pages/Chat.tsx', symbol: 'renameAgent' },

@@ -1,5 +1,5 @@
 import { asc, count, eq } from 'drizzle-orm';
-import { createAgent } from '../agents/agents.js';
+import { createAgent } from '../agents/agent-write.js';
 import { hashForUnknownUser, hashPassword, verifyPassword } from '../crypto/password.js';
 import { users } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';

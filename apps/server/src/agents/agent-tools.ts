@@ -5,7 +5,8 @@ import type { ServiceDeps } from '../deps.js';
 import { badRequest, notFound } from '../errors.js';
 import { parseInput } from '../lib/parse-input.js';
 import { withBlocks } from './agent-blocks.js';
-import { type AgentRow, getAgent } from './agents.js';
+import { getAgent } from './agent-read.js';
+import type { AgentRow } from './agent-state.js';
 import {
   type CatalogTool,
   findToolById,

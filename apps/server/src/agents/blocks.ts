@@ -7,6 +7,7 @@ import { AppError, badRequest, notFound } from '../errors.js';
 import { newId } from '../lib/ids.js';
 import { parseInput } from '../lib/parse-input.js';
 import { linkBlocks, toStoredBlock } from './agent-blocks.js';
+import { getAgent } from './agent-read.js';
 import {
   blockDescription,
   blockLabel,
@@ -18,7 +19,7 @@ import {
   ignoredBlockFields,
   MEMORY_BLOCK_MAX_CHARS,
 } from './agent-schemas.js';
-import { type AgentRow, type BlockState, getAgent, toBlockState } from './agents.js';
+import { type AgentRow, type BlockState, toBlockState } from './agent-state.js';
 import { emptyList, nullOnly } from './unsupported-fields.js';
 
 /** Letta's `BlockCreateParams`: a block of its own, to attach to agents afterwards. */

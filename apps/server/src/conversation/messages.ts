@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { getAgent } from '../agents/agents.js';
+import { getAgent } from '../agents/agent-read.js';
 import { messages } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { newId } from '../lib/ids.js';

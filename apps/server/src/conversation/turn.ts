@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, ne } from 'drizzle-orm';
 import type { HistoryMessage } from '../agent-runtime/runtime.js';
-import { getAgent } from '../agents/agents.js';
+import { getAgent } from '../agents/agent-read.js';
 import { messages } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { newId } from '../lib/ids.js';

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
-import { existingAgentIds } from '../agents/agents.js';
+import { existingAgentIds } from '../agents/agent-read.js';
 import type { Database } from '../db/client.js';
 import { agentIdentities, identities } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';

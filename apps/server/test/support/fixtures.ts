@@ -1,7 +1,7 @@
 import { ensureOrganization } from '../../src/accounts/organizations.js';
 import { BuiltinRuntime } from '../../src/agent-runtime/builtin.js';
 import type { AgentRuntime } from '../../src/agent-runtime/runtime.js';
-import { createAgent } from '../../src/agents/agents.js';
+import { createAgent } from '../../src/agents/agent-write.js';
 import { LiveStreamCaps } from '../../src/auth/stream-caps.js';
 import { TokenCache } from '../../src/auth/token-cache.js';
 import { TurnQueue } from '../../src/conversation/turn-queue.js';

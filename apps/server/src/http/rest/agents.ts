@@ -1,4 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { getBlock, listBlocks, updateBlock } from '../../agents/agent-core-memory.js';
+import { deleteAgent } from '../../agents/agent-delete.js';
+import { getAgent, listAgents } from '../../agents/agent-read.js';
 import {
   agentCreateSchema,
   agentListFields,
@@ -7,16 +10,7 @@ import {
   blockUpdateSchema,
 } from '../../agents/agent-schemas.js';
 import { agentState, agentStates } from '../../agents/agent-state.js';
-import {
-  createAgent,
-  deleteAgent,
-  getAgent,
-  getBlock,
-  listAgents,
-  listBlocks,
-  updateAgent,
-  updateBlock,
-} from '../../agents/agents.js';
+import { createAgent, updateAgent } from '../../agents/agent-write.js';
 import { refuseServerKeyAgentFields } from '../../agents/server-key-only.js';
 import { listTags, tagListSchema } from '../../agents/tags.js';
 import { requireAccess, requireApiKey } from '../../auth/authorize.js';

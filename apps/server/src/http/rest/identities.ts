@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { getAgent } from '../../agents/agent-read.js';
 import { agentState } from '../../agents/agent-state.js';
-import { getAgent } from '../../agents/agents.js';
 import { requireApiKey } from '../../auth/authorize.js';
 import type { ServiceDeps } from '../../deps.js';
 import { setAgentIdentity } from '../../identities/agent-links.js';

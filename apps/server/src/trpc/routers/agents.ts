@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { updateBlock } from '../../agents/agent-core-memory.js';
+import { deleteAgent } from '../../agents/agent-delete.js';
+import { getAgent, listAgents } from '../../agents/agent-read.js';
 import {
   agentCreateSchema,
   agentListSchema,
@@ -7,14 +10,7 @@ import {
   blockUpdateSchema,
 } from '../../agents/agent-schemas.js';
 import { agentState, agentStates } from '../../agents/agent-state.js';
-import {
-  createAgent,
-  deleteAgent,
-  getAgent,
-  listAgents,
-  updateAgent,
-  updateBlock,
-} from '../../agents/agents.js';
+import { createAgent, updateAgent } from '../../agents/agent-write.js';
 import { refuseServerKeyAgentFields } from '../../agents/server-key-only.js';
 import { agentProcedure, apiKeyProcedure, resourceIdSchema, router } from '../trpc.js';
 

@@ -1,7 +1,7 @@
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { userOfToken } from '../../accounts/sessions.js';
-import { getAgent } from '../../agents/agents.js';
+import { getAgent } from '../../agents/agent-read.js';
 import {
   openConversationEvents,
   type TrackedEvent,

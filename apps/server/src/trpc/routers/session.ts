@@ -8,7 +8,7 @@ import {
   resolveSession,
 } from '../../accounts/sessions.js';
 import { authenticateUser, parseSignUp, signUp, type UserView } from '../../accounts/users.js';
-import { updateAgent } from '../../agents/agents.js';
+import { updateAgent } from '../../agents/agent-write.js';
 import {
   enforceSessionTokenLimit,
   enforceSignUpLimit,
