@@ -192,4 +192,20 @@ describe('TokenCache', () => {
     ]);
     expect(cache.size).toBe(2);
   });
+
+  it('finds a credential by the value it was verified with, only while its entry lives', () => {
+    const cache = new TokenCache({ now: clock.now, max: 1 });
+    cache.set('hash-a', credential('a'), cache.generation(), 'value-a');
+    expect(cache.lookup('value-a')).toEqual({ hash: 'hash-a', credential: credential('a') });
+    cache.evict('hash-a');
+    expect(cache.lookup('value-a')).toBeUndefined();
+    cache.set('hash-a', credential('a'), cache.generation(), 'value-a');
+    // Pushed out by another: its value is dropped with it, and a later entry under the same
+    // hash without the value does not bring it back.
+    cache.set('hash-b', credential('b'), cache.generation(), 'value-b');
+    cache.set('hash-a', credential('a'), cache.generation());
+    expect(cache.lookup('value-a')).toBeUndefined();
+    cache.clear();
+    expect(cache.lookup('value-b')).toBeUndefined();
+  });
 });

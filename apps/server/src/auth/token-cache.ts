@@ -18,6 +18,8 @@ export type VerifiedCredential =
 
 interface Entry {
   credential: VerifiedCredential;
+  /** The credential as sent, when it was verified here: see `lookup`. */
+  token: string | undefined;
   /** Epoch ms after which the entry must not be used: the token's expiry, or the age cap. */
   validUntil: number;
 }
@@ -49,6 +51,12 @@ export class TokenCache {
   /** Names this cache in the revocation notices it sends, so it can tell its own apart. */
   readonly id = randomUUID();
   readonly #entries: LRUCache<string, Entry>;
+  /**
+   * The hash of each cached credential by its value, so a steady client's requests skip
+   * the checksum and the SHA-256: once per credential, not once per request. A value is
+   * held exactly as long as its entry (dropped with it, however it goes).
+   */
+  readonly #hashes = new Map<string, string>();
   readonly #now: () => Date;
   readonly #maxAgeMs: number;
   /**
@@ -65,7 +73,12 @@ export class TokenCache {
   constructor(options: TokenCacheOptions) {
     this.#now = options.now;
     this.#maxAgeMs = options.maxAgeMs ?? 60_000;
-    this.#entries = new LRUCache({ max: options.max ?? 10_000 });
+    this.#entries = new LRUCache({
+      max: options.max ?? 10_000,
+      dispose: (entry) => {
+        if (entry.token !== undefined) this.#hashes.delete(entry.token);
+      },
+    });
   }
 
   get size() {
@@ -82,17 +95,32 @@ export class TokenCache {
     return entry.credential;
   }
 
+  /** The cached credential sent as `token`, and its hash, without hashing it again. */
+  lookup(token: string): { hash: string; credential: VerifiedCredential } | undefined {
+    const hash = this.#hashes.get(token);
+    if (hash === undefined) return undefined;
+    const credential = this.get(hash);
+    return credential && { hash, credential };
+  }
+
   /** Call before reading the database; hand the result to `set`. */
   generation(): number {
     return this.#generation;
   }
 
-  set(hash: string, credential: VerifiedCredential, readAtGeneration: number): void {
+  /** `token`, the credential as sent, lets later requests find it by `lookup`. */
+  set(
+    hash: string,
+    credential: VerifiedCredential,
+    readAtGeneration: number,
+    token?: string,
+  ): void {
     if (this.#deaf || readAtGeneration !== this.#generation) return;
     const capped = this.#now().getTime() + this.#maxAgeMs;
     const validUntil =
       credential.kind === 'clientToken' ? Math.min(capped, credential.expiresAt.getTime()) : capped;
-    this.#entries.set(hash, { credential, validUntil });
+    this.#entries.set(hash, { credential, validUntil, token });
+    if (token !== undefined) this.#hashes.set(token, hash);
   }
 
   evict(hash: string): void {

@@ -29,9 +29,10 @@ const unguarded: GuardRead = (read) => read();
  * malformed, unknown, expired or revoked credential and 403 for a client-side token used
  * from an origin it is not bound to.
  *
- * Cost, cheapest first: a malformed token is refused offline by its checksum; a credential
- * verified recently is found in the in-process cache (a hash and a map look-up); only the
- * rest read the database, through `guardRead`. `last_used_at` is recorded in memory and
+ * Cost, cheapest first: a credential verified recently is found in the in-process cache by
+ * its value (a map look-up: its checksum and hash were computed once, when it was verified);
+ * a malformed token is refused offline by its checksum; one not found by value is looked
+ * for by its hash; only the rest read the database, through `guardRead`. `last_used_at` is recorded in memory and
  * written behind.
  */
 export async function verifyBearer(
@@ -40,13 +41,10 @@ export async function verifyBearer(
   guardRead: GuardRead = unguarded,
 ): Promise<Principal> {
   const token = bearerToken(request.authorization);
-  const parsed = parseToken(token);
-  if (!parsed.ok) throw unauthorized(`Invalid API Key: ${describeTokenError(parsed.error)}`);
-  const hash = hashToken(token);
   const now = deps.now();
   const credential =
-    deps.tokenCache.get(hash) ??
-    (await guardRead(() => readCredential(deps, hash, parsed.value.kind, now)));
+    deps.tokenCache.lookup(token)?.credential ??
+    (await verifyUncached(deps, token, now, guardRead));
   if (credential.kind === 'clientToken') {
     checkOrigin(credential.hostname, request.origin, deps.clientTokenOrigin);
   }
@@ -63,9 +61,26 @@ export async function verifyBearer(
       };
 }
 
+/** A credential `lookup` did not find: checked offline, then in the cache by its hash, then read. */
+async function verifyUncached(
+  deps: VerifyDeps,
+  token: string,
+  now: Date,
+  guardRead: GuardRead,
+): Promise<VerifiedCredential> {
+  const parsed = parseToken(token);
+  if (!parsed.ok) throw unauthorized(`Invalid API Key: ${describeTokenError(parsed.error)}`);
+  const hash = hashToken(token);
+  return (
+    deps.tokenCache.get(hash) ??
+    (await guardRead(() => readCredential(deps, token, hash, parsed.value.kind, now)))
+  );
+}
+
 /** The database's word on a credential the cache does not hold; a usable one is cached. */
 async function readCredential(
   deps: VerifyDeps,
+  token: string,
   hash: string,
   kind: 'server' | 'client',
   now: Date,
@@ -116,7 +131,7 @@ async function readCredential(
       expiresAt: row.expiresAt,
     };
   }
-  deps.tokenCache.set(hash, credential, generation);
+  deps.tokenCache.set(hash, credential, generation, token);
   return credential;
 }
 

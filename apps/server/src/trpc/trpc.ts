@@ -9,6 +9,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { isWebOrigin, resolveSession } from '../accounts/sessions.js';
 import { requireAccess, requireApiKey } from '../auth/authorize.js';
+import type { Principal } from '../auth/principal.js';
 import { enforceRateLimit, verifyBearerWithinLimits } from '../auth/rate-limit.js';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, forbidden, RetryLaterError, sessionEnded } from '../errors.js';
@@ -71,34 +72,57 @@ export function toTRPCError(cause: unknown): TRPCError | undefined {
   return undefined;
 }
 
-const appErrors = t.middleware(async ({ next }) => {
-  const result = await next();
-  if (result.ok) return result;
+/** A middleware's failed result with its cause mapped as `toTRPCError` says, if it says. */
+function mapFailure<R extends { ok: boolean; error?: TRPCError }>(result: R): R {
+  if (result.ok || !result.error) return result;
   const mapped = toTRPCError(result.error.cause);
   if (mapped) throw mapped;
   return result;
-});
+}
 
-/** Values the database would refuse are 400s naming the field, before any check or query. */
-const storableInput = t.middleware(async ({ getRawInput, next }) => {
-  refuseUnstorable(await getRawInput());
-  return next();
-});
+/**
+ * The one middleware of every procedure that takes input or a credential: values the
+ * database would refuse are 400s naming the field, before any check or query; then `check`
+ * (the credential, its limits and its grants), whose result joins the context; and every
+ * failure, the resolver's included, leaves as `toTRPCError` maps it. One, not one per
+ * concern: tRPC copies the call's options and context for each middleware, which was most
+ * of what authentication cost a cheap call.
+ */
+function guard<Extra extends object>(
+  check: (ctx: Context, rawInput: unknown) => Extra | Promise<Extra>,
+) {
+  return t.middleware(async ({ ctx, getRawInput, next }) => {
+    let extra: Extra;
+    try {
+      const rawInput = await getRawInput();
+      refuseUnstorable(rawInput);
+      extra = await check(ctx, rawInput);
+    } catch (cause) {
+      throw toTRPCError(cause) ?? cause;
+    }
+    return mapFailure(await next({ ctx: extra }));
+  });
+}
 
-export const publicProcedure = t.procedure.use(appErrors).use(storableInput);
+export const publicProcedure = t.procedure.use(guard(() => ({})));
 
-export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+/** The caller's credential, verified within the failure limits, and its request counted. */
+async function authenticate(ctx: Context): Promise<Principal> {
   const principal = await verifyBearerWithinLimits(
     ctx.deps,
     { authorization: ctx.authorization, origin: ctx.origin },
     ctx.clientAddress,
   );
   enforceRateLimit(ctx.deps, principal);
-  return next({ ctx: { principal } });
-});
+  return principal;
+}
 
-export const apiKeyProcedure = authedProcedure.use(({ ctx, next }) =>
-  next({ ctx: { principal: requireApiKey(ctx.principal) } }),
+export const authedProcedure = t.procedure.use(
+  guard(async (ctx) => ({ principal: await authenticate(ctx) })),
+);
+
+export const apiKeyProcedure = t.procedure.use(
+  guard(async (ctx) => ({ principal: requireApiKey(await authenticate(ctx)) })),
 );
 
 export const resourceIdSchema = z
@@ -117,10 +141,22 @@ export function resourceProcedure<T extends ResourceType>(type: T) {
     typeof resourceIdSchema
   >);
   return (access: AccessOf<T>) =>
-    authedProcedure.input(input).use(({ ctx, input, next }) => {
-      requireAccess(ctx.principal, type, (input as Record<typeof idKey, string>)[idKey], access);
-      return next();
-    });
+    t.procedure
+      .use(
+        guard(async (ctx, rawInput) => {
+          const principal = await authenticate(ctx);
+          // Checked in the same middleware, on the raw input: an id the input schema would
+          // refuse is left to it (a 400, so nothing is reached without the grant).
+          const id = resourceIdSchema.safeParse(
+            typeof rawInput === 'object' && rawInput !== null
+              ? (rawInput as Record<string, unknown>)[idKey]
+              : undefined,
+          );
+          if (id.success) requireAccess(principal, type, id.data, access);
+          return { principal };
+        }),
+      )
+      .input(input);
 }
 
 /** A procedure on one agent: its input names `agentId`, and the caller must hold `access` on it. */
