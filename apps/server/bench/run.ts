@@ -31,6 +31,10 @@ const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 const ORIGIN = 'https://chat.example.com';
 const SEEDED_TOKENS = 100_000;
 const WATCHDOG_MS = 8 * 60_000;
+/** `BENCH_STEPS=throughput,fan-out`: only those steps (names as in the log); all by default. */
+const ONLY_STEPS = process.env.BENCH_STEPS?.split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);
 
 interface Row {
   figure: string;
@@ -96,6 +100,7 @@ function failed(step: string, error: unknown) {
 }
 
 async function step(name: string, run: () => Promise<void>) {
+  if (ONLY_STEPS?.length && !ONLY_STEPS.includes(name)) return;
   try {
     await run();
   } catch (error) {
