@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -10,6 +9,7 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrationsFolder } from '../src/db/client.js';
+import { emptyPGlite } from './support/database.js';
 
 /**
  * Agents made before blocks had rows of their own kept them as a jsonb list on the agent:
@@ -128,7 +128,7 @@ describe('agents’ jsonb memory blocks', () => {
       }
       return;
     }
-    const pglite = new PGlite();
+    const pglite = await emptyPGlite();
     try {
       const db = drizzlePglite({ client: pglite });
       await migratePglite(db, { migrationsFolder: before });

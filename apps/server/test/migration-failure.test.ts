@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
+import { emptyPGlite } from './support/database.js';
 
 // A table in the way of the first migration makes migrating fail, as a broken or half-applied
 // migration would. Each project fails its own database.
@@ -24,7 +24,7 @@ async function failOnPGlite() {
   try {
     const dir = join(dataDir, 'pglite');
     mkdirSync(dir);
-    const seed = new PGlite(dir);
+    const seed = await emptyPGlite(dir);
     await seed.exec(CONFLICT);
     await seed.close();
     await expect(openDatabase({ url: undefined, dataDir })).rejects.toThrow();

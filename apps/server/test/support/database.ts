@@ -35,6 +35,17 @@ function migratedSnapshot(): Blob {
 }
 
 /**
+ * A new PGlite database with no migrations applied (in memory, or in `dir`), loaded from the
+ * run's snapshot: what `new PGlite(dir)` gives, without paying for initdb again.
+ */
+export async function emptyPGlite(dir?: string): Promise<PGlite> {
+  const loadDataDir = new Blob([readFileSync(inject('pgliteEmptySnapshot'))]);
+  const client = dir ? new PGlite(dir, { loadDataDir }) : new PGlite({ loadDataDir });
+  await client.waitReady;
+  return client;
+}
+
+/**
  * Puts the migrated snapshot where a process started with this DATA_DIR keeps its embedded
  * database, so that process opens it as it would an existing one, without creating it.
  */
