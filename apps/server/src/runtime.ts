@@ -2,7 +2,7 @@ import { openAgentRuntime } from './agent-runtime/open-runtime.js';
 import { LiveStreamCaps } from './auth/stream-caps.js';
 import { TokenCache } from './auth/token-cache.js';
 import type { Config } from './config/config-types.js';
-import { AbandonedTurnReaper } from './conversation/abandoned-turns.js';
+import { AbandonedTurnReaper, endRunsOfPreviousProcess } from './conversation/abandoned-turns.js';
 import { TurnQueue } from './conversation/turn-queue.js';
 import { loadSecretBox } from './crypto/encryption-key.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
@@ -41,6 +41,12 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       dataDir: config.dataDir,
       poolSize: config.databasePoolSize,
     }));
+  if (serve && database.kind === 'pglite-disk') {
+    await endRunsOfPreviousProcess(database.db).catch(async (error: unknown) => {
+      await database.close();
+      throw error;
+    });
+  }
   const bus = openBus(database);
   const now = () => new Date();
   // One embedded PGlite means one instance: its counts need no sharing.

@@ -1,4 +1,4 @@
-import { and, eq, max, sql } from 'drizzle-orm';
+import { and, eq, inArray, max, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { rowsOf } from '../db/rows.js';
 import { messages, runs } from '../db/schema.js';
@@ -85,6 +85,20 @@ async function announce(
     };
     await publish(conversationChannel(agentId), [stop]);
   }
+}
+
+/**
+ * Embedded PGlite at start: only one process may open it (see pglite-lock.ts), so a run not
+ * ended, running or still queued, was the previous process's, killed before it could end
+ * it. Nobody is listening yet: the run alone is ended.
+ */
+export async function endRunsOfPreviousProcess(db: Database): Promise<number> {
+  const ended = await db
+    .update(runs)
+    .set({ status: 'failed', stopReason: 'error', completedAt: sql`now()` })
+    .where(inArray(runs.status, ['created', 'running']))
+    .returning({ id: runs.id });
+  return ended.length;
 }
 
 /**
