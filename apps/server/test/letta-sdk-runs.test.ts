@@ -214,6 +214,36 @@ describe('a run still running', () => {
     expect((await client.runs.list({ active: true })).items).toEqual([]);
   });
 
+  it('is cancelled before it starts when messages.cancel names it while it waits', async () => {
+    const runtime = new GatedRuntime([{ type: 'text', text: 'first reply' }]);
+    const client = await serverWith(runtime);
+    const agentId = s.acme.agentId;
+    const first = await client.agents.messages.createAsync(agentId, { input: 'first' });
+    await runtime.entered;
+    const second = await client.agents.messages.createAsync(agentId, { input: 'second' });
+    expect((await client.runs.retrieve(second.id)).status).toBe('created');
+    // Naming only the waiting run leaves the running one alone.
+    expect(await client.agents.messages.cancel(agentId, { run_ids: [second.id] })).toEqual({
+      [second.id]: 'cancelled',
+    });
+    const chunks = await chunksOf(await client.runs.messages.stream(second.id));
+    expect(chunks).toEqual([{ message_type: 'stop_reason', stop_reason: 'cancelled' }]);
+    expect(await client.runs.retrieve(second.id)).toMatchObject({
+      status: 'cancelled',
+      stop_reason: 'cancelled',
+      completed_at: expect.any(String),
+    });
+    expect((await client.runs.messages.list(second.id)).items).toEqual([]);
+    runtime.release();
+    await chunksOf(await client.runs.messages.stream(first.id));
+    expect(await client.runs.retrieve(first.id)).toMatchObject({ status: 'completed' });
+    const stored = (await client.agents.messages.list(agentId, { order: 'asc' })).items;
+    expect(stored.map((m) => ('content' in m ? m.content : m.message_type))).toEqual([
+      'first',
+      'first reply',
+    ]);
+  });
+
   it('ends failed when the model fails, with its stop reason', async () => {
     const failing: AgentRuntime = {
       llmConfig: () => ({ model: 'broken', model_endpoint_type: 'openai', context_window: 1 }),

@@ -18,6 +18,7 @@ import {
   validateSend,
 } from './send-checks.js';
 import { runTurn } from './turn.js';
+import { TurnCancelled } from './turn-queue.js';
 
 /** An agent's messages, a page at a time (see `readMessagePage` for the cursors). */
 export async function listMessages(
@@ -122,6 +123,21 @@ async function runSend(
       { waiting: args.signal, stop: args.stop, maxWaitMs: args.maxWaitMs, runId },
     );
   } catch (error) {
+    if (error instanceof TurnCancelled) {
+      // Cancelled while it waited: nothing was stored, and the send ends as cancelled.
+      await finishRun(deps.db, runId, 'cancelled', deps.now());
+      return {
+        messages: [],
+        stop_reason: { message_type: 'stop_reason', stop_reason: 'cancelled' },
+        usage: {
+          message_type: 'usage_statistics',
+          completion_tokens: 0,
+          prompt_tokens: 0,
+          total_tokens: 0,
+          step_count: 0,
+        },
+      };
+    }
     // The turn ended without a stop reason (given up, busy, its agent deleted, the database
     // gone): the run says it failed, where it still can.
     await finishRun(deps.db, runId, 'error', deps.now()).catch(() => {});
@@ -142,6 +158,10 @@ export async function cancelTurn(
   const { organizationId, agentId } = args;
   await getAgent(deps, { organizationId, agentId });
   const runIds = args.runIds ?? undefined;
+  // Runs named while still queued here are dropped before they start (other instances drop
+  // theirs when the notice reaches them).
+  const dropped = runIds ? deps.turns.cancelQueued(agentId, runIds) : [];
   const cancelled = await deps.turns.cancelEverywhere(deps.bus, { agentId, runIds });
-  return cancelled ? { [cancelled]: 'cancelled' } : {};
+  const runs = cancelled ? [cancelled, ...dropped] : dropped;
+  return Object.fromEntries(runs.map((runId) => [runId, 'cancelled' as const]));
 }

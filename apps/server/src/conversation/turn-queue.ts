@@ -64,6 +64,8 @@ export class TurnQueue {
   readonly #locks = new Map<string, { mutex: Mutex; users: number }>();
   /** The turn running on this instance for each agent, and how to cancel it. */
   readonly #running = new Map<string, { runId: string; cancel: AbortController }>();
+  /** Sends waiting for their agent on this instance, by run id, and how to drop them. */
+  readonly #queued = new Map<string, { agentId: string; drop: AbortController }>();
   readonly #leases: TurnLeases | undefined;
   private readonly timing: TurnTiming;
 
@@ -100,6 +102,11 @@ export class TurnQueue {
     const onStop = () => gone.abort(stop?.reason);
     waiting?.addEventListener('abort', onWaitingAbort, { once: true });
     stop?.addEventListener('abort', onStop, { once: true });
+    // A cancel naming this run while it waits drops it (see cancelQueued).
+    const drop = new AbortController();
+    const onDrop = () => gone.abort(drop.signal.reason);
+    drop.signal.addEventListener('abort', onDrop, { once: true });
+    if (runId) this.#queued.set(runId, { agentId, drop });
     try {
       // A send waits no longer behind this instance's turns than behind another's.
       const release = await this.#local(current.mutex, deadline, waitMs, gone.signal);
@@ -108,7 +115,12 @@ export class TurnQueue {
       try {
         return await this.#acrossInstances(
           agentId,
-          (signal, start) => turn(AbortSignal.any([signal, cancel.signal]), start),
+          (signal, start) => {
+            // Started: from now on a cancel stops the turn instead.
+            this.#queued.delete(runId);
+            drop.signal.removeEventListener('abort', onDrop);
+            return turn(AbortSignal.any([signal, cancel.signal]), start);
+          },
           { deadline, waitMs, gone: gone.signal, stop },
         );
       } finally {
@@ -116,6 +128,8 @@ export class TurnQueue {
         release();
       }
     } finally {
+      if (runId) this.#queued.delete(runId);
+      drop.signal.removeEventListener('abort', onDrop);
       waiting?.removeEventListener('abort', onWaitingAbort);
       stop?.removeEventListener('abort', onStop);
       current.users -= 1;
@@ -135,6 +149,22 @@ export class TurnQueue {
     return running.runId;
   }
 
+  /**
+   * Drops the agent's sends named in `runIds` that still wait on this instance: each fails
+   * with TurnCancelled, nothing stored. Returns the runs dropped.
+   */
+  cancelQueued(agentId: string, runIds: string[]): string[] {
+    const dropped: string[] = [];
+    for (const runId of runIds) {
+      const queued = this.#queued.get(runId);
+      if (queued?.agentId !== agentId) continue;
+      queued.drop.abort(new TurnCancelled(`The run ${runId} was cancelled before it started`));
+      this.#queued.delete(runId);
+      dropped.push(runId);
+    }
+    return dropped;
+  }
+
   /** Cancels on every instance: the one running the turn (this one or another) stops it. */
   async cancelEverywhere(bus: EventBus, notice: CancelNotice): Promise<string | undefined> {
     const here = this.cancel(notice.agentId, notice.runIds);
@@ -147,6 +177,7 @@ export class TurnQueue {
     return bus.subscribe(CANCEL_CHANNEL, (payload) => {
       const { agentId, runIds } = payload as CancelNotice;
       this.cancel(agentId, runIds);
+      if (runIds) this.cancelQueued(agentId, runIds);
     });
   }
 
