@@ -1,0 +1,137 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import autocannon from 'autocannon';
+
+/** What every step shares: the table it adds rows to, its limits, and child processes. */
+export const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
+export const ORIGIN = 'https://chat.example.com';
+
+export interface Row {
+  figure: string;
+  target: string;
+  measured: string;
+  /** `failed`: the step threw before it could measure (a refusal under load, a timeout). */
+  verdict: 'met' | 'missed' | 'reported' | 'failed';
+}
+export const rows: Row[] = [];
+export const children = new Set<ChildProcess>();
+export const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+/** A server instance in its own process, as in production; `env` names its database. */
+export async function startInstance(
+  env: NodeJS.ProcessEnv,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(new URL('./instance.ts', import.meta.url), [], {
+    env,
+    execArgv: ['--conditions=@scopekit/source', '--import', 'tsx', '--expose-gc'],
+  });
+  children.add(child);
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`A server instance exited with ${code}`)));
+    child.on('message', (message) => {
+      const m = message as { url?: string };
+      if (m.url) resolve(m.url);
+    });
+  });
+  return { url, child };
+}
+
+/** Runs `script` in a child process that reports its port, for as long as `run` takes. */
+export async function withChild<T>(
+  script: string,
+  args: string[],
+  run: (port: number) => Promise<T>,
+) {
+  const child = fork(new URL(script, import.meta.url), args, {
+    execArgv: ['--conditions=@scopekit/source', '--import', 'tsx'],
+  });
+  children.add(child);
+  try {
+    const port = await new Promise<number>((resolve) =>
+      child.once('message', (m) => resolve(Number(m))),
+    );
+    return await run(port);
+  } finally {
+    child.kill();
+    await exited(child);
+    children.delete(child);
+  }
+}
+
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export interface LoadOptions {
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  connections?: number;
+}
+
+/** One autocannon run after a one-second warm-up; refuses to count a run with errors. */
+export async function load(options: LoadOptions, seconds = DURATION_S, server?: ChildProcess) {
+  const base = { connections: options.connections ?? 50, ...options };
+  await autocannon({ ...base, duration: 1 });
+  const cpuBefore = server ? await ask<NodeJS.CpuUsage>(server, 'cpu') : undefined;
+  const result = await autocannon({ ...base, duration: seconds });
+  const cpuAfter = server ? await ask<NodeJS.CpuUsage>(server, 'cpu') : undefined;
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(
+      `${options.url}: ${result.non2xx} non-2xx answers and ${result.errors} errors under load`,
+    );
+  }
+  const cpuUs =
+    cpuBefore && cpuAfter
+      ? cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system
+      : Number.NaN;
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    /** The server's CPU time per request answered, in µs: what throughput is made of. */
+    cpuPerRequestUs: cpuUs / result.requests.total,
+  };
+}
+
+/** Asks an instance for its `cpu` or its `memory` (after a full GC) over the IPC channel. */
+export function ask<T>(child: ChildProcess, what: 'cpu' | 'memory'): Promise<T> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      const answer = (message as Record<string, T | undefined>)[what];
+      if (answer) {
+        child.off('message', onMessage);
+        resolve(answer);
+      }
+    };
+    child.on('message', onMessage);
+    child.send(what);
+  });
+}
+
+export async function within<T>(promise: Promise<T>, ms: number, failure: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(failure)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function bearer(credential: string, origin?: string): Record<string, string> {
+  return { authorization: `Bearer ${credential}`, ...(origin ? { origin } : {}) };
+}
+
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+export function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
