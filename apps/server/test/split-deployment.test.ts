@@ -76,6 +76,14 @@ describe('split deployment', () => {
     expect((await list()).status).toBe(401);
   });
 
+  it("lets the app's pages connect to the agent origin, and to no other", async () => {
+    const page = await fetch(`${app.baseUrl}/healthz`);
+    const policy = page.headers.get('content-security-policy') ?? '';
+    expect(policy).toContain(`connect-src 'self' ${agent.baseUrl};`);
+    const own = await fetch(`${agent.baseUrl}/healthz`);
+    expect(own.headers.get('content-security-policy')).toContain("connect-src 'self';");
+  });
+
   it('hands out no agent origin when the agent API is the app itself', async () => {
     const same = await startTestServer(makeDeps(database, new TestClock()));
     try {

@@ -12,7 +12,7 @@ import {
 } from 'solid-js';
 import { Dynamic } from 'solid-js/web';
 import { AgentTokenStore } from './lib/agent-token';
-import { describeError, sessionApi, setAgentApiUrl, type User } from './lib/api';
+import { describeError, sessionApi, setAgentHost, type User } from './lib/api';
 import {
   currentPath,
   HOME_PATH,
@@ -68,7 +68,7 @@ export function App() {
         const store = new AgentTokenStore(
           async () => {
             const minted = await sessionApi.session.token.mutate();
-            setAgentApiUrl(minted.agentApiUrl);
+            setAgentHost(minted);
             return minted;
           },
           () => loggedOut('Your session has ended. Log in again.'),

@@ -73,6 +73,7 @@ export function fakeConnection() {
     async cancel(_token, runId) {
       fake.cancels.push(runId);
     },
+    agentName: async () => 'agent',
     async memory() {
       fake.memoryReads += 1;
       await fake.memoryGate;

@@ -99,7 +99,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   // First of the hooks, so that even a CORS preflight or an early refusal carries them.
   app.addHook('onRequest', async (request, reply) => {
-    applySecurityHeaders(reply.raw, request.url.split('?')[0] ?? '');
+    applySecurityHeaders(
+      reply.raw,
+      request.url.split('?')[0] ?? '',
+      options.deps.accounts.agentApiUrl,
+    );
   });
   refuseCredentialsInUrl(app);
   const { unavailable } = options;

@@ -18,6 +18,14 @@ export const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 /**
+ * The policy when the agent API is on another origin (SCOPEKIT_AGENT_API_URL, or Letta under
+ * SCOPEKIT_AGENT_HOST=letta): the app may connect there too, and nowhere else.
+ */
+export function contentSecurityPolicy(agentApiUrl: string): string {
+  return CONTENT_SECURITY_POLICY.replace("connect-src 'self'", `connect-src 'self' ${agentApiUrl}`);
+}
+
+/**
  * The headers on every response, whoever writes it: a route, Fastify's own routing errors, or
  * the refusal of a request Node's parser could not read. One list, so none of them can miss one.
  */
@@ -41,8 +49,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * Set on the raw response, so that answers written past Fastify's reply (event streams,
  * tRPC's) keep them as well.
  */
-export function applySecurityHeaders(raw: ServerResponse, path: string) {
+export function applySecurityHeaders(raw: ServerResponse, path: string, agentApiUrl = '') {
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) raw.setHeader(name, value);
+  if (agentApiUrl) raw.setHeader('content-security-policy', contentSecurityPolicy(agentApiUrl));
   // API answers carry tokens (a mint, a token list, a session's token): never cache one.
   if (isApiPath(path)) raw.setHeader('cache-control', 'no-store');
 }

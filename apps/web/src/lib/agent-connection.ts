@@ -1,11 +1,13 @@
-import type { LettaMessage } from './api';
+import { agentApiUrl, agentHost, type LettaMessage } from './api';
+import { createLettaConnection } from './letta-connection';
+import { createTrpcConnection } from './trpc-connection';
 
 /**
  * Start here to change where the chat's agent lives. The chat (`chat-session.ts`) talks to
- * its agent only through this interface; `trpc-connection.ts` is the one implementation
- * today (scopekit's own agent API over tRPC). Another host, such as Letta's REST API, is a
- * second implementation of the same calls: the chat, its tokens and its retries stay as
- * they are.
+ * its agent only through this interface, with two implementations: `trpc-connection.ts`
+ * (scopekit's own agent API over tRPC) and `letta-connection.ts` (Letta's REST API, when
+ * the server runs with SCOPEKIT_AGENT_HOST=letta). `createAgentConnection` (below) picks
+ * the one the session's token is for; the chat, its tokens and its retries stay the same.
  *
  * Every call takes the `ck-let-` token to make it with, so the caller knows which token a
  * refusal was about. A call refused for its token (expired, revoked) fails with an error
@@ -37,6 +39,8 @@ export interface AgentConnection {
   cancel(token: string, runId: string): Promise<void>;
   /** The agent's memory blocks, as they are now. */
   memory(token: string): Promise<MemoryBlock[]>;
+  /** The agent's name, as it is now. */
+  agentName(token: string): Promise<string>;
 }
 
 /** One block of the agent's memory: `human` is what it knows of the person, `persona` itself. */
@@ -73,4 +77,22 @@ export interface LiveListener {
 
 export interface LiveEvents {
   close(): void;
+}
+
+/**
+ * The connection to `agentId` on whichever host the session's latest token is for (its
+ * `agentHost`): every call is made with a token, so the host is known by then.
+ */
+export function createAgentConnection(agentId: string): AgentConnection {
+  const trpc = createTrpcConnection(agentId);
+  const letta = createLettaConnection(agentId, agentApiUrl);
+  const pick = () => (agentHost() === 'letta' ? letta : trpc);
+  return {
+    history: (token, page) => pick().history(token, page),
+    send: (token, message, onEvent) => pick().send(token, message, onEvent),
+    events: (token, lastEventId, listener) => pick().events(token, lastEventId, listener),
+    cancel: (token, runId) => pick().cancel(token, runId),
+    memory: (token) => pick().memory(token),
+    agentName: (token) => pick().agentName(token),
+  };
 }

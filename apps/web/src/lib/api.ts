@@ -9,6 +9,8 @@ import {
 } from '@trpc/client';
 import type { inferRouterOutputs } from '@trpc/server';
 import { EventSource } from 'eventsource';
+import { createSignal } from 'solid-js';
+import { AgentHttpError } from './agent-http';
 
 type Outputs = inferRouterOutputs<AppRouter>;
 export type User = NonNullable<Outputs['session']['me']>;
@@ -35,9 +37,17 @@ export const sessionApi = createTRPCClient<AppRouter>({
  * The agent API's origin, as the session hands it out with each token: '' (this origin) unless
  * the agent API is deployed on another one (SCOPEKIT_AGENT_API_URL on the server).
  */
-let agentApiUrl = '';
-export function setAgentApiUrl(value: string) {
-  agentApiUrl = value;
+let apiUrl = '';
+export const agentApiUrl = () => apiUrl;
+/**
+ * Which API the agent host speaks, as the session hands it out with each token: scopekit's
+ * own (tRPC), or Letta's REST API (SCOPEKIT_AGENT_HOST=letta on the server).
+ */
+const [host, setHost] = createSignal<'scopekit' | 'letta'>('scopekit');
+export const agentHost = host;
+export function setAgentHost(minted: { agentApiUrl: string; agentHost: 'scopekit' | 'letta' }) {
+  apiUrl = minted.agentApiUrl;
+  setHost(minted.agentHost);
 }
 
 /**
@@ -47,7 +57,7 @@ export function setAgentApiUrl(value: string) {
  */
 export function createAgentApi(token: string) {
   const authorization = `Bearer ${token}`;
-  const url = `${agentApiUrl}/trpc`;
+  const url = `${apiUrl}/trpc`;
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
@@ -85,6 +95,7 @@ export function httpStatusOf(error: unknown): number | undefined {
 
 export const isUnauthorized = (error: unknown) =>
   httpStatusOf(error) === 401 ||
+  (error instanceof AgentHttpError && error.status === 401) ||
   (error instanceof TRPCClientError &&
     (error.data as { code?: string } | undefined)?.code === 'UNAUTHORIZED');
 
@@ -95,6 +106,9 @@ export function describeError(error: unknown): string {
       return error.message;
     return 'Cannot reach the server. Check your connection and try again.';
   }
+  // fetch's own failure: nothing answered (the agent host, on another origin, included).
+  if (error instanceof TypeError)
+    return 'Cannot reach the server. Check your connection and try again.';
   if (error instanceof Error) return error.message;
   return 'Something went wrong.';
 }

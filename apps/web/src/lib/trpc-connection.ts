@@ -48,5 +48,9 @@ export function createTrpcConnection(agentId: string): AgentConnection {
       const agent = await createAgentApi(token).agents.retrieve.query({ agentId });
       return agent.blocks.map(({ label, value }) => ({ label, value }));
     },
+
+    async agentName(token) {
+      return (await createAgentApi(token).agents.retrieve.query({ agentId })).name;
+    },
   };
 }

@@ -1,9 +1,9 @@
 import { createSignal, onMount, Show } from 'solid-js';
-import { createAgentApi, describeError, isUnauthorized, sessionApi } from '../lib/api';
+import { createAgentConnection } from '../lib/agent-connection';
+import { agentHost, describeError, isUnauthorized, sessionApi } from '../lib/api';
 import { createChatSession } from '../lib/chat-session';
 import type { Connection } from '../lib/live-events';
 import type { PageProps } from '../lib/router';
-import { createTrpcConnection } from '../lib/trpc-connection';
 import { Composer } from './chat/Composer';
 import { MemoryPanel } from './chat/MemoryPanel';
 import { MessageList, type MessageListHandle } from './chat/MessageList';
@@ -23,8 +23,9 @@ const CONNECTION_LABEL: Record<Connection, string> = {
  * The agent's name is the one control kept here: it is the README's worked example.
  */
 export function ChatPage(props: PageProps) {
+  const connection = createAgentConnection(props.user.agentId);
   const chat = createChatSession({
-    connection: createTrpcConnection(props.user.agentId),
+    connection,
     tokens: props.tokens,
   });
   let list: MessageListHandle | undefined;
@@ -34,9 +35,9 @@ export function ChatPage(props: PageProps) {
     chat.start();
     // Only a nicety: when the server cannot be reached, the chat itself says so.
     props.tokens
-      .call((token) => createAgentApi(token).agents.retrieve.query({ agentId: props.user.agentId }))
+      .call((token) => connection.agentName(token))
       .then(
-        (agent) => setAgentName(agent.name),
+        (name) => setAgentName(name),
         () => undefined,
       );
   });
@@ -60,6 +61,12 @@ export function ChatPage(props: PageProps) {
         <span class={`connection ${chat.status()}`} role="status" data-testid="connection">
           {CONNECTION_LABEL[chat.status()]}
         </span>
+        {/* Live updates across tabs come from scopekit's own agent host, not Letta's API. */}
+        <Show when={agentHost() === 'letta'}>
+          <span class="connection" data-testid="letta-host">
+            On Letta: other tabs' messages show after a reload
+          </span>
+        </Show>
       </Header>
       <main class="chat" aria-labelledby="chat-title">
         <h1 id="chat-title" class="sr-only">
