@@ -72,6 +72,7 @@ const app = await buildApp({
   trustProxy: config.trustProxy,
   unavailable: schemaProblem,
   databaseWatch: runtime.database.watch,
+  requestTimeouts: config.requestTimeouts,
 });
 
 // Stop accepting, let in-flight requests finish, then release the database; within a deadline,

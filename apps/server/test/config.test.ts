@@ -131,3 +131,27 @@ describe('the agent host', () => {
     ).toThrow(/LETTA_BASE_URL: .* must be an http\(s\) origin without a path/);
   });
 });
+
+describe('request timeouts', () => {
+  it('give headers 20 s and a whole request 60 s to arrive, unless configured', () => {
+    expect(loadConfig({}).requestTimeouts).toEqual({ headersMs: 20_000, requestMs: 60_000 });
+    expect(
+      loadConfig({
+        SCOPEKIT_REQUEST_HEADERS_TIMEOUT_SECONDS: '0.5',
+        SCOPEKIT_REQUEST_TIMEOUT_SECONDS: '2',
+      }).requestTimeouts,
+    ).toEqual({ headersMs: 500, requestMs: 2_000 });
+    expect(() => loadConfig({ SCOPEKIT_REQUEST_TIMEOUT_SECONDS: '0' })).toThrow(
+      /SCOPEKIT_REQUEST_TIMEOUT_SECONDS/,
+    );
+    // The headers are part of the request: their timeout cannot be the longer one.
+    expect(() =>
+      loadConfig({
+        SCOPEKIT_REQUEST_HEADERS_TIMEOUT_SECONDS: '30',
+        SCOPEKIT_REQUEST_TIMEOUT_SECONDS: '10',
+      }),
+    ).toThrow(
+      /SCOPEKIT_REQUEST_HEADERS_TIMEOUT_SECONDS must not exceed SCOPEKIT_REQUEST_TIMEOUT_SECONDS/,
+    );
+  });
+});

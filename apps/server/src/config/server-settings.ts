@@ -1,5 +1,8 @@
-// The HTTP server: where it listens, what it logs, how it stops, what it serves, whom it trusts.
+// The HTTP server: where it listens, what it logs, how it stops, what it serves, whom it
+// trusts, how long a request may take to arrive.
 import { z } from 'zod';
+import { DEFAULT_REQUEST_TIMEOUTS, type RequestTimeouts } from '../http/request-timeouts.js';
+import { StartRefusal } from '../start-refusal.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 
 export const serverSettings = z.object({
@@ -29,6 +32,21 @@ export const serverSettings = z.object({
    * exits anyway; under the 30 s an orchestrator usually allows before SIGKILL.
    */
   SCOPEKIT_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().max(3_600).default(25),
+  /**
+   * How long a request may take to arrive: its headers, and the whole of it with its body.
+   * A client slower than that (or one that stalls) is answered 408; answers, however long
+   * they stream, are not timed by these.
+   */
+  SCOPEKIT_REQUEST_HEADERS_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .positive()
+    .max(3_600)
+    .default(DEFAULT_REQUEST_TIMEOUTS.headersMs / 1000),
+  SCOPEKIT_REQUEST_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .positive()
+    .max(3_600)
+    .default(DEFAULT_REQUEST_TIMEOUTS.requestMs / 1000),
   /** The built web app (apps/web/dist) that the server serves when it exists. */
   SCOPEKIT_WEB_DIST: z.string().optional(),
 });
@@ -40,10 +58,16 @@ export interface ServerConfig {
   trustProxy: TrustProxy;
   logLevel: string;
   shutdownTimeoutMs: number;
+  requestTimeouts: RequestTimeouts;
   webDist: string;
 }
 
 export function serverConfig(e: z.infer<typeof serverSettings>): ServerConfig {
+  if (e.SCOPEKIT_REQUEST_HEADERS_TIMEOUT_SECONDS > e.SCOPEKIT_REQUEST_TIMEOUT_SECONDS) {
+    throw new StartRefusal(
+      'Invalid configuration: SCOPEKIT_REQUEST_HEADERS_TIMEOUT_SECONDS must not exceed SCOPEKIT_REQUEST_TIMEOUT_SECONDS (the headers are part of the request)',
+    );
+  }
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -51,6 +75,10 @@ export function serverConfig(e: z.infer<typeof serverSettings>): ServerConfig {
     trustProxy: e.SCOPEKIT_TRUST_PROXY,
     logLevel: e.SCOPEKIT_LOG_LEVEL,
     shutdownTimeoutMs: e.SCOPEKIT_SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    requestTimeouts: {
+      headersMs: e.SCOPEKIT_REQUEST_HEADERS_TIMEOUT_SECONDS * 1000,
+      requestMs: e.SCOPEKIT_REQUEST_TIMEOUT_SECONDS * 1000,
+    },
     webDist: e.SCOPEKIT_WEB_DIST ?? new URL('../../../web/dist', import.meta.url).pathname,
   };
 }

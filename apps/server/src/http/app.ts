@@ -34,6 +34,11 @@ import {
 } from './errors.js';
 import { endLiveStreamsOnClose } from './live-streams.js';
 import { REDACTED_PATHS, redactSecrets, serializeError } from './redact.js';
+import {
+  DEFAULT_REQUEST_TIMEOUTS,
+  type RequestTimeouts,
+  requestTimeoutOptions,
+} from './request-timeouts.js';
 import { registerAgentRoutes } from './rest/agents.js';
 import { registerBlockRoutes } from './rest/blocks.js';
 import { registerClientTokenRoutes } from './rest/client-tokens.js';
@@ -70,6 +75,8 @@ export interface BuildAppOptions {
   unavailable?: string;
   /** On PostgreSQL, what finds a frozen database (see DatabaseWatch); requests then get 503. */
   databaseWatch?: { check(): void } | undefined;
+  /** How long a request may take to arrive; answered 408 and closed past it. */
+  requestTimeouts?: RequestTimeouts;
 }
 
 /**
@@ -78,7 +85,13 @@ export interface BuildAppOptions {
  */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { deps } = options;
+  const arrival = requestTimeoutOptions(options.requestTimeouts ?? DEFAULT_REQUEST_TIMEOUTS);
   const app = Fastify({
+    // A request whose headers or body trickle in (or never come) would hold its connection
+    // for good: bounded here. Fastify's `connectionTimeout` (an idle socket's) stays off, as
+    // it would also cut a quiet answer that is still streaming.
+    http: arrival,
+    requestTimeout: arrival.requestTimeout,
     // Random, so an id a client quotes from a 500 names one log line across instances.
     genReqId: () => randomUUID(),
     trustProxy: options.trustProxy ?? false,

@@ -12,7 +12,8 @@ export const OVERSIZED_BODY_READ_FACTOR = 16;
  * Answers a body over the limit with a 413 that the client can read. Closing the connection
  * while the client still sends resets it, and a reset throws away the answer on its way
  * (Node's fetch behind a load balancer, browsers): so the rest of the body is read and
- * dropped first, then the 413 goes out with `Connection: close`. The read is bounded: a body
+ * dropped first, then the 413 goes out with `Connection: close`. The read is bounded, in
+ * bytes here and in time by the request timeout (SCOPEKIT_REQUEST_TIMEOUT_SECONDS): a body
  * declared past the bound is answered at once, and one that streams past it is answered
  * there.
  */
