@@ -113,7 +113,7 @@ async function main() {
 
   await step('throughput', () => measureThroughput(a, agent.id, minted.token));
   await step('cached verification', () => measureCachedVerification(deps, minted.token));
-  await step('token mints', () => measureMints(a.url, key.key, agent.id));
+  await step('token mints', () => measureMints(env.DATABASE_URL ?? '', a.url, key.key, agent.id));
   await step('token listing', () => measureListing(env, a.url, key.key, org.id, listed.id));
   await step('revocation', () => measureRevocation(deps, a.url, b.url, key.key, org.id, agent.id));
   const reader = await mintClientToken(deps, {

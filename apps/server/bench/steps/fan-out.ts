@@ -1,5 +1,6 @@
 import { fmt, log, percentile, rows, within } from '../harness.js';
 import { openStreams, trpcClient } from '../streams.js';
+import { bareFanOut } from './baselines.js';
 
 /** Subscribers on both instances, sends through A: time from send to each subscriber's copy. */
 export async function measureFanOut(urlA: string, urlB: string, agentId: string, token: string) {
@@ -53,10 +54,12 @@ export async function measureFanOut(urlA: string, urlB: string, agentId: string,
     streams.close();
   }
   const p99 = percentile(samples, 99);
+  const bare = await bareFanOut(SUBSCRIBERS, SENDS);
+  const bareP99 = percentile(bare, 99);
   rows.push({
     figure: `a sent message reaching ${SUBSCRIBERS} live subscribers (builtin agent, half on each instance), p99`,
     target: '≤ 50 ms',
-    measured: `${p99.toFixed(1)} ms (p50 ${percentile(samples, 50).toFixed(1)} ms, ${fmt(samples.length)} deliveries)`,
+    measured: `${p99.toFixed(1)} ms (p50 ${percentile(samples, 50).toFixed(1)} ms, ${fmt(samples.length)} deliveries); bare node:http SSE fan-out p99 ${bareP99.toFixed(1)} ms (p50 ${percentile(bare, 50).toFixed(1)} ms), ratio ${(p99 / bareP99).toFixed(1)}`,
     verdict: p99 <= 50 ? 'met' : 'missed',
   });
 }

@@ -1,0 +1,28 @@
+import { createServer, type ServerResponse } from 'node:http';
+
+/**
+ * The fan-out baseline: a bare node:http SSE server, no framework, no database, no bus.
+ * `GET /events` opens a stream; `POST /send` writes its body, serialized once, to every open
+ * stream. What the stack adds to a delivery is its own figure over this one, same run.
+ */
+const streams = new Set<ServerResponse>();
+const server = createServer((req, res) => {
+  if (req.method === 'GET') {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.write(': open\n\n');
+    streams.add(res);
+    req.once('close', () => streams.delete(res));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    const event = `data: ${Buffer.concat(chunks).toString()}\n\n`;
+    for (const stream of streams) stream.write(event);
+    res.writeHead(204).end();
+  });
+});
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  process.send?.(typeof address === 'object' && address ? address.port : 0);
+});
