@@ -7,7 +7,7 @@ import {
   stopAll,
   tempDataDir,
 } from './servers';
-import { messages, send } from './support';
+import { DEV_PASSWORDS, messages, send } from './support';
 
 // The browser talks to its agent on another origin than the app's, as every real deployment
 // of client-side tokens does. First with Letta as the agent host: app server A (serving the
@@ -96,6 +96,7 @@ test.describe('Letta as the agent host: the browser calls B, never A', () => {
 
   test('sign up on A, chat, reload, log out: every agent call went to B with the token', async ({
     page,
+    browser,
   }) => {
     const requests = recordRequests(page);
     const minted: string[] = [];
@@ -147,6 +148,18 @@ test.describe('Letta as the agent host: the browser calls B, never A', () => {
       headers: { authorization: `Bearer ${apiKey}` },
     });
     expect(((await renamed.json()) as { name: string }).name).toBe('Renamed from the page');
+
+    // A's admin screen: the tokens A recorded, joined with what B (its Letta) reports.
+    const admin = await browser.newContext().then((context) => context.newPage());
+    await admin.goto(`${a.origin}/login`);
+    await admin.getByLabel('Username').fill('admin');
+    await admin.getByLabel('Password').fill(DEV_PASSWORDS.admin);
+    await admin.getByRole('button', { name: 'Log in', exact: true }).click();
+    await expect(admin.getByRole('textbox', { name: 'Message' })).toBeVisible();
+    await admin.goto(`${a.origin}/admin`);
+    await expect(admin.getByRole('columnheader', { name: 'At Letta' })).toBeVisible();
+    await expect(admin.getByRole('cell', { name: 'live' }).first()).toBeVisible();
+    await admin.context().close();
 
     // Tokens B lists under A's key, before log-out revokes them.
     const listedAtB = await fetch(

@@ -39,7 +39,8 @@ export async function* sseEvents(
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+    // Lines may end in CRLF or CR; a CR ending this chunk waits to see if an LF follows.
+    buffer = (buffer + decoder.decode(value, { stream: true })).replace(/\r\n|\r(?!$)/g, '\n');
     let end = buffer.indexOf('\n\n');
     while (end !== -1) {
       const block = buffer.slice(0, end);

@@ -9,6 +9,9 @@ const PAGE_SIZE = 20;
 const formatter = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 const when = (iso: string | null) => (iso ? formatter.format(new Date(iso)) : '—');
 
+/** Under SCOPEKIT_AGENT_HOST=letta: whether Letta still lists the token (null: not known). */
+const AT_LETTA: Record<string, string> = { true: 'live', false: 'gone', null: 'unknown' };
+
 export function AdminPage(props: PageProps) {
   const [agentId, setAgentId] = createSignal<string>('');
   const [offset, setOffset] = createSignal(0);
@@ -24,6 +27,9 @@ export function AdminPage(props: PageProps) {
   );
   // Reading a failed resource throws, which would stop the page from reacting to the failure.
   const shown = () => (page.error ? undefined : page.latest);
+  /** The list is Letta's (SCOPEKIT_AGENT_HOST=letta): the server joins what Letta reports. */
+  const onLetta = () => shown()?.tokens.some((token) => 'atLetta' in token) ?? false;
+  const lettaError = () => (shown() as { lettaError?: string } | undefined)?.lettaError;
   const userList = () => (users.error ? undefined : users());
   const ownerOf = (id: string | undefined) =>
     userList()?.find((u) => u.agentId === id)?.username ?? id ?? '—';
@@ -89,6 +95,13 @@ export function AdminPage(props: PageProps) {
         <p class="sr-only" role="status">
           {status()}
         </p>
+        <Show when={lettaError()}>
+          {(message) => (
+            <p role="alert" class="error">
+              Letta could not be asked which tokens it still has: {message()}
+            </p>
+          )}
+        </Show>
         <Show when={error() ?? (page.error ? describeError(page.error) : undefined)}>
           {(message) => (
             <p role="alert" class="error">
@@ -121,7 +134,7 @@ export function AdminPage(props: PageProps) {
                   Expires
                 </th>
                 <th scope="col" role="columnheader">
-                  Last used
+                  {onLetta() ? 'At Letta' : 'Last used'}
                 </th>
                 <th scope="col" role="columnheader">
                   <span class="sr-only">Actions</span>
@@ -160,8 +173,10 @@ export function AdminPage(props: PageProps) {
                     <td role="cell" data-label="Expires">
                       {when(token.expiresAt)}
                     </td>
-                    <td role="cell" data-label="Last used">
-                      {when(token.lastUsedAt)}
+                    <td role="cell" data-label={onLetta() ? 'At Letta' : 'Last used'}>
+                      {'atLetta' in token
+                        ? AT_LETTA[String(token.atLetta)]
+                        : when(token.lastUsedAt)}
                     </td>
                     <td role="cell">
                       <button
