@@ -5,25 +5,34 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { lockDataDir } from '../src/db/pglite-lock.js';
+import { writeMigratedDataDir } from './support/database.js';
 import { runScript } from './support/processes.js';
 
 let dataDir: string;
+/** A second data folder, free, for the server that finds its port taken. */
+let freeDataDir: string;
 let release: () => void;
 let env: NodeJS.ProcessEnv;
 
 // This test process holds the embedded database's lock, as a running server would: the
 // processes started below find the data folder in use.
-beforeAll(() => {
+beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'scopekit-refusals-'));
   mkdirSync(join(dataDir, 'pglite'));
   release = lockDataDir(join(dataDir, 'pglite'));
   env = { ...process.env, DATA_DIR: dataDir, PORT: '0', SCOPEKIT_LOG_LEVEL: 'silent' };
   delete env.DATABASE_URL;
   delete env.NODE_ENV;
+  // The run's migrated snapshot, so the server that finds its port taken gets there without
+  // creating a database (20 s on a loaded machine). The PostgreSQL project has no snapshot:
+  // there that server creates one in memory.
+  freeDataDir = mkdtempSync(join(tmpdir(), 'scopekit-refusals-free-'));
+  if (process.env.TEST_DATABASE !== 'postgres') await writeMigratedDataDir(freeDataDir);
 });
 afterAll(() => {
   release?.();
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(freeDataDir, { recursive: true, force: true });
 });
 
 /** Exit code 1 and the reason as the one line on stderr: no stack trace. */
@@ -52,7 +61,9 @@ describe('a refusal to start', { timeout: 180_000 }, () => {
         }),
         runScript('src/main.ts', [], {
           ...env,
-          DATABASE_URL: 'memory://',
+          ...(process.env.TEST_DATABASE === 'postgres'
+            ? { DATABASE_URL: 'memory://' }
+            : { DATA_DIR: freeDataDir }),
           HOST: '127.0.0.1',
           PORT: String(takenPort),
           SCOPEKIT_ENCRYPTION_KEY: SecretBox.generateKey(),
