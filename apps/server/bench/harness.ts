@@ -1,4 +1,5 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
 /** What every step shares: the table it adds rows to, its limits, and child processes. */
@@ -33,6 +34,52 @@ export async function startInstance(
     });
   });
   return { url, child };
+}
+
+/**
+ * A Node child process with the file-descriptor limit raised to the hard limit, for this
+ * child only (through `sh -c 'ulimit -n …; exec node …'`; the IPC channel survives the exec):
+ * the machine's own limit is left alone.
+ */
+export function forkWithManyFiles(
+  script: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; gc?: boolean } = {},
+): ChildProcess {
+  const execArgv = ['--conditions=@scopekit/source', '--import', 'tsx'];
+  if (options.gc) execArgv.push('--expose-gc');
+  const child = spawn(
+    'sh',
+    [
+      '-c',
+      'ulimit -n "$(ulimit -Hn)" && exec "$@"',
+      'sh',
+      process.execPath,
+      ...execArgv,
+      fileURLToPath(new URL(script, import.meta.url)),
+      ...args,
+    ],
+    { env: options.env ?? process.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  children.add(child);
+  return child;
+}
+
+/** The first IPC message of `child` that has `key`, or a rejection if it exits first. */
+export function messageWith<T>(child: ChildProcess, key: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) =>
+      reject(new Error(`a child process exited with ${code} before sending ${key}`));
+    const onMessage = (message: unknown) => {
+      if (typeof message === 'object' && message !== null && key in message) {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(message as T);
+      }
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
 }
 
 /** Runs `script` in a child process that reports its port, for as long as `run` takes. */
