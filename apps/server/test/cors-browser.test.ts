@@ -2,6 +2,7 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceDeps } from '../src/deps.js';
 import { mintClientToken } from '../src/tokens/client-tokens.js';
+import { bundleForBrowser } from './support/browser-bundle.js';
 import { openTestDatabase, type TestDatabase } from './support/database.js';
 import { makeDeps, type SeededOrganization, seedOrganization } from './support/fixtures.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -109,6 +110,72 @@ describe('a browser page on another origin', () => {
     });
     // A refusal is readable too: the token does not allow deleting the agent.
     expect(await call(`/v1/agents/${acme.agentId}`, 'DELETE')).toMatchObject({ status: 403 });
+    await page.close();
+  });
+
+  it('the official Letta SDK, run in the page, makes the calls its token allows', {
+    timeout: 120_000,
+  }, async () => {
+    const sdk = await bundleForBrowser('@letta-ai/letta-client', 'LettaSDK');
+    const { token } = await mintClientToken(deps, {
+      organizationId: acme.organizationId,
+      hostname: PAGE_ORIGIN,
+      policy: [
+        {
+          type: 'agent',
+          id: acme.agentId,
+          access: ['read_agent', 'write_agent', 'read_messages', 'write_messages'],
+        },
+      ],
+    });
+    const page = await browser.newPage();
+    await page.route(`${PAGE_ORIGIN}/**`, (route) =>
+      route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>widget</title>' }),
+    );
+    await page.goto(`${PAGE_ORIGIN}/`);
+    await page.addScriptTag({ content: sdk });
+    const outcome = await page.evaluate(
+      async ({ baseURL, token, agentId }) => {
+        type Sdk = typeof import('@letta-ai/letta-client');
+        const { Letta, APIError } = (globalThis as unknown as { LettaSDK: Sdk }).LettaSDK;
+        const client = new Letta({ apiKey: token, baseURL, maxRetries: 0 });
+        const renamed = await client.agents.update(agentId, { name: 'renamed by the SDK' });
+        const block = await client.agents.blocks.update('human', {
+          agent_id: agentId,
+          value: 'likes tea',
+        });
+        const sent = await client.agents.messages.create(agentId, {
+          messages: [{ role: 'user', content: 'hello from a browser' }],
+        });
+        const listed = await client.agents.messages.list(agentId, { limit: 10 });
+        const cancelled = await client.agents.messages.cancel(agentId);
+        let deleteStatus: number | undefined;
+        try {
+          await client.agents.delete(agentId);
+        } catch (error) {
+          deleteStatus = error instanceof APIError ? error.status : -1;
+        }
+        return {
+          name: renamed.name,
+          block: block.value,
+          replied: sent.messages.some((m) => m.message_type === 'assistant_message'),
+          listed: listed.items.length,
+          cancelled,
+          deleteStatus,
+        };
+      },
+      { baseURL: server.baseUrl, token, agentId: acme.agentId },
+    );
+    expect(outcome).toEqual({
+      name: 'renamed by the SDK',
+      block: 'likes tea',
+      replied: true,
+      listed: expect.any(Number),
+      cancelled: {},
+      // The token does not allow deleting the agent: a readable 403, not a CORS failure.
+      deleteStatus: 403,
+    });
+    expect(outcome.listed).toBeGreaterThanOrEqual(2);
     await page.close();
   });
 });
