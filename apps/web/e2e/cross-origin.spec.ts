@@ -204,6 +204,47 @@ test.describe('Letta as the agent host: the browser calls B, never A', () => {
       expect(after.status).toBe(401);
     }
   });
+
+  test('Stop in Letta mode cancels the run at B: the reply so far stays, stored by B', async ({
+    page,
+  }) => {
+    const requests = recordRequests(page);
+    await signUp(page, a.origin, `stp${Date.now().toString(36)}`);
+    await expect(page.getByTestId('letta-host')).toBeVisible();
+    // B's builtin agent echoes word by word (30 ms apart by default): several seconds.
+    const long = Array.from({ length: 300 }, (_, i) => `word${i}`).join(' ');
+    await send(page, long);
+    const reply = messages(page).locator('.message.assistant').last();
+    await expect(reply).toContainText('word3 ');
+    const stop = page.getByRole('button', { name: 'Stop' });
+    await stop.click();
+
+    await expect(stop).toHaveCount(0);
+    await expect(page.getByRole('button', { name: 'Send' })).toBeEnabled();
+    await expect(messages(page).locator('[data-state="streaming"]')).toHaveCount(0);
+    await expect(page.getByRole('alert')).toHaveCount(0);
+    const partial = (await reply.locator('p').textContent()) ?? '';
+    expect(partial).toContain('word3 ');
+    expect(partial).not.toContain('word299');
+
+    // B stored what was said so far: the history A's page reads back from B.
+    await page.reload();
+    const stored = messages(page).locator('.message.assistant').last();
+    await expect(stored).toContainText('word3 ');
+    const storedText = (await stored.locator('p').textContent()) ?? '';
+    expect(storedText).not.toContain('word299');
+    expect(`You said: \u201c${long}\u201d.`.startsWith(storedText)).toBe(true);
+    await expect(page.getByRole('alert')).toHaveCount(0);
+
+    const cancels = (await requests()).filter(
+      (r) => r.method === 'POST' && r.url.pathname.endsWith('/messages/cancel'),
+    );
+    expect(cancels).toHaveLength(1);
+    const [cancel] = cancels;
+    expect(cancel?.url.origin).toBe(b.origin);
+    expect(cancel?.headers.authorization).toMatch(/^Bearer ck-let-/);
+    expect(cancel?.headers.cookie).toBeUndefined();
+  });
 });
 
 test.describe('scopekit split across two origins: the web app on one, the agent API on another', () => {
