@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 // Every database test runs on embedded PGlite, and again on real PostgreSQL when
 // DATABASE_URL is set (CI sets it), each test file in its own fresh database. Files named
 // `*.postgres.test.ts` need what only PostgreSQL has (several instances, a network to cut)
-// and run in the postgres project alone.
+// and run in the postgres project alone; `*.pglite.test.ts` are about the embedded database
+// on disk (what a killed process leaves behind) and run in the pglite project alone.
 const databases = ['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
 
 export default defineConfig({
@@ -22,7 +23,7 @@ export default defineConfig({
       test: {
         name: database,
         include: ['test/**/*.test.ts'],
-        exclude: database === 'pglite' ? ['test/**/*.postgres.test.ts'] : [],
+        exclude: [`test/**/*.${database === 'pglite' ? 'postgres' : 'pglite'}.test.ts`],
         env: { TEST_DATABASE: database },
         globalSetup: database === 'pglite' ? ['test/support/pglite-snapshot.ts'] : [],
       },

@@ -57,8 +57,9 @@ describe('the builtin runtime', () => {
       policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent', 'write_agent'] }],
     });
     const browser = sdk(token, s.server.baseUrl, APP_ORIGIN);
-    for (const call of [browser.models.list(), browser.models.embeddings.list()]) {
-      const error = await call.catch((e: unknown) => e);
+    // One call at a time: a second promise made up front would reject before anyone awaits it.
+    for (const call of [() => browser.models.list(), () => browser.models.embeddings.list()]) {
+      const error = await call().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PermissionDeniedError);
       expect((error as Error).message).toContain('server-side API key');
     }
