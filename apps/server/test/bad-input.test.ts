@@ -392,6 +392,8 @@ const ENDPOINTS: Endpoint[] = [
     accepts: 'apiKey',
     body: () => ({ label: 'team', value: 'shared' }),
     requiredKeys: ['label', 'value'],
+    // A block's value may hold 10,000 characters: 8 KB of it is valid, not oversized.
+    roomy: ['value'],
     clearable: ['value'],
   },
   {
