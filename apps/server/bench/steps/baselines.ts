@@ -114,3 +114,41 @@ export async function bareInserts(databaseUrl: string, connections: number, seco
     await sql.end();
   }
 }
+
+/**
+ * The listing's query by a bare postgres client (prepared, as the server's is), from
+ * `clients` concurrent loops over the same pages for `seconds`: what PostgreSQL alone takes
+ * to answer a page, without HTTP, authentication, decryption or JSON.
+ */
+export async function bareListing(
+  databaseUrl: string,
+  args: { organizationId: string; agentId: string; clients: number; seconds: number },
+) {
+  const sql = postgres(databaseUrl, { max: args.clients, onnotice: () => {} });
+  try {
+    const latencies: number[] = [];
+    const deadline = performance.now() + args.seconds * 1000;
+    await Promise.all(
+      Array.from({ length: args.clients }, async () => {
+        for (let i = 0; i < 5_000 && performance.now() < deadline; i++) {
+          const start = performance.now();
+          const rows = await sql`select t.* from client_token_agents a
+            join client_tokens t on t.id = a.token_id
+            where a.agent_id = ${args.agentId} and t.organization_id = ${args.organizationId}
+              and t.revoked_at is null and t.expires_at > ${new Date().toISOString()}::timestamptz
+            order by a.created_at desc, a.token_id desc
+            limit 11 offset ${10 * (i % 10)}`;
+          latencies.push(performance.now() - start);
+          if (rows.length !== 11) throw new Error(`The bare listing read ${rows.length} rows`);
+        }
+      }),
+    );
+    return {
+      p99: percentile(latencies, 99),
+      p50: percentile(latencies, 50),
+      count: latencies.length,
+    };
+  } finally {
+    await sql.end();
+  }
+}
