@@ -14,6 +14,7 @@ import { measureFanOut } from './steps/fan-out.js';
 import { measureListing } from './steps/listing.js';
 import { measureManyStreams } from './steps/many-streams.js';
 import { measureMints } from './steps/mints.js';
+import { measureRefusalPoint } from './steps/refusal-point.js';
 import { measureRevocation } from './steps/revocation.js';
 import { measureStreamMemory } from './steps/stream-memory.js';
 import { measureThroughput } from './steps/throughput.js';
@@ -128,6 +129,7 @@ async function main() {
     measureStreamMemory(() => startInstance(env), agent.id, reader.token),
   );
   await step('many streams', () => measureManyStreams(env, agent.id, reader.token));
+  await step('refusal point', () => measureRefusalPoint(env, agent.id, reader.token));
 }
 
 function printTable() {
