@@ -8,6 +8,7 @@ import { SecretBox } from '../src/crypto/secret-box.js';
 import { openRuntime } from '../src/runtime.js';
 import { createApiKey } from '../src/tokens/api-keys.js';
 import { mintClientToken } from '../src/tokens/client-tokens.js';
+import { withInstances } from './fan-out-driver.js';
 import { children, DURATION_S, exited, log, ORIGIN, rows, startInstance } from './harness.js';
 import { measureCachedVerification } from './steps/cached-verification.js';
 import { measureFanOut } from './steps/fan-out.js';
@@ -124,7 +125,22 @@ async function main() {
     policy: [{ type: 'agent', id: agent.id, access: ['read_messages', 'write_messages'] }],
     expiresAt: new Date(Date.now() + 60 * 60_000),
   });
-  await step('fan-out', () => measureFanOut(a.url, b.url, agent.id, reader.token));
+  await step('fan-out', () =>
+    measureFanOut({
+      urls: [a.url, b.url],
+      ...{ agentId: agent.id, token: reader.token, subscribers: 100, sends: 20 },
+      target: { p99Ms: 50 },
+    }),
+  );
+  await step('fan-out 1000', () =>
+    withInstances(env, 2, (urls) =>
+      measureFanOut({
+        urls,
+        ...{ agentId: agent.id, token: reader.token, subscribers: 1_000, sends: 10 },
+        target: { ratio: 3 },
+      }),
+    ),
+  );
   await step('stream memory', () =>
     measureStreamMemory(() => startInstance(env), agent.id, reader.token),
   );

@@ -1,81 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { EventSource } from 'eventsource';
 import postgres from 'postgres';
-import { percentile, withChild, within } from '../harness.js';
+import { percentile } from '../harness.js';
 
 /**
  * Raw baselines measured in the same run as the rows they stand beside, doing the same work
  * without the stack, so a reader can tell the code from the machine: this machine's speed
  * changes from day to day by more than any change of the code.
  */
-
-/**
- * One user message as a subscriber receives it: the size of the stack's event, so the
- * bare server writes as many bytes to each socket.
- */
-const messageEvent = (content: string) =>
-  JSON.stringify({
-    id: `message-${randomBytes(12).toString('hex')}`,
-    data: {
-      type: 'message',
-      message: {
-        id: `message-${randomBytes(12).toString('hex')}`,
-        date: new Date().toISOString(),
-        message_type: 'user_message',
-        content,
-        otid: randomBytes(16).toString('hex'),
-        sender_id: null,
-        run_id: `run-${randomBytes(12).toString('hex')}`,
-      },
-    },
-  });
-
-/**
- * A bare node:http SSE server (bare-sse.ts, its own process) fanning each of `sends`
- * events out to `subscribers` EventSource clients: delivery times from the POST to each copy.
- */
-export async function bareFanOut(subscribers: number, sends: number): Promise<number[]> {
-  return withChild('./bare-sse.ts', [], async (port) => {
-    const url = `http://127.0.0.1:${port}`;
-    const samples: number[] = [];
-    const sentAt = new Map<string, number>();
-    let waiting: { count: number; resolve: () => void } | undefined;
-    let received = 0;
-    const sources: EventSource[] = [];
-    try {
-      await Promise.all(
-        Array.from({ length: subscribers }, () => {
-          const source = new EventSource(`${url}/events`);
-          sources.push(source);
-          source.onmessage = (event) => {
-            const { content } = JSON.parse(event.data).data.message as { content: string };
-            const start = sentAt.get(content);
-            if (start !== undefined) samples.push(performance.now() - start);
-            received++;
-            if (waiting && received >= waiting.count) waiting.resolve();
-          };
-          return new Promise<void>((resolve, reject) => {
-            source.onopen = () => resolve();
-            source.onerror = () => reject(new Error('a bare SSE stream failed'));
-          });
-        }),
-      );
-      for (let i = 0; i < sends; i++) {
-        const content = `bare fan-out ${i}`;
-        const all = new Promise<void>((resolve) => {
-          waiting = { count: received + subscribers, resolve };
-        });
-        sentAt.set(content, performance.now());
-        const sent = await fetch(`${url}/send`, { method: 'POST', body: messageEvent(content) });
-        await sent.arrayBuffer();
-        await within(all, 10_000, `bare fan-out ${i} did not reach every subscriber`);
-      }
-    } finally {
-      for (const source of sources) source.close();
-    }
-    return samples;
-  });
-}
 
 /**
  * Bare INSERTs of a row the size of a token's, one durable commit each, from `connections`

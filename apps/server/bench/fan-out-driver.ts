@@ -1,0 +1,227 @@
+import type { ChildProcess } from 'node:child_process';
+import type { FanOutCounts, FanOutOrder } from './fanout-load.js';
+import {
+  children,
+  exited,
+  forkWithManyFiles,
+  messageWith,
+  ORIGIN,
+  percentile,
+  within,
+} from './harness.js';
+
+/**
+ * What the fan-out steps share: subscribers in a load generator of their own
+ * (`fanout-load.ts`), senders for the stack and for the bare baseline, and the two ways of
+ * sending (one message at a time, each waited for; or a message a second per conversation).
+ * Each send's content carries its send time, so the generator times each copy itself.
+ */
+
+/** Opening is bounded: a step whose subscribers did not all open fails, naming how many did. */
+const OPEN_WITHIN_MS = 90_000;
+
+/** The time every process on the machine shares, in ms: the send time a message carries. */
+export const wallNow = () => performance.timeOrigin + performance.now();
+export const marked = (label: string) => `${label} @${wallNow().toFixed(3)}#`;
+
+export interface FanOutLoad {
+  opened: FanOutCounts;
+  /** Resolves once `delivered` user-message copies and `stops` turn ends have arrived in all. */
+  waitFor(delivered: number, stops: number, ms: number, failure: string): Promise<FanOutCounts>;
+  report(): Promise<{ samples: number[]; counts: FanOutCounts }>;
+  close(): Promise<void>;
+}
+
+export async function startFanOutLoad(
+  order: Omit<FanOutOrder, 'openWithinMs'>,
+): Promise<FanOutLoad> {
+  const child = forkWithManyFiles('./fanout-load.ts', []);
+  const close = async () => {
+    if (child.connected) child.send({ close: true });
+    await exited(child);
+    children.delete(child);
+  };
+  try {
+    child.send({ order: { ...order, openWithinMs: OPEN_WITHIN_MS } });
+    const { opened } = await messageWith<{ opened: FanOutCounts }>(child, 'opened');
+    if (opened.open < order.count || opened.failures > 0) {
+      throw new Error(
+        `${opened.open} of ${order.count} subscribers opened in ${(opened.openMs / 1000).toFixed(0)} s, ${opened.failures} failed${opened.firstFailure ? ` (${opened.firstFailure})` : ''}`,
+      );
+    }
+    return {
+      opened,
+      waitFor: async (delivered, stops, ms, failure) => {
+        const reached = messageWith<{ reached: FanOutCounts }>(child, 'reached');
+        child.send({ waitFor: { delivered, stops } });
+        return (await within(reached, ms, failure)).reached;
+      },
+      report: () => {
+        const answer = messageWith<{ samples: number[]; counts: FanOutCounts }>(child, 'samples');
+        child.send({ report: true });
+        return answer;
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** `count` fresh server instances with their descriptor limit raised, for as long as `run` takes. */
+export async function withInstances<T>(
+  env: NodeJS.ProcessEnv,
+  count: number,
+  run: (urls: string[]) => Promise<T>,
+): Promise<T> {
+  const instances = Array.from({ length: count }, () =>
+    forkWithManyFiles('./instance.ts', [], { env }),
+  );
+  try {
+    const urls = await Promise.all(
+      instances.map(async (child) => (await messageWith<{ url: string }>(child, 'url')).url),
+    );
+    return await run(urls);
+  } finally {
+    for (const child of instances) {
+      if (child.connected) child.disconnect();
+      await exited(child);
+      children.delete(child);
+    }
+  }
+}
+
+/** The bare baseline server (`bare-sse.ts`) with its descriptor limit raised, for `run`. */
+export async function withBareServer<T>(run: (url: string) => Promise<T>): Promise<T> {
+  const child: ChildProcess = forkWithManyFiles('./bare-sse.ts', []);
+  try {
+    const port = await new Promise<number>((resolve) =>
+      child.once('message', (m) => resolve(Number(m))),
+    );
+    return await run(`http://127.0.0.1:${port}`);
+  } finally {
+    child.kill();
+    await exited(child);
+    children.delete(child);
+  }
+}
+
+/** The stack's `messages.events` stream of one agent, as the generator opens it. */
+export function eventsTarget(url: string, agentId: string, token: string) {
+  const input = encodeURIComponent(JSON.stringify({ agentId }));
+  return {
+    url: `${url}/trpc/messages.events?input=${input}`,
+    headers: { authorization: `Bearer ${token}`, origin: ORIGIN, accept: 'text/event-stream' },
+  };
+}
+
+/** A user message through the stack's `messages.send`, as the web app sends one. */
+export async function stackSend(url: string, token: string, agentId: string, content: string) {
+  const response = await fetch(`${url}/trpc/messages.send`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      origin: ORIGIN,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ agentId, content }),
+  });
+  const body = await response.text();
+  if (!response.ok) throw new Error(`messages.send answered ${response.status}: ${body}`);
+}
+
+/** A user message as the bare server sends it: an event the size of the stack's. */
+export async function bareSend(url: string, channel: string, content: string) {
+  const response = await fetch(`${url}/send?c=${channel}`, {
+    method: 'POST',
+    body: JSON.stringify({
+      id: `message-${channel}`,
+      data: {
+        type: 'message',
+        message: {
+          id: 'message-000000000000000000000000',
+          date: new Date().toISOString(),
+          message_type: 'user_message',
+          content,
+          otid: '00000000000000000000000000000000',
+          sender_id: null,
+          run_id: 'run-000000000000000000000000',
+        },
+      },
+    }),
+  });
+  await response.arrayBuffer();
+  if (response.status !== 204) throw new Error(`the bare server answered ${response.status}`);
+}
+
+/**
+ * `sends` messages one after another, each sent once every subscriber has had the one
+ * before (and, with `stopsEach`, that turn's end): delivery, not a backlog.
+ */
+export async function sendOneAtATime(
+  load: FanOutLoad,
+  send: (content: string) => Promise<void>,
+  args: { sends: number; copiesEach: number; stopsEach: number; label: string },
+) {
+  const { sends, copiesEach, stopsEach, label } = args;
+  const base = await load.waitFor(0, 0, 10_000, 'the load generator did not answer');
+  for (let i = 0; i < sends; i++) {
+    await send(marked(`${label} ${i}`));
+    await load.waitFor(
+      base.delivered + (i + 1) * copiesEach,
+      base.stops + (i + 1) * stopsEach,
+      20_000,
+      `${label} ${i} did not reach every subscriber within 20 s`,
+    );
+  }
+}
+
+/**
+ * A message a second in each of `conversations`, spread evenly over each second, for
+ * `seconds`, none waiting for another (people do not take turns across conversations);
+ * then waits, bounded, for every copy. Returns what was sent and what did not arrive.
+ */
+export async function sendEverySecond(
+  load: FanOutLoad,
+  send: (conversation: number, content: string) => Promise<void>,
+  args: { conversations: number; seconds: number; copiesEach: number; label: string },
+) {
+  const { conversations, seconds, copiesEach, label } = args;
+  const base = await load.waitFor(0, 0, 10_000, 'the load generator did not answer');
+  const total = conversations * seconds;
+  const gapMs = 1000 / conversations;
+  const inFlight: Promise<void>[] = [];
+  const errors: string[] = [];
+  const started = performance.now();
+  for (let k = 0; k < total; ) {
+    const wait = started + k * gapMs - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    while (k < total && started + k * gapMs <= performance.now()) {
+      const conversation = k % conversations;
+      inFlight.push(
+        send(conversation, marked(`${label} ${k}`)).catch((error: unknown) => {
+          errors.push(error instanceof Error ? error.message : String(error));
+        }),
+      );
+      k++;
+    }
+  }
+  const sendingMs = performance.now() - started;
+  const expected = base.delivered + (total - errors.length) * copiesEach;
+  const drainBy = 30_000;
+  const arrived = await load
+    .waitFor(expected, 0, drainBy, 'drain')
+    .catch(() => load.waitFor(0, 0, 10_000, 'the load generator did not answer'));
+  await Promise.allSettled(inFlight);
+  return {
+    sent: total,
+    sendingMs,
+    errors,
+    missing: expected - arrived.delivered,
+  };
+}
+
+export function summary(samples: number[]) {
+  return { p99: percentile(samples, 99), p50: percentile(samples, 50), count: samples.length };
+}
