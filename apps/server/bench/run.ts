@@ -11,6 +11,7 @@ import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { withInstances } from './fan-out-driver.js';
 import { children, DURATION_S, exited, log, ORIGIN, rows, startInstance } from './harness.js';
 import { measureCachedVerification } from './steps/cached-verification.js';
+import { measureConversationsFanOut } from './steps/conversations-fan-out.js';
 import { measureFanOut } from './steps/fan-out.js';
 import { measureListing } from './steps/listing.js';
 import { measureManyStreams } from './steps/many-streams.js';
@@ -18,6 +19,7 @@ import { measureMints } from './steps/mints.js';
 import { measureRefusalPoint } from './steps/refusal-point.js';
 import { measureRevocation } from './steps/revocation.js';
 import { measureStreamMemory } from './steps/stream-memory.js';
+import { measureStreamedReply } from './steps/streamed-reply.js';
 import { measureThroughput } from './steps/throughput.js';
 
 /**
@@ -141,6 +143,8 @@ async function main() {
       }),
     ),
   );
+  await step('conversations fan-out', () => measureConversationsFanOut(env, deps, org.id));
+  await step('streamed reply', () => measureStreamedReply(env, deps, org.id));
   await step('stream memory', () =>
     measureStreamMemory(() => startInstance(env), agent.id, reader.token),
   );
