@@ -196,7 +196,11 @@ describe('TokenCache', () => {
   it('finds a credential by the value it was verified with, only while its entry lives', () => {
     const cache = new TokenCache({ now: clock.now, max: 1 });
     cache.set('hash-a', credential('a'), cache.generation(), 'value-a');
-    expect(cache.lookup('value-a')).toEqual({ hash: 'hash-a', credential: credential('a') });
+    expect(cache.lookup('value-a')).toMatchObject({
+      hash: 'hash-a',
+      credential: credential('a'),
+      principal: { kind: 'apiKey', apiKeyId: 'a', organizationId: 'org' },
+    });
     cache.evict('hash-a');
     expect(cache.lookup('value-a')).toBeUndefined();
     cache.set('hash-a', credential('a'), cache.generation(), 'value-a');

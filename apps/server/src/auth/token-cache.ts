@@ -3,6 +3,7 @@ import type { Policy } from '@scopekit/policy';
 import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/client.js';
 import type { EventBus, Interruption } from '../events/bus.js';
+import type { Principal } from './principal.js';
 
 /** What a verified credential's row says, enough to build a principal without the database. */
 export type VerifiedCredential =
@@ -16,8 +17,31 @@ export type VerifiedCredential =
       expiresAt: Date;
     };
 
-interface Entry {
-  credential: VerifiedCredential;
+/** The principal a credential stands for: built once per credential, shared by its requests. */
+export function principalOf(credential: VerifiedCredential): Principal {
+  const principal: Principal =
+    credential.kind === 'apiKey'
+      ? { kind: 'apiKey', organizationId: credential.organizationId, apiKeyId: credential.id }
+      : {
+          kind: 'clientToken',
+          organizationId: credential.organizationId,
+          tokenId: credential.id,
+          policy: credential.policy,
+          hostname: credential.hostname,
+          expiresAt: credential.expiresAt,
+        };
+  // Frozen: every request of the credential gets this one object.
+  return Object.freeze(principal);
+}
+
+/** A cached credential: what verification needs of it, computed when it was verified. */
+export interface CachedCredential {
+  readonly hash: string;
+  readonly credential: VerifiedCredential;
+  readonly principal: Principal;
+}
+
+interface Entry extends CachedCredential {
   /** The credential as sent, when it was verified here: see `lookup`. */
   token: string | undefined;
   /** Epoch ms after which the entry must not be used: the token's expiry, or the age cap. */
@@ -86,21 +110,24 @@ export class TokenCache {
   }
 
   get(hash: string): VerifiedCredential | undefined {
+    return this.find(hash)?.credential;
+  }
+
+  /** The live entry of `hash`; `now` saves reading the clock again when the caller has. */
+  find(hash: string, now: Date = this.#now()): CachedCredential | undefined {
     const entry = this.#entries.get(hash);
     if (!entry) return undefined;
-    if (this.#now().getTime() >= entry.validUntil) {
+    if (now.getTime() >= entry.validUntil) {
       this.#entries.delete(hash);
       return undefined;
     }
-    return entry.credential;
+    return entry;
   }
 
-  /** The cached credential sent as `token`, and its hash, without hashing it again. */
-  lookup(token: string): { hash: string; credential: VerifiedCredential } | undefined {
+  /** The cached credential sent as `token`, without hashing it again. */
+  lookup(token: string, now?: Date): CachedCredential | undefined {
     const hash = this.#hashes.get(token);
-    if (hash === undefined) return undefined;
-    const credential = this.get(hash);
-    return credential && { hash, credential };
+    return hash === undefined ? undefined : this.find(hash, now);
   }
 
   /** Call before reading the database; hand the result to `set`. */
@@ -119,7 +146,13 @@ export class TokenCache {
     const capped = this.#now().getTime() + this.#maxAgeMs;
     const validUntil =
       credential.kind === 'clientToken' ? Math.min(capped, credential.expiresAt.getTime()) : capped;
-    this.#entries.set(hash, { credential, validUntil, token });
+    this.#entries.set(hash, {
+      hash,
+      credential,
+      principal: principalOf(credential),
+      validUntil,
+      token,
+    });
     if (token !== undefined) this.#hashes.set(token, hash);
   }
 

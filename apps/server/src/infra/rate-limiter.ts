@@ -13,6 +13,9 @@ export interface RateRule {
 
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
+/** Shared by every allowed request: a decision on the hot path allocates nothing. */
+const ALLOWED: RateDecision = Object.freeze({ allowed: true });
+
 interface Counter {
   windowStart: number;
   windowMs: number;
@@ -85,7 +88,7 @@ export class RateLimiter {
       };
     }
     if (count) counter.pending++;
-    return { allowed: true };
+    return ALLOWED;
   }
 
   /** Windows that ended can no longer refuse anything, here or on another instance. */

@@ -96,7 +96,9 @@ function guard<Extra extends object>(
     try {
       const rawInput = await getRawInput();
       refuseUnstorable(rawInput);
-      extra = await check(ctx, rawInput);
+      const checked = check(ctx, rawInput);
+      // A steady client's credential is checked without a wait: no hop through the queue.
+      extra = checked instanceof Promise ? await checked : checked;
     } catch (cause) {
       throw toTRPCError(cause) ?? cause;
     }
@@ -104,31 +106,55 @@ function guard<Extra extends object>(
   });
 }
 
-export const publicProcedure = t.procedure.use(guard(() => ({})));
+const NOTHING = Object.freeze({});
 
-/** The caller's credential, verified within the failure limits, and its request counted. */
-async function authenticate(ctx: Context): Promise<Principal> {
-  const principal = await verifyBearerWithinLimits(
-    ctx.deps,
-    { authorization: ctx.authorization, origin: ctx.origin },
-    ctx.clientAddress,
-  );
-  enforceRateLimit(ctx.deps, principal);
+export const publicProcedure = t.procedure.use(guard(() => NOTHING));
+
+/**
+ * `then(value, arg)` at once, or once `value` settles if it is a promise: the checks of a
+ * credential the cache holds (every request of a steady client) run without a wait, and
+ * with no closure made per request.
+ */
+function andThen<T, A, R>(
+  value: T | Promise<T>,
+  then: (value: T, arg: A) => R,
+  arg: A,
+): R | Promise<R> {
+  return value instanceof Promise ? value.then((settled) => then(settled, arg)) : then(value, arg);
+}
+
+function counted(principal: Principal, deps: Context['deps']): Principal {
+  enforceRateLimit(deps, principal);
   return principal;
 }
 
+/** The caller's credential, verified within the failure limits, and its request counted. */
+function authenticate(ctx: Context): Principal | Promise<Principal> {
+  // The context carries the Authorization and Origin headers that verification reads.
+  return andThen(verifyBearerWithinLimits(ctx.deps, ctx, ctx.clientAddress), counted, ctx.deps);
+}
+
+const asPrincipal = (principal: Principal) => ({ principal });
+const asApiKey = (principal: Principal) => ({ principal: requireApiKey(principal) });
+
 export const authedProcedure = t.procedure.use(
-  guard(async (ctx) => ({ principal: await authenticate(ctx) })),
+  guard((ctx) => andThen(authenticate(ctx), asPrincipal, undefined)),
 );
 
 export const apiKeyProcedure = t.procedure.use(
-  guard(async (ctx) => ({ principal: requireApiKey(await authenticate(ctx)) })),
+  guard((ctx) => andThen(authenticate(ctx), asApiKey, undefined)),
 );
+
+const RESOURCE_ID_MAX = 200;
 
 export const resourceIdSchema = z
   .string()
   .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters');
+  .max(RESOURCE_ID_MAX, `must be at most ${RESOURCE_ID_MAX} characters`);
+
+/** What `resourceIdSchema` accepts, checked without building a parse result. */
+const isResourceId = (value: unknown): value is string =>
+  typeof value === 'string' && value.length >= 1 && value.length <= RESOURCE_ID_MAX;
 
 /**
  * Procedures on one resource of `type` (a type of the policy's RESOURCE_TYPES): the input
@@ -140,23 +166,21 @@ export function resourceProcedure<T extends ResourceType>(type: T) {
     typeof idKey,
     typeof resourceIdSchema
   >);
-  return (access: AccessOf<T>) =>
-    t.procedure
-      .use(
-        guard(async (ctx, rawInput) => {
-          const principal = await authenticate(ctx);
-          // Checked in the same middleware, on the raw input: an id the input schema would
-          // refuse is left to it (a 400, so nothing is reached without the grant).
-          const id = resourceIdSchema.safeParse(
-            typeof rawInput === 'object' && rawInput !== null
-              ? (rawInput as Record<string, unknown>)[idKey]
-              : undefined,
-          );
-          if (id.success) requireAccess(principal, type, id.data, access);
-          return { principal };
-        }),
-      )
+  return (access: AccessOf<T>) => {
+    // Checked in the same middleware, on the raw input: an id the input schema would refuse
+    // is left to it (a 400, so nothing is reached without the grant).
+    const granted = (principal: Principal, rawInput: unknown) => {
+      const id =
+        typeof rawInput === 'object' && rawInput !== null
+          ? (rawInput as Record<string, unknown>)[idKey]
+          : undefined;
+      if (isResourceId(id)) requireAccess(principal, type, id, access);
+      return { principal };
+    };
+    return t.procedure
+      .use(guard((ctx, rawInput) => andThen(authenticate(ctx), granted, rawInput)))
       .input(input);
+  };
 }
 
 /** A procedure on one agent: its input names `agentId`, and the caller must hold `access` on it. */
