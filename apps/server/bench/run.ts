@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import postgres from 'postgres';
 import { ensureOrganization } from '../src/accounts/organizations.js';
@@ -154,8 +155,12 @@ async function main() {
 
 function printTable() {
   const [load1] = loadavg();
+  const header = `scopekit bench — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${postgresVersion}, load average ${startLoad.toFixed(2)} at start and ${load1?.toFixed(2)} at end, ${DURATION_S} s a load run`;
+  // `BENCH_JSON=<file>`: the rows as data too, for `bench/runtimes.ts` to set runs side by side.
+  if (process.env.BENCH_JSON)
+    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ node: process.version, header, rows }));
   const lines = [
-    `scopekit bench — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${postgresVersion}, load average ${startLoad.toFixed(2)} at start and ${load1?.toFixed(2)} at end, ${DURATION_S} s a load run`,
+    header,
     '',
     '| figure | target | measured | |',
     '|---|---|---|---|',
