@@ -1,12 +1,6 @@
 import { expect, type Page, type Request, test } from '@playwright/test';
-import {
-  createApiKey,
-  freePort,
-  type ServerProcess,
-  startServer,
-  stopAll,
-  tempDataDir,
-} from './servers';
+import { dataDirFromSnapshot } from './database-snapshot';
+import { createApiKey, freePort, type ServerProcess, startServer, stopAll } from './servers';
 import { DEV_PASSWORDS, messages, send } from './support';
 
 // The browser talks to its agent on another origin than the app's, as every real deployment
@@ -70,23 +64,27 @@ test.describe('Letta as the agent host: the browser calls B, never A', () => {
   let apiKey: string;
 
   test.beforeAll(async () => {
-    // Three processes start on a shared machine (the CLI, B, then A): each may take a while.
+    // Three processes start on a shared machine (the CLI, then B and A side by side): each
+    // may take a while. A needs only B's address and key to start, not B itself.
     test.setTimeout(240_000);
-    const bData = tempDataDir();
+    const bData = dataDirFromSnapshot();
     apiKey = await createApiKey(bData, 'letta');
-    b = await startServer(bData, {});
-    const aPort = await freePort();
-    a = await startServer(
-      tempDataDir(),
-      {
-        DATABASE_URL: 'memory://',
-        SCOPEKIT_WEB_ORIGINS: `http://127.0.0.1:${aPort}`,
-        SCOPEKIT_AGENT_HOST: 'letta',
-        LETTA_BASE_URL: b.origin,
-        LETTA_API_KEY: apiKey,
-      },
-      aPort,
-    );
+    const bPort = await freePort();
+    let aPort = await freePort();
+    while (aPort === bPort) aPort = await freePort();
+    [b, a] = await Promise.all([
+      startServer(bData, {}, bPort),
+      startServer(
+        dataDirFromSnapshot(),
+        {
+          SCOPEKIT_WEB_ORIGINS: `http://127.0.0.1:${aPort}`,
+          SCOPEKIT_AGENT_HOST: 'letta',
+          LETTA_BASE_URL: `http://127.0.0.1:${bPort}`,
+          LETTA_API_KEY: apiKey,
+        },
+        aPort,
+      ),
+    ]);
   });
   test.afterAll(async () => {
     await a?.stop();
@@ -258,9 +256,8 @@ test.describe('scopekit split across two origins: the web app on one, the agent 
     // does with two listeners: the agent API's origin is 127.0.0.1, the app's localhost.
     web = `http://localhost:${port}`;
     server = await startServer(
-      tempDataDir(),
+      dataDirFromSnapshot(),
       {
-        DATABASE_URL: 'memory://',
         SCOPEKIT_WEB_ORIGINS: web,
         SCOPEKIT_AGENT_API_URL: `http://127.0.0.1:${port}`,
       },

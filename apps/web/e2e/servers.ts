@@ -1,14 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Extra scopekit processes for the specs that need more than the one server Playwright
- * starts (playwright.config.ts): started as `pnpm dev` starts one (tsx, workspace packages
- * from source), each on a free loopback port, stopped with SIGTERM.
+ * scopekit processes for the tests: the shared one (global-setup.ts) and those of the specs
+ * that need more, started as `pnpm dev` starts one (tsx, workspace packages from source),
+ * each on a free loopback port unless told which, stopped with SIGTERM. Each gets its own
+ * DATA_DIR holding a copy of the run's migrated database (`dataDirFromSnapshot`).
  */
 const serverDir = fileURLToPath(new URL('../../server/', import.meta.url));
 const tsx = join(serverDir, 'node_modules/.bin/tsx');
@@ -21,8 +20,6 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
-
-export const tempDataDir = () => mkdtempSync(join(tmpdir(), 'scopekit-e2e-'));
 
 /** This process's environment without the server's own settings, which each start sets. */
 const inherited = Object.fromEntries(

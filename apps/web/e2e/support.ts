@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Browser, expect, type Page } from '@playwright/test';
+import { type Browser, expect, type Page, type Request } from '@playwright/test';
 
 export const DEV_PASSWORDS = {
   admin: 'admin-dev-password',
@@ -8,7 +8,7 @@ export const DEV_PASSWORDS = {
   bob: 'bob-dev-password',
 } as const;
 
-/** The agent tokens' lifetime on the server under test (playwright.config.ts). */
+/** The agent tokens' lifetime on the shared server under test (main-server.ts). */
 export const TOKEN_TTL_SECONDS = 30;
 
 const screenshotDir = fileURLToPath(new URL('../screenshots/', import.meta.url));
@@ -102,16 +102,30 @@ export function countTokenMints(page: Page) {
   return () => mints;
 }
 
-/** How many live message streams `page` holds open right now. */
-export function countOpenStreams(page: Page) {
-  const open = new Set<unknown>();
-  const isStream = (url: string) => new URL(url).pathname === '/trpc/messages.events';
+/** Every agent token `page` is handed from now on, in order. */
+export function recordMintedTokens(page: Page) {
+  const minted: string[] = [];
+  page.on('response', async (response) => {
+    if (new URL(response.url()).pathname !== '/trpc/session.token') return;
+    // Batched by the app's tRPC client: an array of answers.
+    const body = (await response.json()) as
+      | { result?: { data: { token: string } } }
+      | { result?: { data: { token: string } } }[];
+    for (const answer of [body].flat()) if (answer.result) minted.push(answer.result.data.token);
+  });
+  return () => minted;
+}
+
+/** The tokens of the live message streams `page` holds open right now, one per stream. */
+export function recordOpenStreams(page: Page) {
+  const open = new Map<Request, string>();
   page.on('request', (request) => {
-    if (isStream(request.url())) open.add(request);
+    if (new URL(request.url()).pathname !== '/trpc/messages.events') return;
+    open.set(request, request.headers().authorization?.replace(/^Bearer /, '') ?? '');
   });
   page.on('requestfinished', (request) => open.delete(request));
   page.on('requestfailed', (request) => open.delete(request));
-  return () => open.size;
+  return () => [...open.values()];
 }
 
 /** A fresh browser signed up as a new user with an empty conversation. */
