@@ -22,17 +22,21 @@ function clearUnrefTimer(timer: NodeJS.Timeout | undefined) {
  * turn) must not outlive the credential. The returned signal aborts, with a 401 `AppError`
  * as its reason, when the token expires, or soon after the credential is revoked on any
  * instance (the token cache hears it; a re-check every 10 s covers a lost notice). Its
- * timers and watcher go when it aborts or on `dispose()`.
+ * timers and watcher go when it aborts or on `dispose()`. With `until`, it also aborts when
+ * that does, with that signal's reason (not an `AppError`): one signal for a live stream's
+ * whole lifetime rather than one per cause, which thousands of open streams each hold.
  */
 export function watchCredential(
   deps: Pick<ServiceDeps, 'db' | 'now' | 'tokenCache' | 'lastUsed' | 'clientTokenOrigin'>,
   principal: Principal,
   request: BearerRequest,
+  until?: AbortSignal,
 ) {
   const controller = new AbortController();
-  const end = (error: AppError) => {
-    if (!controller.signal.aborted) controller.abort(error);
+  const end = (reason: unknown) => {
+    if (!controller.signal.aborted) controller.abort(reason);
   };
+  const endWithUntil = () => end(until?.reason);
   let expiry: NodeJS.Timeout | undefined;
   if (principal.kind === 'clientToken') {
     const remaining = principal.expiresAt.getTime() - deps.now().getTime();
@@ -58,7 +62,10 @@ export function watchCredential(
     expiry = undefined;
     clearInterval(recheck);
     unwatch();
+    until?.removeEventListener('abort', endWithUntil);
   };
   controller.signal.addEventListener('abort', dispose, { once: true });
+  until?.addEventListener('abort', endWithUntil, { once: true });
+  if (until?.aborted) endWithUntil();
   return { signal: controller.signal, dispose };
 }

@@ -27,9 +27,15 @@ export class InProcessBus implements EventBus {
     return result;
   }
 
-  /** Handlers get their own copy, as they would across instances. */
+  /**
+   * Parsed once, and the same object handed to every handler, as the PostgreSQL bus does:
+   * a live event's frame is then serialized once for all its streams. Handlers only read it.
+   */
   #deliver(channel: string, text: string) {
-    for (const handler of this.#handlers.get(channel) ?? []) handler(JSON.parse(text));
+    const handlers = this.#handlers.get(channel);
+    if (!handlers?.size) return;
+    const payload: unknown = JSON.parse(text);
+    for (const handler of handlers) handler(payload);
   }
 
   async subscribe(channel: string, handler: (payload: unknown) => void) {

@@ -7,7 +7,12 @@ import fastifyStatic from '@fastify/static';
 import { TRPCError } from '@trpc/server';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { sql } from 'drizzle-orm';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { isWebOrigin } from '../accounts/sessions.js';
 import type { TrustProxy } from '../config/trust-proxy.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
@@ -50,6 +55,7 @@ import { registerRunRoutes } from './rest/runs.js';
 import { registerToolRoutes } from './rest/tools.js';
 import { applySecurityHeaders, isApiPath } from './security-headers.js';
 import { sessionTransport } from './session-cookie.js';
+import { serveEventStreams } from './trpc-event-streams.js';
 
 export interface BuildAppOptions {
   deps: ServiceDeps;
@@ -212,38 +218,61 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerRunRoutes(app, deps);
   registerBlockRoutes(app, deps);
 
-  await app.register(fastifyTRPCPlugin, {
-    prefix: '/trpc',
-    trpcOptions: {
-      router: appRouter,
-      createContext: ({ req, res, info }) => {
-        if (carriesCredentialInUrl(req.url, info.connectionParams))
-          throw new TRPCError({ code: 'UNAUTHORIZED', message: CREDENTIAL_IN_URL_MESSAGE });
-        return createContextFromHeaders(
-          deps,
-          req.headers,
-          sessionTransport(req, res, secureCookies),
-        );
-      },
-      // tRPC answers 429 and 503 itself; the Retry-After the REST routes send with them
-      // comes from the error: the limit's wait, or a second for an unreachable database.
-      responseMeta: ({ errors }) => {
-        const limited = errors.find((e) => e.cause instanceof RetryLaterError)?.cause;
-        if (limited instanceof RetryLaterError)
-          return { headers: new Headers({ 'retry-after': String(limited.retryAfterSeconds) }) };
-        if (errors.some((e) => isDatabaseUnavailable(e.cause)))
-          return { headers: new Headers({ 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) }) };
-        return {};
-      },
-      onError: ({ error, path, req }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR')
-          req.log.error({ err: error, path }, 'tRPC error');
-        // An upstream's failure (Letta as the agent host): what an operator acts on.
-        else if (error.cause instanceof AppError && error.cause.upstream)
-          req.log.warn({ path, upstream: error.cause.upstream }, error.message);
-      },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+  const createContext = (request: FastifyRequest, reply: FastifyReply) =>
+    createContextFromHeaders(
+      deps,
+      request.headers,
+      sessionTransport(request, reply, secureCookies),
+    );
+  const trpcOptions = {
+    router: appRouter,
+    createContext: ({ req, res, info }) => {
+      if (carriesCredentialInUrl(req.url, info.connectionParams))
+        throw new TRPCError({ code: 'UNAUTHORIZED', message: CREDENTIAL_IN_URL_MESSAGE });
+      return createContext(req, res);
+    },
+    // tRPC answers 429 and 503 itself; the Retry-After the REST routes send with them
+    // comes from the error: the limit's wait, or a second for an unreachable database.
+    responseMeta: ({ errors }) => {
+      const limited = errors.find((e) => e.cause instanceof RetryLaterError)?.cause;
+      if (limited instanceof RetryLaterError)
+        return { headers: new Headers({ 'retry-after': String(limited.retryAfterSeconds) }) };
+      if (errors.some((e) => isDatabaseUnavailable(e.cause)))
+        return { headers: new Headers({ 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) }) };
+      return {};
+    },
+    onError: ({ error, path, req }) => reportTrpcError({ error, path, log: req.log }),
+  } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
+  await app.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions });
+  // The live conversation: thousands open at once, so served onto the socket (same procedure).
+  // Its context writes no cookie (a subscription answers with its head once it has opened,
+  // and none of them sets one), so an open stream holds neither the request nor its reply.
+  serveEventStreams(app, {
+    paths: ['messages.events'],
+    trpcOptions,
+    createContext: (request, reply) =>
+      createContextFromHeaders(deps, request.headers, {
+        ...sessionTransport(request, reply, secureCookies),
+        sessionCookie: undefined,
+      }),
+    onError: reportTrpcError,
   });
 
   return app;
+}
+
+/** What an operator hears of a tRPC failure: the unexpected ones, and an upstream's. */
+function reportTrpcError({
+  error,
+  path,
+  log,
+}: {
+  error: TRPCError;
+  path: string | undefined;
+  log: FastifyBaseLogger;
+}) {
+  if (error.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error, path }, 'tRPC error');
+  // An upstream's failure (Letta as the agent host): what an operator acts on.
+  else if (error.cause instanceof AppError && error.cause.upstream)
+    log.warn({ path, upstream: error.cause.upstream }, error.message);
 }

@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { watchCredential } from '../auth/credential-lifetime.js';
 import type { Principal } from '../auth/principal.js';
+import { AppError } from '../errors.js';
 import type { Context } from './context.js';
 
 /**
@@ -11,31 +12,20 @@ import type { Context } from './context.js';
  * again).
  */
 export function untilCredentialEnds(ctx: Context & { principal: Principal }, signal?: AbortSignal) {
-  const credential = watchCredential(ctx.deps, ctx.principal, ctx);
-  const controller = new AbortController();
-  const end = () => controller.abort();
-  const dispose = () => {
-    signal?.removeEventListener('abort', end);
-    credential.signal.removeEventListener('abort', end);
-    credential.dispose();
-  };
+  // One signal for both causes; an end caused by the credential carries its 401 `AppError`.
   // Ended, the stream may never be read (tRPC skips a stream whose client has left), so
-  // nothing waits for its reader to let go.
-  controller.signal.addEventListener('abort', dispose, { once: true });
-  credential.signal.addEventListener('abort', end, { once: true });
-  signal?.addEventListener('abort', end, { once: true });
-  // A client gone while the stream was being opened aborted before anyone listened.
-  if (signal?.aborted) end();
+  // nothing waits for its reader to let go: the watcher's timers go when it aborts.
+  const credential = watchCredential(ctx.deps, ctx.principal, ctx, signal);
   return {
-    signal: controller.signal,
+    signal: credential.signal,
     /** Throws the 401 if the credential ended the stream. */
     check() {
       const reason: unknown = credential.signal.reason;
-      if (credential.signal.aborted && reason instanceof Error) {
+      if (credential.signal.aborted && reason instanceof AppError) {
         throw new TRPCError({ code: 'UNAUTHORIZED', message: reason.message });
       }
     },
     /** Lets go early, when the stream ends by itself or fails to open. */
-    dispose,
+    dispose: credential.dispose,
   };
 }
