@@ -18,7 +18,7 @@ import {
  */
 
 /** Opening is bounded: a step whose subscribers did not all open fails, naming how many did. */
-const OPEN_WITHIN_MS = 90_000;
+const OPEN_WITHIN_MS = 60_000;
 
 /** The time every process on the machine shares, in ms: the send time a message carries. */
 export const wallNow = () => performance.timeOrigin + performance.now();
@@ -193,7 +193,7 @@ export async function sendOneAtATime(
 }
 
 /** How long after the last send of `sendEverySecond` copies are waited for. */
-export const DRAIN_MS = 15_000;
+export const DRAIN_MS = 10_000;
 
 /**
  * A message a second in each of `conversations`, spread evenly over each second, for

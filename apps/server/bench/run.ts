@@ -94,11 +94,14 @@ function failed(step: string, error: unknown) {
 
 async function step(name: string, run: () => Promise<void>) {
   if (ONLY_STEPS?.length && !ONLY_STEPS.includes(name)) return;
+  const started = performance.now();
   try {
     await run();
   } catch (error) {
     failed(name, error);
   }
+  // The whole bench must fit its watchdog: what each step took shows where the time goes.
+  log(`${name} took ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
 async function main() {

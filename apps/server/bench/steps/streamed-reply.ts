@@ -20,7 +20,7 @@ const TURNS = 1_000;
 /** The fake model's pace: a piece every PACE_MS, for BENCH_DURATION seconds a reply. */
 const PACE_MS = 50;
 /** Turns still streaming this long after a reply's length are given up and reported. */
-const GRACE_MS = 20_000;
+const GRACE_MS = 10_000;
 
 /**
  * What the stack adds to a streamed reply: 1,000 turns at once, each a streamed send
