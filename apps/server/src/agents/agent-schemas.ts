@@ -71,8 +71,11 @@ export const ignoredBlockFields = {
 export const exceedsLimitMessage = (chars: number, limit: number) =>
   `is ${chars} characters; the block's limit is ${limit}`;
 
-/** Letta's `CreateBlock`: what is stored is the label, value, description, limit and read_only. */
-const memoryBlock = z
+/**
+ * Letta's `CreateBlock`, for an agent's `memory_blocks` and for `blocks.create` alike: what
+ * is stored is the label, value, description, limit and read_only.
+ */
+export const blockCreateSchema = z
   .strictObject({
     label: blockLabel,
     value: blockValue,
@@ -97,8 +100,9 @@ const memoryBlock = z
     ...(limit !== undefined && { limit }),
     ...(read_only && { read_only }),
   }));
+export type BlockCreateInput = z.input<typeof blockCreateSchema>;
 const memoryBlocks = z
-  .array(memoryBlock)
+  .array(blockCreateSchema)
   .max(20, 'must have at most 20 blocks')
   .refine((blocks) => new Set(blocks.map((b) => b.label)).size === blocks.length, {
     message: 'labels must be unique',

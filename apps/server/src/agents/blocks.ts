@@ -9,39 +9,15 @@ import { parseInput } from '../lib/parse-input.js';
 import { linkBlocks, toStoredBlock } from './agent-blocks.js';
 import { getAgent } from './agent-read.js';
 import {
-  blockDescription,
-  blockLabel,
-  blockLimit,
+  type BlockCreateInput,
+  blockCreateSchema,
   blockUpdateSchema,
-  blockValue,
   charCount,
   exceedsLimitMessage,
-  ignoredBlockFields,
   MEMORY_BLOCK_MAX_CHARS,
 } from './agent-schemas.js';
 import { type AgentRow, type BlockState, toBlockState } from './agent-state.js';
 import { emptyList, nullOnly } from './unsupported-fields.js';
-
-/** Letta's `BlockCreateParams`: a block of its own, to attach to agents afterwards. */
-export const blockCreateSchema = z
-  .strictObject({
-    label: blockLabel,
-    value: blockValue,
-    description: blockDescription.nullable().optional(),
-    limit: blockLimit.optional(),
-    ...ignoredBlockFields,
-  })
-  .superRefine((block, ctx) => {
-    const chars = charCount(block.value);
-    if (block.limit !== undefined && chars > block.limit) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['value'],
-        message: exceedsLimitMessage(chars, block.limit),
-      });
-    }
-  });
-export type BlockCreateInput = z.input<typeof blockCreateSchema>;
 
 /**
  * Letta's `BlockListParams`. Blocks are not tied to identities or templates here, so those

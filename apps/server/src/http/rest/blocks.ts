@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { blockUpdateSchema } from '../../agents/agent-schemas.js';
+import { blockCreateSchema, blockUpdateSchema } from '../../agents/agent-schemas.js';
 import { agentState } from '../../agents/agent-state.js';
 import {
   attachBlock,
-  blockCreateSchema,
   createBlock,
   deleteBlock,
   detachBlock,
