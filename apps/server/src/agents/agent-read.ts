@@ -1,5 +1,6 @@
 // Reading agents: one by id, which exist, and the paged, filtered list.
-import { and, asc, desc, eq, ilike, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, eq, ilike, inArray, type SQL, sql } from 'drizzle-orm';
+import { readKeysetPage } from '../db/keyset-page.js';
 import { agents } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { notFound } from '../errors.js';
@@ -42,7 +43,7 @@ export async function listAgents(
 ): Promise<AgentRow[]> {
   const { organizationId, ...query } = args;
   const input = parseInput(agentListSchema, query);
-  const conditions: (SQL | undefined)[] = [eq(agents.organizationId, organizationId)];
+  const conditions: (SQL | undefined)[] = [];
   if (input.name) conditions.push(eq(agents.name, input.name));
   if (input.query_text) {
     conditions.push(ilike(agents.name, `%${input.query_text.replace(/[\\%_]/g, '\\$&')}%`));
@@ -54,38 +55,11 @@ export async function listAgents(
       input.match_all_tags ? sql`${agents.tags} ?& ${tags}` : sql`${agents.tags} ?| ${tags}`,
     );
   }
-  // Cursors are agent ids; the order is (created_at, id) so equal timestamps stay stable.
-  // The cursor's place is compared in the database: read into a Date, its microseconds
-  // would be lost, and a page after it would start with the cursor itself again.
-  const cursor = async (id: string, field: string) => {
-    const [row] = await db
-      .select({ id: agents.id })
-      .from(agents)
-      .where(and(eq(agents.id, id), eq(agents.organizationId, organizationId)));
-    if (!row) throw notFound(`${field}: agent ${id} not found`);
-    return sql`(select c.created_at, c.id from agents c where c.id = ${id})`;
-  };
-  const place = sql`(${agents.createdAt}, ${agents.id})`;
-  const newerThan = (c: SQL) => sql`${place} > ${c}`;
-  const olderThan = (c: SQL) => sql`${place} < ${c}`;
-  const descending = input.order === 'desc';
-  if (input.after) {
-    const c = await cursor(input.after, 'after');
-    conditions.push(descending ? olderThan(c) : newerThan(c));
-  }
-  if (input.before) {
-    const c = await cursor(input.before, 'before');
-    conditions.push(descending ? newerThan(c) : olderThan(c));
-  }
-  // A `before` page is the agents nearest the cursor: walk backwards, then restore the order.
-  const backwards = Boolean(input.before) && !input.after;
-  const direction = descending !== backwards ? desc : asc;
-  const rows = await db
-    .select()
-    .from(agents)
-    .where(and(...conditions))
-    .orderBy(direction(agents.createdAt), direction(agents.id))
-    .limit(input.limit);
-  if (backwards) rows.reverse();
+  const rows = await readKeysetPage(
+    db,
+    agents,
+    { organizationId, name: 'agent', where: conditions },
+    input,
+  );
   return withBlocks(db, rows);
 }

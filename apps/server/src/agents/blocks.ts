@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, ilike, type SQL, sql } from 'drizzle-orm';
+import { and, eq, ilike, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { errorCodes, UNIQUE_VIOLATION } from '../db/error-code.js';
+import { readKeysetPage } from '../db/keyset-page.js';
 import { agentBlocks, blocks } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { AppError, badRequest, notFound } from '../errors.js';
@@ -106,41 +107,19 @@ export async function listOrganizationBlocks(
   const { organizationId, ...query } = args;
   const input = parseInput(organizationBlockListSchema, query);
   if (input.templates_only) return [];
-  const conditions: SQL[] = [eq(blocks.organizationId, organizationId)];
+  const conditions: SQL[] = [];
   if (input.label) conditions.push(eq(blocks.label, input.label));
   if (input.label_search) conditions.push(ilike(blocks.label, contains(input.label_search)));
   if (input.value_search) conditions.push(ilike(blocks.value, contains(input.value_search)));
   if (input.description_search) {
     conditions.push(ilike(blocks.description, contains(input.description_search)));
   }
-  // The cursor's place is compared in the database, where created_at keeps its microseconds.
-  const cursor = async (id: string, field: string) => {
-    const [row] = await db
-      .select({ id: blocks.id })
-      .from(blocks)
-      .where(and(eq(blocks.id, id), eq(blocks.organizationId, organizationId)));
-    if (!row) throw notFound(`${field}: block ${id} not found`);
-    return sql`(select c.created_at, c.id from blocks c where c.id = ${id})`;
-  };
-  const place = sql`(${blocks.createdAt}, ${blocks.id})`;
-  const descending = input.order === 'desc';
-  if (input.after) {
-    const c = await cursor(input.after, 'after');
-    conditions.push(descending ? sql`${place} < ${c}` : sql`${place} > ${c}`);
-  }
-  if (input.before) {
-    const c = await cursor(input.before, 'before');
-    conditions.push(descending ? sql`${place} > ${c}` : sql`${place} < ${c}`);
-  }
-  const backwards = Boolean(input.before) && !input.after;
-  const direction = descending !== backwards ? desc : asc;
-  const rows = await db
-    .select()
-    .from(blocks)
-    .where(and(...conditions))
-    .orderBy(direction(blocks.createdAt), direction(blocks.id))
-    .limit(input.limit);
-  if (backwards) rows.reverse();
+  const rows = await readKeysetPage(
+    db,
+    blocks,
+    { organizationId, name: 'block', where: conditions },
+    input,
+  );
   return rows.map((row) => toBlockState(toStoredBlock(row)));
 }
 

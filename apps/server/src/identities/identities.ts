@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, type SQL } from 'drizzle-orm';
 import { existingAgentIds } from '../agents/agent-read.js';
 import type { Database } from '../db/client.js';
+import { readKeysetPage } from '../db/keyset-page.js';
 import { agentIdentities, identities } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { AppError, notFound } from '../errors.js';
@@ -229,34 +230,15 @@ export async function listIdentities(
 ): Promise<IdentityState[]> {
   const { organizationId, ...query } = args;
   const input = parseInput(identityListSchema, query);
-  const conditions: (SQL | undefined)[] = [eq(identities.organizationId, organizationId)];
+  const conditions: SQL[] = [];
   if (input.name) conditions.push(eq(identities.name, input.name));
   if (input.identifier_key) conditions.push(eq(identities.identifierKey, input.identifier_key));
   if (input.identity_type) conditions.push(eq(identities.identityType, input.identity_type));
-  const place = sql`(${identities.createdAt}, ${identities.id})`;
-  const cursor = async (id: string, field: string) => {
-    await identityRow(db, organizationId, id).catch(() => {
-      throw notFound(`${field}: identity ${id} not found`);
-    });
-    return sql`(select c.created_at, c.id from identities c where c.id = ${id})`;
-  };
-  const descending = input.order === 'desc';
-  if (input.after) {
-    const c = await cursor(input.after, 'after');
-    conditions.push(descending ? sql`${place} < ${c}` : sql`${place} > ${c}`);
-  }
-  if (input.before) {
-    const c = await cursor(input.before, 'before');
-    conditions.push(descending ? sql`${place} > ${c}` : sql`${place} < ${c}`);
-  }
-  const backwards = Boolean(input.before) && !input.after;
-  const direction = descending !== backwards ? desc : asc;
-  const rows = await db
-    .select()
-    .from(identities)
-    .where(and(...conditions))
-    .orderBy(direction(identities.createdAt), direction(identities.id))
-    .limit(input.limit);
-  if (backwards) rows.reverse();
+  const rows = await readKeysetPage(
+    db,
+    identities,
+    { organizationId, name: 'identity', where: conditions },
+    input,
+  );
   return toIdentityStates(db, rows);
 }
