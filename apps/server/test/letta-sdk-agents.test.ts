@@ -1,4 +1,5 @@
-import Letta, {
+import type Letta from '@letta-ai/letta-client';
+import {
   BadRequestError,
   ConflictError,
   NotFoundError,
@@ -10,28 +11,12 @@ import { describe, expect, it } from 'vitest';
 import { signUp } from '../src/accounts/users.js';
 import { getAgent } from '../src/agents/agent-read.js';
 import { messages } from '../src/db/schema.js';
-import { mintClientToken } from '../src/tokens/client-tokens.js';
-import { APP_ORIGIN, seedOrganization } from './support/fixtures.js';
+import { seedOrganization } from './support/fixtures.js';
+import { useLettaSdk } from './support/letta-sdk.js';
 import { useSuite } from './support/suite.js';
 
 const s = useSuite({ server: true });
-
-const sdk = (apiKey: string, origin?: string) =>
-  new Letta({
-    apiKey,
-    baseURL: s.server.baseUrl,
-    maxRetries: 0,
-    defaultHeaders: origin ? { Origin: origin } : undefined,
-  });
-
-async function browserClient(access: AccessOf<'agent'>[], agentId = s.acme.agentId) {
-  const { token } = await mintClientToken(s.deps, {
-    organizationId: s.acme.organizationId,
-    hostname: APP_ORIGIN,
-    policy: [{ type: 'agent', id: agentId, access }],
-  });
-  return sdk(token, APP_ORIGIN);
-}
+const { sdk, browserClient } = useLettaSdk(s);
 
 describe('agents through the SDK with a server-side key', () => {
   it('creates, lists with paging, retrieves, updates and deletes', async () => {

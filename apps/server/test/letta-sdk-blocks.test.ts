@@ -1,15 +1,14 @@
-import Letta, {
+import {
   BadRequestError,
   ConflictError,
   NotFoundError,
   PermissionDeniedError,
 } from '@letta-ai/letta-client';
 import type { BlockResponse } from '@letta-ai/letta-client/resources/blocks/blocks';
-import type { Access } from '@scopekit/policy';
 import { describe, expect, it } from 'vitest';
 import { agentBlocks } from '../src/db/schema.js';
-import { mintClientToken } from '../src/tokens/client-tokens.js';
-import { APP_ORIGIN, seedOrganization } from './support/fixtures.js';
+import { seedOrganization } from './support/fixtures.js';
+import { refusal, useLettaSdk } from './support/letta-sdk.js';
 import { useSuite } from './support/suite.js';
 
 /**
@@ -17,30 +16,7 @@ import { useSuite } from './support/suite.js';
  * (`agents.blocks.attach/detach`), each seeing what any of them writes.
  */
 const s = useSuite({ server: true });
-
-const sdk = (apiKey: string, origin?: string) =>
-  new Letta({
-    apiKey,
-    baseURL: s.server.baseUrl,
-    maxRetries: 0,
-    defaultHeaders: origin ? { Origin: origin } : undefined,
-  });
-
-async function browserClient(access: Access[], agentId = s.acme.agentId) {
-  const { token } = await mintClientToken(s.deps, {
-    organizationId: s.acme.organizationId,
-    hostname: APP_ORIGIN,
-    policy: [{ type: 'agent', id: agentId, access }],
-  });
-  return sdk(token, APP_ORIGIN);
-}
-
-async function refusal(call: Promise<unknown>) {
-  return (await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  )) as Error | undefined;
-}
+const { sdk, browserClient } = useLettaSdk(s);
 
 /** A block as the SDK types it. */
 const blockShape = (fields: Partial<BlockResponse>): BlockResponse => ({

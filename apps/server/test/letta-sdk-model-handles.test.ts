@@ -1,9 +1,10 @@
-import Letta, { BadRequestError } from '@letta-ai/letta-client';
+import { BadRequestError } from '@letta-ai/letta-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAIRuntime } from '../src/agent-runtime/openai.js';
 import { listAgents } from '../src/agents/agent-read.js';
 import { FakeOpenAI } from './support/fake-openai.js';
 import { makeDeps } from './support/fixtures.js';
+import { lettaClient } from './support/letta-sdk.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { useSuite } from './support/suite.js';
 
@@ -30,7 +31,7 @@ beforeEach(() => {
   fake.models = ['gpt-4o-mini', 'gpt-4.1'];
 });
 
-const sdk = () => new Letta({ apiKey: s.acme.apiKey, baseURL: server.baseUrl, maxRetries: 0 });
+const sdk = () => lettaClient(s.acme.apiKey, server.baseUrl);
 const agentCount = async () =>
   (await listAgents(s.deps, { organizationId: s.acme.organizationId })).length;
 

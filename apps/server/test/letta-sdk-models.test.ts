@@ -1,23 +1,16 @@
-import Letta, { BadRequestError, PermissionDeniedError } from '@letta-ai/letta-client';
+import { BadRequestError, PermissionDeniedError } from '@letta-ai/letta-client';
 import type { EmbeddingModel, Model } from '@letta-ai/letta-client/resources/models/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAIRuntime } from '../src/agent-runtime/openai.js';
-import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { FakeOpenAI } from './support/fake-openai.js';
-import { APP_ORIGIN, makeDeps } from './support/fixtures.js';
+import { makeDeps } from './support/fixtures.js';
+import { lettaClient, useLettaSdk } from './support/letta-sdk.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { useSuite } from './support/suite.js';
 
 /** A model picker's calls: `models.list` and `models.embeddings.list`, from the provider. */
 const s = useSuite({ server: true });
-
-const sdk = (apiKey: string, baseURL = s.server.baseUrl, origin?: string) =>
-  new Letta({
-    apiKey,
-    baseURL,
-    maxRetries: 0,
-    defaultHeaders: origin ? { Origin: origin } : undefined,
-  });
+const { sdk, browserClient } = useLettaSdk(s);
 
 describe('the builtin runtime', () => {
   it('lists its one model as Letta’s Model, and no embedding model', async () => {
@@ -51,12 +44,7 @@ describe('the builtin runtime', () => {
       .catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(BadRequestError);
     expect((bad as Error).message).toContain('provider_category[0]');
-    const { token } = await mintClientToken(s.deps, {
-      organizationId: s.acme.organizationId,
-      hostname: APP_ORIGIN,
-      policy: [{ type: 'agent', id: s.acme.agentId, access: ['read_agent', 'write_agent'] }],
-    });
-    const browser = sdk(token, s.server.baseUrl, APP_ORIGIN);
+    const browser = await browserClient(['read_agent', 'write_agent']);
     // One call at a time: a second promise made up front would reject before anyone awaits it.
     for (const call of [() => browser.models.list(), () => browser.models.embeddings.list()]) {
       const error = await call().catch((e: unknown) => e);
@@ -109,7 +97,7 @@ describe('an OpenAI-compatible endpoint', () => {
       'whisper-1',
       'dall-e-3',
     ];
-    const client = sdk(s.acme.apiKey, server.baseUrl);
+    const client = lettaClient(s.acme.apiKey, server.baseUrl);
     expect(await client.models.list()).toEqual([llm('gpt-4o-mini'), llm('gpt-4.1')]);
     expect(await client.models.list({ provider_type: 'openai' })).toHaveLength(2);
     const embedding = (name: string, dim: number): EmbeddingModel => ({
@@ -131,7 +119,7 @@ describe('an OpenAI-compatible endpoint', () => {
 
   it('lists the configured model alone when the endpoint has no model list', async () => {
     fake.reset();
-    const client = sdk(s.acme.apiKey, server.baseUrl);
+    const client = lettaClient(s.acme.apiKey, server.baseUrl);
     expect(await client.models.list()).toEqual([llm('gpt-4o-mini')]);
     expect(await client.models.embeddings.list()).toEqual([]);
   });
@@ -143,7 +131,7 @@ describe('an OpenAI-compatible endpoint', () => {
     const runtime = new OpenAIRuntime({ baseURL, apiKey: 'k', model: 'llama3', stream: true });
     const down = await startTestServer(makeDeps(s.database, undefined, undefined, runtime));
     try {
-      const models = await sdk(s.acme.apiKey, down.baseUrl).models.list();
+      const models = await lettaClient(s.acme.apiKey, down.baseUrl).models.list();
       expect(models.map((m) => m.handle)).toEqual(['openai/llama3']);
     } finally {
       await down.close();

@@ -4,10 +4,10 @@ import Letta, {
   NotFoundError,
   PermissionDeniedError,
 } from '@letta-ai/letta-client';
-import type { Access } from '@scopekit/policy';
 import { describe, expect, it } from 'vitest';
 import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { APP_ORIGIN, seedOrganization } from './support/fixtures.js';
+import { refusal, useLettaSdk } from './support/letta-sdk.js';
 import { startTestServer } from './support/server.js';
 import { useSuite } from './support/suite.js';
 
@@ -17,30 +17,7 @@ import { useSuite } from './support/suite.js';
  * browser's ck-let- token where Letta Cloud lets one through.
  */
 const s = useSuite({ server: true });
-
-const sdk = (apiKey: string, origin?: string) =>
-  new Letta({
-    apiKey,
-    baseURL: s.server.baseUrl,
-    maxRetries: 0,
-    defaultHeaders: origin ? { Origin: origin } : undefined,
-  });
-
-async function browserClient(access: Access[], agentId = s.acme.agentId) {
-  const { token } = await mintClientToken(s.deps, {
-    organizationId: s.acme.organizationId,
-    hostname: APP_ORIGIN,
-    policy: [{ type: 'agent', id: agentId, access }],
-  });
-  return sdk(token, APP_ORIGIN);
-}
-
-async function refusal(call: Promise<unknown>) {
-  return (await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  )) as Error | undefined;
-}
+const { sdk, browserClient } = useLettaSdk(s);
 
 /** Letta's `Tool` as the SDK types it: the fields a tool picker reads. */
 const toolShape = (name: string) => ({

@@ -1,14 +1,9 @@
-import Letta, {
-  BadRequestError,
-  NotFoundError,
-  PermissionDeniedError,
-} from '@letta-ai/letta-client';
+import { BadRequestError, NotFoundError, PermissionDeniedError } from '@letta-ai/letta-client';
 import type { LettaStreamingResponse, Run } from '@letta-ai/letta-client/resources/agents/messages';
-import type { Access } from '@scopekit/policy';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentRuntime, RuntimePart } from '../src/agent-runtime/runtime.js';
-import { mintClientToken } from '../src/tokens/client-tokens.js';
-import { APP_ORIGIN, makeDeps, seedOrganization } from './support/fixtures.js';
+import { makeDeps, seedOrganization } from './support/fixtures.js';
+import { lettaClient, refusal, useLettaSdk } from './support/letta-sdk.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { useSuite } from './support/suite.js';
 
@@ -17,30 +12,7 @@ import { useSuite } from './support/suite.js';
  * answered with its run, the run read and listed, and its stream resumed after a `seq_id`.
  */
 const s = useSuite({ server: true });
-
-const sdk = (apiKey: string, baseURL = s.server.baseUrl, origin?: string) =>
-  new Letta({
-    apiKey,
-    baseURL,
-    maxRetries: 0,
-    defaultHeaders: origin ? { Origin: origin } : undefined,
-  });
-
-async function browserClient(access: Access[], agentId = s.acme.agentId) {
-  const { token } = await mintClientToken(s.deps, {
-    organizationId: s.acme.organizationId,
-    hostname: APP_ORIGIN,
-    policy: [{ type: 'agent', id: agentId, access }],
-  });
-  return sdk(token, s.server.baseUrl, APP_ORIGIN);
-}
-
-async function refusal(call: Promise<unknown>) {
-  return (await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  )) as Error | undefined;
-}
+const { sdk, browserClient } = useLettaSdk(s);
 
 async function chunksOf(stream: AsyncIterable<LettaStreamingResponse>) {
   const chunks: LettaStreamingResponse[] = [];
@@ -194,7 +166,7 @@ describe('a run still running', () => {
   const serverWith = async (runtime: AgentRuntime) => {
     await server?.close();
     server = await startTestServer({ ...makeDeps(s.database), agentRuntime: runtime });
-    return sdk(s.acme.apiKey, server.baseUrl);
+    return lettaClient(s.acme.apiKey, server.baseUrl);
   };
 
   it('is followed live to its end by a stream opened mid-turn', async () => {

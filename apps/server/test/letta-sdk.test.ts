@@ -1,22 +1,16 @@
-import Letta, {
+import {
   AuthenticationError,
   BadRequestError,
   PermissionDeniedError,
 } from '@letta-ai/letta-client';
 import { describe, expect, it } from 'vitest';
 import { APP_ORIGIN, TestClock } from './support/fixtures.js';
+import { useLettaSdk } from './support/letta-sdk.js';
 import { useSuite } from './support/suite.js';
 
 const clock = new TestClock();
 const s = useSuite({ server: true, clock });
-
-const sdk = (apiKey: string, origin?: string) =>
-  new Letta({
-    apiKey,
-    baseURL: s.server.baseUrl,
-    maxRetries: 0,
-    defaultHeaders: origin ? { Origin: origin } : undefined,
-  });
+const { sdk } = useLettaSdk(s);
 
 describe('the official Letta SDK against scopekit', () => {
   it('creates, lists with a filter and paging, and deletes client-side tokens', async () => {
