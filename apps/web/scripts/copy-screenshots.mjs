@@ -1,10 +1,11 @@
-// The README shows four of the pages the browser tests photograph (into apps/web/screenshots/,
-// on every run). This copies those four to docs/screenshots/, where the README finds them:
-// run the browser tests, then this, and commit the images.
+// The docs show three of the pages the browser tests photograph (into apps/web/screenshots/,
+// on every run). This copies those three to docs/screenshots/, where the docs find them:
+// run the browser tests, then this, and commit the images. The admin page is taken from
+// `pnpm dev` instead (admin-screenshot.mjs): its tokens show the origin, and the tests' port.
 import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const SHOWN = ['login', 'chat', 'chat-phone', 'admin'];
+const SHOWN = ['login', 'chat', 'chat-phone'];
 
 const from = fileURLToPath(new URL('../screenshots/', import.meta.url));
 const to = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
