@@ -1,6 +1,21 @@
 import { defineConfig, devices } from '@playwright/test';
 import { e2eOrigin } from './e2e/main-server';
 
+const browser = {
+  ...devices['Desktop Chrome'],
+  launchOptions: {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  },
+};
+
 /**
  * The real server (e2e/global-setup.ts starts it, with a fresh database each run) serving
  * the built web app on loopback, driven by the system's Chromium. No browser is ever
@@ -11,7 +26,7 @@ export default defineConfig({
   globalSetup: './e2e/global-setup.ts',
   outputDir: 'test-results',
   fullyParallel: false,
-  workers: 1,
+  workers: 2,
   forbidOnly: Boolean(process.env.CI),
   retries: 0,
   timeout: 60_000,
@@ -23,22 +38,10 @@ export default defineConfig({
     screenshot: 'only-on-failure',
   },
   projects: [
-    {
-      name: 'chromium',
-      use: {
-        ...devices['Desktop Chrome'],
-        launchOptions: {
-          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-          args: [
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
-          ],
-        },
-      },
-    },
+    // The specs on the shared server use its seeded accounts (one revokes all of alice's
+    // tokens, another watches her stream), so they run one at a time; the cross-origin spec
+    // starts servers of its own and runs beside them, on the second worker.
+    { name: 'shared server', testIgnore: 'cross-origin.spec.ts', workers: 1, use: browser },
+    { name: 'own servers', testMatch: 'cross-origin.spec.ts', workers: 1, use: browser },
   ],
 });
