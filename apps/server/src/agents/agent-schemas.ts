@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageLimit } from '../lib/page-limit.js';
 import { toolIdsSchema, toolNamesSchema } from './tool-schemas.js';
 import { emptyList, emptyMap, nullOnly } from './unsupported-fields.js';
 
@@ -220,7 +221,7 @@ const byCreation = z
 export const agentListFields = z.strictObject({
   after: z.string().min(1).max(200).optional(),
   before: z.string().min(1).max(200).optional(),
-  limit: z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100').default(50),
+  limit: pageLimit(100).default(50),
   order: z.enum(['asc', 'desc']).optional(),
   ascending: z.boolean().optional(),
   order_by: byCreation,
@@ -268,7 +269,7 @@ export type BlockUpdateInput = z.input<typeof blockUpdateSchema>;
 export const blockListSchema = z.strictObject({
   after: z.string().min(1).max(200).optional(),
   before: z.string().min(1).max(200).optional(),
-  limit: z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100').optional(),
+  limit: pageLimit(100).optional(),
   order: z.enum(['asc', 'desc']).default('asc'),
   order_by: z.literal('created_at').optional(),
 });

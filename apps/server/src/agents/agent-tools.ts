@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { agents } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { badRequest, notFound } from '../errors.js';
+import { pageLimit } from '../lib/page-limit.js';
 import { parseInput } from '../lib/parse-input.js';
 import { withBlocks } from './agent-blocks.js';
 import { getAgent } from './agent-read.js';
@@ -21,7 +22,7 @@ import {
 export const toolPageSchema = z.strictObject({
   after: z.string().min(1).max(200).nullable().optional(),
   before: z.string().min(1).max(200).nullable().optional(),
-  limit: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
+  limit: pageLimit(1_000).optional(),
   order: z.enum(['asc', 'desc']).default('asc'),
   order_by: z.literal('created_at').optional(),
 });

@@ -6,6 +6,7 @@ import { agentBlocks, blocks } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { AppError, badRequest, notFound } from '../errors.js';
 import { newId } from '../lib/ids.js';
+import { pageLimit } from '../lib/page-limit.js';
 import { parseInput } from '../lib/parse-input.js';
 import { linkBlocks, toStoredBlock } from './agent-blocks.js';
 import { getAgent } from './agent-read.js';
@@ -27,12 +28,7 @@ import { emptyList, nullOnly } from './unsupported-fields.js';
 export const organizationBlockListSchema = z.strictObject({
   after: z.string().min(1).max(200).optional(),
   before: z.string().min(1).max(200).optional(),
-  limit: z
-    .number()
-    .int()
-    .min(1, 'must be at least 1')
-    .max(1000, 'must be at most 1000')
-    .default(50),
+  limit: pageLimit(1_000).default(50),
   order: z.enum(['asc', 'desc']).default('desc'),
   order_by: z.literal('created_at').optional(),
   label: z.string().max(50).nullable().optional(),

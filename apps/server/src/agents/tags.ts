@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowsOf } from '../db/rows.js';
 import type { ServiceDeps } from '../deps.js';
+import { pageLimit } from '../lib/page-limit.js';
 import { parseInput } from '../lib/parse-input.js';
 
 /**
@@ -11,12 +12,7 @@ import { parseInput } from '../lib/parse-input.js';
 export const tagListSchema = z.strictObject({
   after: z.string().max(100).nullable().optional(),
   before: z.string().max(100).nullable().optional(),
-  limit: z
-    .number()
-    .int()
-    .min(1, 'must be at least 1')
-    .max(1000, 'must be at most 1000')
-    .default(50),
+  limit: pageLimit(1_000).default(50),
   name: z.string().max(100).nullable().optional(),
   query_text: z.string().max(100).nullable().optional(),
   order: z.enum(['asc', 'desc']).default('asc'),

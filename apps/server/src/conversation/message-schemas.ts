@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageLimit } from '../lib/page-limit.js';
 
 /** Letta's `TextContent`; the SDK leaves `type` optional. */
 const textPart = z.strictObject({
@@ -54,12 +55,7 @@ export const messageTypesSchema = z.array(z.enum(LETTA_MESSAGE_TYPES)).max(20);
 export const messageListSchema = z.strictObject({
   before: z.string().min(1).max(200).optional(),
   after: z.string().min(1).max(200).optional(),
-  limit: z
-    .number()
-    .int()
-    .min(1, 'must be at least 1')
-    .max(1000, 'must be at most 1000')
-    .default(100),
+  limit: pageLimit(1_000).default(100),
   order: z.enum(['asc', 'desc']).default('desc'),
   /** Only messages of these types; absent means all. */
   include_return_message_types: messageTypesSchema.optional(),

@@ -5,6 +5,7 @@ import { errorCodes, FOREIGN_KEY_VIOLATION } from '../db/error-code.js';
 import { type RunStatus, runs } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { notFound } from '../errors.js';
+import { pageLimit } from '../lib/page-limit.js';
 import { parseInput } from '../lib/parse-input.js';
 import type { StopReason } from './message-view.js';
 
@@ -106,12 +107,7 @@ const RUN_STATUSES = ['created', 'running', 'completed', 'failed', 'cancelled'] 
 export const runListSchema = z.strictObject({
   after: z.string().max(200).nullable().optional(),
   before: z.string().max(200).nullable().optional(),
-  limit: z
-    .number()
-    .int()
-    .min(1, 'must be at least 1')
-    .max(1000, 'must be at most 1000')
-    .default(50),
+  limit: pageLimit(1_000).default(50),
   order: z.enum(['asc', 'desc']).default('desc'),
   order_by: z.literal('created_at').optional(),
   ascending: z.boolean().optional(),

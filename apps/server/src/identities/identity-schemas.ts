@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { emptyList } from '../agents/unsupported-fields.js';
+import { pageLimit } from '../lib/page-limit.js';
 
 /**
  * Identity input in Letta's wire shape (`IdentityCreate`, `IdentityUpdate`, `IdentityUpsert`
@@ -74,7 +75,7 @@ export type IdentityUpdateInput = z.input<typeof identityUpdateSchema>;
 export const identityListSchema = z.strictObject({
   after: z.string().min(1).max(200).nullable().optional(),
   before: z.string().min(1).max(200).nullable().optional(),
-  limit: z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100').default(50),
+  limit: pageLimit(100).default(50),
   order: z.enum(['asc', 'desc']).default('desc'),
   order_by: z.literal('created_at').optional(),
   name: z.string().max(200).nullable().optional(),
