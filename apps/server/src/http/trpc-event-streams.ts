@@ -64,7 +64,7 @@ export function serveEventStreams<TRouter extends AnyTRPCRouter, TContext>(
   // One timer for every stream rather than one each: a ping every interval, quiet or not.
   const startPing = () => {
     ping ??= setInterval(() => {
-      for (const raw of streams) raw.write(PING_FRAME);
+      for (const raw of streams) if (!raw.destroyed && !raw.writableEnded) raw.write(PING_FRAME);
     }, options.pingMs ?? PING_MS);
     ping.unref();
   };
