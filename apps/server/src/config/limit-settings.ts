@@ -11,12 +11,16 @@ export const limitSettings = z.object({
   /**
    * Live event streams (the web app's conversation stream) one client token, one web user
    * and one client address may hold open on an instance, and the instance in all: each holds
-   * a connection and its buffers for as long as its client keeps it.
+   * a connection and its buffers for as long as its client keeps it. The instance's 5,000
+   * is what fits a 1 GB instance with room to spare on either runtime (about 40 KB a stream
+   * over a 190–260 MB idle instance: under 500 MB, 1.5× for turns and GC; docs/scaling.md):
+   * past it a stream is refused with 503 and Retry-After rather than the instance running
+   * out of memory. It needs a descriptor limit above it (`ulimit -n`, LimitNOFILE).
    */
   SCOPEKIT_STREAMS_PER_TOKEN: z.coerce.number().int().positive().default(5),
   SCOPEKIT_STREAMS_PER_USER: z.coerce.number().int().positive().default(20),
   SCOPEKIT_STREAMS_PER_ADDRESS: z.coerce.number().int().positive().default(200),
-  SCOPEKIT_STREAMS_PER_INSTANCE: z.coerce.number().int().positive().default(2_000),
+  SCOPEKIT_STREAMS_PER_INSTANCE: z.coerce.number().int().positive().default(5_000),
 });
 
 export interface LimitConfig {
