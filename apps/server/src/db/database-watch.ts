@@ -6,24 +6,35 @@ const PROBE_TIMEOUT_MS = 1_500;
 /** An answer this recent stands for the database answering now. */
 const FRESH_MS = 1_000;
 
-type ParsedHosts = { host: string[]; port: number[]; path: string | false };
+/** Where postgres.js would connect, as it hands them to a `socket` option. */
+export type ParsedHosts = { host: string[]; port: number[]; path: string | false };
 
 /**
- * postgres.js's own connect, keeping each socket so that it can be cut: the driver has no
- * other way to give up a connection whose server stopped answering. Given a socket,
- * postgres.js skips its connect and speaks (TLS included) over it.
+ * postgres.js's own connect, for a `socket` option: each call connects to the next of the
+ * hosts, round robin, as the driver does. Given a socket, postgres.js skips its connect and
+ * speaks (TLS included) over it, so the caller may keep the socket: the driver has no other
+ * way to cut a connection.
  */
-export function trackedSockets() {
-  const sockets = new Set<Socket>();
+export function socketOpener() {
   let connects = 0;
-  const open = (parsed: ParsedHosts) => {
+  return (parsed: ParsedHosts): Socket => {
     const index = connects++ % Math.max(1, parsed.host.length);
     const host = parsed.host[index] ?? 'localhost';
     const port = parsed.port[index] ?? parsed.port[0] ?? 5432;
     // postgres.js names the TLS server from `host`, as it does for its own sockets.
-    const socket = parsed.path
-      ? connect(parsed.path)
-      : Object.assign(connect(port, host), { host, port });
+    return parsed.path ? connect(parsed.path) : Object.assign(connect(port, host), { host, port });
+  };
+}
+
+/**
+ * Every socket of a pool, kept so that they can be cut: the driver has no other way to give
+ * up a connection whose server stopped answering.
+ */
+export function trackedSockets() {
+  const sockets = new Set<Socket>();
+  const connectNext = socketOpener();
+  const open = (parsed: ParsedHosts) => {
+    const socket = connectNext(parsed);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     return socket;

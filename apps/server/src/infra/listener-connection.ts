@@ -1,6 +1,7 @@
 // The PostgreSQL event bus's dedicated LISTEN connection, opened so that the bus holds its socket.
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import postgres from 'postgres';
+import { type ParsedHosts, socketOpener } from '../db/database-watch.js';
 
 export interface ListenerCallbacks {
   onnotify: (channel: string, text: string) => void;
@@ -14,7 +15,7 @@ export function openListenerConnection(
   sql: postgres.Sql,
   { onnotify, onclose, onsocket }: ListenerCallbacks,
 ): postgres.Sql {
-  let connects = 0;
+  const connectNext = socketOpener();
   // The pool's own parsed options, as postgres.js's `listen` uses for its connection;
   // `onnotify` is missing from the typings but is what that connection is built with.
   const listenerOptions = {
@@ -26,16 +27,9 @@ export function openListenerConnection(
     fetch_types: false,
     onnotify: (channel: string, text: string) => onnotify(channel, text),
     onclose: () => onclose(),
-    // postgres.js's own connect, but keeping the socket: it has no other way to cut one.
-    // Given a socket, postgres.js skips its connect and speaks (TLS included) over it.
-    socket: (parsed: { host: string[]; port: number[]; path: string | false }) => {
-      const index = connects++ % Math.max(1, parsed.host.length);
-      const host = parsed.host[index] ?? 'localhost';
-      const port = parsed.port[index] ?? parsed.port[0] ?? 5432;
-      // postgres.js names the TLS server from `host`, as it does for its own sockets.
-      const socket = parsed.path
-        ? connect(parsed.path)
-        : Object.assign(connect(port, host), { host, port });
+    // Keeping the socket: postgres.js has no other way to cut one.
+    socket: (parsed: ParsedHosts) => {
+      const socket = connectNext(parsed);
       onsocket(socket);
       return socket;
     },
