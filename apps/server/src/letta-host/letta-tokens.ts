@@ -6,6 +6,7 @@ import { lettaTokens, sessions } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { notFound, sessionEnded } from '../errors.js';
 import { newId } from '../lib/ids.js';
+import type { ClientTokenSummary } from '../tokens/client-tokens.js';
 import { SESSION_ACCESS } from '../tokens/token-issuer.js';
 import type { LettaHost } from './letta-host.js';
 
@@ -124,13 +125,8 @@ async function revokeRow(
     .where(eq(lettaTokens.id, row.id));
 }
 
-export interface LettaTokenSummary {
-  id: string;
-  hint: string;
-  hostname: string;
-  policy: Policy;
-  createdAt: string;
-  expiresAt: string;
+/** A token minted at Letta, described as the admin page describes this server's own. */
+export interface LettaTokenSummary extends Omit<ClientTokenSummary, 'lastUsedAt'> {
   /** Letta does not report a token's use. */
   lastUsedAt: null;
   /** Whether Letta lists it as live; null when Letta could not be asked. */
