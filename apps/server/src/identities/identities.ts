@@ -60,6 +60,11 @@ export async function toIdentityStates(
   }));
 }
 
+async function toIdentityState(db: Database, row: IdentityRow): Promise<IdentityState> {
+  const [state] = await toIdentityStates(db, [row]);
+  return state as IdentityState;
+}
+
 const keyTaken = (key: string) =>
   new AppError(
     'CONFLICT',
@@ -114,8 +119,7 @@ export async function createIdentity(
     await setAgents(tx, inserted.id, input.agent_ids ?? []);
     return inserted;
   });
-  const [state] = await toIdentityStates(db, [row]);
-  return state as IdentityState;
+  return toIdentityState(db, row);
 }
 
 /**
@@ -147,8 +151,7 @@ export async function upsertIdentity(
     if (input.agent_ids != null) await setAgents(tx, written.id, input.agent_ids);
     return written;
   });
-  const [state] = await toIdentityStates(db, [row]);
-  return state as IdentityState;
+  return toIdentityState(db, row);
 }
 
 async function identityRow(db: Database, organizationId: string, identityId: string) {
@@ -165,8 +168,7 @@ export async function getIdentity(
   args: { organizationId: string; identityId: string },
 ): Promise<IdentityState> {
   const row = await identityRow(db, args.organizationId, args.identityId);
-  const [state] = await toIdentityStates(db, [row]);
-  return state as IdentityState;
+  return toIdentityState(db, row);
 }
 
 export async function updateIdentity(
@@ -205,8 +207,7 @@ export async function updateIdentity(
     if (input.agent_ids != null) await setAgents(tx, identityId, input.agent_ids);
     return updated;
   });
-  const [state] = await toIdentityStates(db, [row]);
-  return state as IdentityState;
+  return toIdentityState(db, row);
 }
 
 /** Deleting an identity unlinks its agents; the agents stay. */
