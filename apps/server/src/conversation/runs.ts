@@ -1,7 +1,8 @@
-import { and, asc, desc, eq, inArray, isNull, notInArray, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, notInArray, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { errorCodes, FOREIGN_KEY_VIOLATION } from '../db/error-code.js';
+import { readKeysetPage } from '../db/keyset-page.js';
 import { type RunStatus, runs } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { notFound } from '../errors.js';
@@ -47,7 +48,7 @@ export async function createRun(
     organizationId: string;
     agentId: string;
     background: boolean;
-    /** Whole milliseconds, as list cursors compare them. */
+    /** When the send was accepted; list cursors compare it in the database. */
     createdAt: Date;
   },
 ): Promise<RunView> {
@@ -128,38 +129,20 @@ export async function listRuns(
 ): Promise<RunView[]> {
   const { organizationId, ...query } = args;
   const input = parseInput(runListSchema, query);
-  const conditions: SQL[] = [eq(runs.organizationId, organizationId)];
+  const conditions: SQL[] = [];
   const agentIds = [...(input.agent_ids ?? []), ...(input.agent_id ? [input.agent_id] : [])];
   if (agentIds.length > 0) conditions.push(inArray(runs.agentId, agentIds));
   if (input.statuses) conditions.push(inArray(runs.status, input.statuses));
   if (input.active) conditions.push(notInArray(runs.status, TERMINAL));
   if (input.background != null) conditions.push(eq(runs.background, input.background));
   if (input.stop_reason) conditions.push(eq(runs.stopReason, input.stop_reason));
-  const ascending = input.ascending ?? input.order === 'asc';
-  // Runs of one instant are told apart by id, so the cursor is (created_at, id).
-  const position = async (id: string, field: string) => {
-    const [row] = await db
-      .select({ createdAt: runs.createdAt })
-      .from(runs)
-      .where(and(eq(runs.id, id), eq(runs.organizationId, organizationId)));
-    if (!row) throw notFound(`${field}: run ${id} not found`);
-    return { createdAt: row.createdAt, id };
-  };
-  // "Later in this list" is a greater (created_at, id) when ascending, a smaller one if not.
-  const beyond = (p: { createdAt: Date; id: string }, later: boolean) =>
-    later === ascending
-      ? sql`(${runs.createdAt}, ${runs.id}) > (${p.createdAt.toISOString()}::timestamptz, ${p.id})`
-      : sql`(${runs.createdAt}, ${runs.id}) < (${p.createdAt.toISOString()}::timestamptz, ${p.id})`;
-  if (input.after) conditions.push(beyond(await position(input.after, 'after'), true));
-  if (input.before) conditions.push(beyond(await position(input.before, 'before'), false));
-  const backwards = Boolean(input.before) && !input.after;
-  const up = ascending !== backwards;
-  const rows = await db
-    .select()
-    .from(runs)
-    .where(and(...conditions))
-    .orderBy(...(up ? [asc(runs.createdAt), asc(runs.id)] : [desc(runs.createdAt), desc(runs.id)]))
-    .limit(input.limit);
-  if (backwards) rows.reverse();
+  // `ascending` is Letta's older way to say the order, and wins when both are given.
+  const order = (input.ascending ?? input.order === 'asc') ? 'asc' : 'desc';
+  const rows = await readKeysetPage(
+    db,
+    runs,
+    { organizationId, name: 'run', where: conditions },
+    { ...input, order },
+  );
   return rows.map(toRunView);
 }
