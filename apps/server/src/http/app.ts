@@ -246,15 +246,20 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions });
   // The live conversation: thousands open at once, so served onto the socket (same procedure).
   // Its context writes no cookie (a subscription answers with its head once it has opened,
-  // and none of them sets one), so an open stream holds neither the request nor its reply.
+  // and none of them sets one), and logs through the instance's logger with the request's id
+  // rather than the request's own (a pino child is a prototype and shapes of its own, some
+  // KB): an open stream holds neither the request, nor its reply, nor its logger.
   serveEventStreams(app, {
     paths: ['messages.events'],
     trpcOptions,
-    createContext: (request, reply) =>
-      createContextFromHeaders(deps, request.headers, {
+    createContext: (request, reply) => {
+      const reqId = request.id;
+      return createContextFromHeaders(deps, request.headers, {
         ...sessionTransport(request, reply, secureCookies),
         sessionCookie: undefined,
-      }),
+        log: { warn: (fields, message) => app.log.warn({ reqId, ...fields }, message) },
+      });
+    },
     onError: reportTrpcError,
   });
 

@@ -143,7 +143,10 @@ export function serveEventStreams<TRouter extends AnyTRPCRouter, TContext>(
     raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
     raw.write(CONNECTED_FRAME);
     flattenHead(raw);
-    const fail = failWith(raw, { path, input, ctx, log: request.log });
+    releaseReply(raw);
+    // Not the request's logger, which a stream would hold for its life (a pino child is its own
+    // prototype and shapes, some KB): the instance's, with the request id, when one fails.
+    const fail = failWith(raw, { path, input, ctx, reqId: request.id });
     if (failure !== undefined) return fail(failure);
     const trackedId = lastEventId !== null && !/[\0\n\r]/.test(lastEventId) ? lastEventId : null;
     // Not awaited: the request, its reply and this function's scope go once the stream is
@@ -188,12 +191,12 @@ export function serveEventStreams<TRouter extends AnyTRPCRouter, TContext>(
   /** Ends a stream with the failure as tRPC formats it, reported as tRPC reports it. */
   function failWith(
     raw: ServerResponse,
-    call: { path: string; input: unknown; ctx: TContext | undefined; log: FastifyBaseLogger },
+    call: { path: string; input: unknown; ctx: TContext | undefined; reqId: string },
   ) {
     return (cause: unknown) => {
       const error = getTRPCErrorFromUnknown(cause);
-      const { path, input, ctx, log } = call;
-      options.onError?.({ error, path, log });
+      const { path, input, ctx, reqId } = call;
+      options.onError?.({ error, path, log: app.log.child({ reqId }) });
       const shape = getTRPCErrorShape({
         config: router._def._config,
         ctx,
@@ -215,6 +218,18 @@ export function serveEventStreams<TRouter extends AnyTRPCRouter, TContext>(
 function flattenHead(raw: ServerResponse) {
   const head = (raw as ServerResponse & { _header?: unknown })._header;
   if (typeof head === 'string') head.indexOf('\0');
+}
+
+/**
+ * Fastify listens for the end of every response to log it and run `onResponse` hooks, and
+ * those listeners hold the request, the reply and their logger for as long as the response
+ * lasts: hours, for a live stream. A hijacked reply has neither log line nor hooks to run
+ * (Fastify skips them), so its listeners are let go once the stream is open.
+ */
+function releaseReply(raw: ServerResponse) {
+  for (const event of ['finish', 'error'] as const)
+    for (const listener of raw.listeners(event))
+      if (listener.name === 'onResFinished') raw.off(event, listener as () => void);
 }
 
 const NOT_JSON = Symbol('input is not JSON');
