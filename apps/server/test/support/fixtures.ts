@@ -64,6 +64,14 @@ export function makeDeps(
     streamsPerInstance: 10_000,
     ...limits,
   };
+  // Test files run one after another in a worker (isolate: false), so the recorder's timer
+  // must not outlive the database it writes to: closing the database stops it first.
+  const lastUsed = new LastUsedRecorder(database.db);
+  const closeDatabase = database.close;
+  database.close = async () => {
+    await lastUsed.close().catch(() => {});
+    await closeDatabase();
+  };
   return {
     db: database.db,
     secrets: SecretBox.fromString(SecretBox.generateKey()),
@@ -73,7 +81,7 @@ export function makeDeps(
     turns: new TurnQueue(database.sql ? database.db : undefined),
     now: clock.now,
     tokenCache: new TokenCache({ now: clock.now }),
-    lastUsed: new LastUsedRecorder(database.db),
+    lastUsed,
     limits: allLimits,
     liveStreams: new LiveStreamCaps(allLimits),
     clientTokenOrigin,
