@@ -4,6 +4,7 @@ import type postgres from 'postgres';
 import type { Database } from '../db/client.js';
 import type { EventBus, Interruption, PublishWithin } from '../events/bus.js';
 import { openListenerConnection } from './listener-connection.js';
+import { NotifyBatch } from './notify-batch.js';
 import { isPart, notifyPayloads, PartAssembler } from './notify-parts.js';
 
 interface Subscriber {
@@ -53,13 +54,15 @@ export class PostgresBus implements EventBus {
   #closed = false;
   /** Events arriving in parts. */
   readonly #parts = new PartAssembler();
+  readonly #outbox: NotifyBatch;
 
   constructor(
-    private readonly sql: postgres.Sql,
+    sql: postgres.Sql,
     options: { retryMs?: number; heartbeatMs?: number; heartbeatTimeoutMs?: number } = {},
   ) {
     this.#retryMs = options.retryMs ?? 1000;
     this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 5_000;
+    this.#outbox = new NotifyBatch(sql);
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs ?? 5_000);
     this.#heartbeat.unref();
     this.#listener = openListenerConnection(sql, {
@@ -76,18 +79,12 @@ export class PostgresBus implements EventBus {
    * transaction. PostgreSQL delivers a transaction's notifications together, in the order
    * sent, and never interleaves them with another transaction's, so a listener sees a set's
    * parts in a row and joins them. This keeps the bus general (any event, any size within
-   * MAX_PARTS) at the cost of one short transaction; sending a reference instead would make
-   * every subscriber of every instance read the row back for each large message.
+   * MAX_PARTS); sending a reference instead would make every subscriber of every instance
+   * read the row back for each large message. Publishes made at the same time share one
+   * statement (see NotifyBatch).
    */
   async publish(channel: string, payload: unknown): Promise<void> {
-    const payloads = notifyPayloads(channel, payload);
-    const [single] = payloads;
-    if (payloads.length === 1 && single !== undefined) {
-      await this.sql.notify(channel, single);
-      return;
-    }
-    // Pipelined in one transaction: the parts commit, and are delivered, together.
-    await this.sql.begin((tx) => payloads.map((part) => tx`select pg_notify(${channel}, ${part})`));
+    await this.#outbox.send(channel, notifyPayloads(channel, payload));
   }
 
   async transaction<T>(
