@@ -9,7 +9,7 @@ const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const readme = read('README.md');
 
 /** The cloner's guide stays short: the reference lives in docs/. */
-const README_MAX_BYTES = 16 * 1024;
+const README_MAX_BYTES = 15 * 1024;
 
 const GUIDE_SECTIONS = [
   'Set up',
