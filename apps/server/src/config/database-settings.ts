@@ -1,5 +1,7 @@
 // The database: which one (embedded PGlite or PostgreSQL), where its files live, its pool.
+import { join } from 'node:path';
 import { z } from 'zod';
+import { serverDir } from '../lib/server-dir.js';
 
 export const databaseSettings = z.object({
   /** unset → embedded PGlite under DATA_DIR; `memory://` → PGlite in memory; `postgres://…` → PostgreSQL. */
@@ -19,6 +21,6 @@ export function databaseConfig(e: z.infer<typeof databaseSettings>): DatabaseCon
   return {
     databaseUrl: e.DATABASE_URL || undefined,
     databasePoolSize: e.SCOPEKIT_DB_POOL_SIZE,
-    dataDir: e.DATA_DIR ?? new URL('../../.data', import.meta.url).pathname,
+    dataDir: e.DATA_DIR ?? join(serverDir, '.data'),
   };
 }

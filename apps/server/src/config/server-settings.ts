@@ -1,7 +1,9 @@
 // The HTTP server: where it listens, what it logs, how it stops, what it serves, whom it
 // trusts, how long a request may take to arrive.
+import { join } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_REQUEST_TIMEOUTS, type RequestTimeouts } from '../http/request-timeouts.js';
+import { serverDir } from '../lib/server-dir.js';
 import { StartRefusal } from '../start-refusal.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 
@@ -79,6 +81,6 @@ export function serverConfig(e: z.infer<typeof serverSettings>): ServerConfig {
       headersMs: e.SCOPEKIT_REQUEST_HEADERS_TIMEOUT_SECONDS * 1000,
       requestMs: e.SCOPEKIT_REQUEST_TIMEOUT_SECONDS * 1000,
     },
-    webDist: e.SCOPEKIT_WEB_DIST ?? new URL('../../../web/dist', import.meta.url).pathname,
+    webDist: e.SCOPEKIT_WEB_DIST ?? join(serverDir, '../web/dist'),
   };
 }
