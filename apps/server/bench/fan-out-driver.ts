@@ -4,6 +4,7 @@ import {
   children,
   exited,
   forkWithManyFiles,
+  INSTANCE,
   messageWith,
   ORIGIN,
   percentile,
@@ -77,9 +78,7 @@ export async function withInstances<T>(
   count: number,
   run: (urls: string[]) => Promise<T>,
 ): Promise<T> {
-  const instances = Array.from({ length: count }, () =>
-    forkWithManyFiles('./instance.ts', [], { env }),
-  );
+  const instances = Array.from({ length: count }, () => forkWithManyFiles(INSTANCE, [], { env }));
   try {
     const urls = await Promise.all(
       instances.map(async (child) => (await messageWith<{ url: string }>(child, 'url')).url),

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { buildServer } from '../scripts/build.js';
 
 /** What every step shares: the table it adds rows to, its limits, and child processes. */
 export const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
@@ -17,14 +18,35 @@ export const rows: Row[] = [];
 export const children = new Set<ChildProcess>();
 export const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
+/**
+ * The server instance the steps measure (`instance.ts`), built as `pnpm build` builds the
+ * server and run by plain Node, as in production: through tsx every closure would carry the
+ * name tsx gives it, which alone costs a few KB per open stream. The load generators and
+ * baselines stay TypeScript run by tsx; they are not what is measured.
+ */
+export const INSTANCE = fileURLToPath(new URL('../dist/bench/instance.js', import.meta.url));
+
+/** Builds `INSTANCE` (with the server it imports); once, before the first step. */
+export async function buildInstance(): Promise<void> {
+  await buildServer(['src/**/*.ts', 'bench/instance.ts']);
+}
+
+/** Node's arguments to run `script`: `INSTANCE` as it is, any other script through tsx. */
+function nodeArguments(script: string): string[] {
+  if (script === INSTANCE) return [INSTANCE];
+  return [
+    '--conditions=@scopekit/source',
+    '--import',
+    'tsx',
+    fileURLToPath(new URL(script, import.meta.url)),
+  ];
+}
+
 /** A server instance in its own process, as in production; `env` names its database. */
 export async function startInstance(
   env: NodeJS.ProcessEnv,
 ): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork(new URL('./instance.ts', import.meta.url), [], {
-    env,
-    execArgv: ['--conditions=@scopekit/source', '--import', 'tsx', '--expose-gc'],
-  });
+  const child = fork(INSTANCE, [], { env, execArgv: ['--expose-gc'] });
   children.add(child);
   const url = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`A server instance exited with ${code}`)));
@@ -46,8 +68,7 @@ export function forkWithManyFiles(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; gc?: boolean } = {},
 ): ChildProcess {
-  const execArgv = ['--conditions=@scopekit/source', '--import', 'tsx'];
-  if (options.gc) execArgv.push('--expose-gc');
+  const gc = options.gc ? ['--expose-gc'] : [];
   const child = spawn(
     'sh',
     [
@@ -55,8 +76,8 @@ export function forkWithManyFiles(
       'ulimit -n "$(ulimit -Hn)" && exec "$@"',
       'sh',
       process.execPath,
-      ...execArgv,
-      fileURLToPath(new URL(script, import.meta.url)),
+      ...gc,
+      ...nodeArguments(script),
       ...args,
     ],
     { env: options.env ?? process.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },

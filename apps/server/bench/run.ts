@@ -10,7 +10,16 @@ import { openRuntime } from '../src/runtime.js';
 import { createApiKey } from '../src/tokens/api-keys.js';
 import { mintClientToken } from '../src/tokens/client-tokens.js';
 import { withInstances } from './fan-out-driver.js';
-import { children, DURATION_S, exited, log, ORIGIN, rows, startInstance } from './harness.js';
+import {
+  buildInstance,
+  children,
+  DURATION_S,
+  exited,
+  log,
+  ORIGIN,
+  rows,
+  startInstance,
+} from './harness.js';
 import { measureCachedVerification } from './steps/cached-verification.js';
 import { measureConversationsFanOut } from './steps/conversations-fan-out.js';
 import { measureFanOut } from './steps/fan-out.js';
@@ -106,6 +115,7 @@ async function step(name: string, run: () => Promise<void>) {
 
 async function main() {
   const { deps } = runtime;
+  await buildInstance();
   const org = await ensureOrganization(deps, 'bench');
   const key = await createApiKey(deps, { organizationId: org.id, name: 'bench backend' });
   const agent = await createAgent(deps, { organizationId: org.id, name: 'bench agent' });

@@ -5,6 +5,7 @@ import {
   exited,
   fmt,
   forkWithManyFiles,
+  INSTANCE,
   log,
   messageWith,
   ORIGIN,
@@ -32,7 +33,7 @@ interface LoadReport {
  */
 export async function measureManyStreams(env: NodeJS.ProcessEnv, agentId: string, token: string) {
   log(`${fmt(STREAMS)} live event streams on one instance`);
-  const instance = forkWithManyFiles('./instance.ts', [], { env, gc: true });
+  const instance = forkWithManyFiles(INSTANCE, [], { env, gc: true });
   const { url } = await messageWith<{ url: string }>(instance, 'url');
   const idle = await ask<NodeJS.MemoryUsage>(instance, 'memory');
   const input = encodeURIComponent(JSON.stringify({ agentId }));

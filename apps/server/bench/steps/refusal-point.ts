@@ -5,6 +5,7 @@ import {
   exited,
   fmt,
   forkWithManyFiles,
+  INSTANCE,
   log,
   messageWith,
   ORIGIN,
@@ -29,7 +30,7 @@ export async function measureRefusalPoint(env: NodeJS.ProcessEnv, agentId: strin
   log(
     `opening event streams until the instance refuses (SCOPEKIT_STREAMS_PER_INSTANCE ${fmt(cap)})`,
   );
-  const instance = forkWithManyFiles('./instance.ts', [], { env: atDefault, gc: true });
+  const instance = forkWithManyFiles(INSTANCE, [], { env: atDefault, gc: true });
   const { url } = await messageWith<{ url: string }>(instance, 'url');
   const idle = await ask<NodeJS.MemoryUsage>(instance, 'memory');
   const input = encodeURIComponent(JSON.stringify({ agentId }));
