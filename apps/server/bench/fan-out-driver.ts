@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import type { FanOutCounts, FanOutOrder } from './fanout-load.js';
 import {
   children,
@@ -216,6 +217,9 @@ export async function sendEverySecond(
   const total = conversations * seconds;
   const gapMs = 1000 / conversations;
   const giveUp = new AbortController();
+  // Every send in flight listens on it (thousands at once when the server falls behind):
+  // that is the design, not a leak for Node to warn about on every send.
+  setMaxListeners(0, giveUp.signal);
   const errors: string[] = [];
   let settled = 0;
   const started = performance.now();
