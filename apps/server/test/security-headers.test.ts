@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +131,33 @@ describe('security headers on every answer', () => {
     expectSecurityHeaders(res.headers);
     expect(res.headers.get('cache-control')).toBe('no-store, no-transform');
     expect(await res.text()).toContain('data: [DONE]');
+  });
+
+  it('a live tRPC event stream, whose open answer then keeps no table of them', async () => {
+    let answer: ServerResponse | undefined;
+    const capture = (request: IncomingMessage, response: ServerResponse) => {
+      if (request.url?.startsWith('/trpc/messages.events')) answer = response;
+    };
+    app.server.prependListener('request', capture);
+    const stop = new AbortController();
+    try {
+      const input = encodeURIComponent(JSON.stringify({ agentId: acme.agentId }));
+      const res = await fetch(`${baseUrl}/trpc/messages.events?input=${input}`, {
+        headers: { ...bearer(acme.apiKey), accept: 'text/event-stream' },
+        signal: stop.signal,
+      });
+      expect(res.status).toBe(200);
+      expectSecurityHeaders(res.headers);
+      const reader = res.body?.getReader();
+      const first = new TextDecoder().decode((await reader?.read())?.value);
+      expect(first).toContain('connected');
+      // Sent in the head, then let go: a stream lives for hours, thousands at once.
+      expect(answer?.headersSent).toBe(true);
+      expect(answer?.getHeaders()).toEqual({});
+    } finally {
+      stop.abort();
+      app.server.off('request', capture);
+    }
   });
 
   it("Fastify's routing refusals, in the usual body shape and without echoing the URL", async () => {

@@ -143,6 +143,7 @@ export function serveEventStreams<TRouter extends AnyTRPCRouter, TContext>(
     raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
     raw.write(CONNECTED_FRAME);
     flattenHead(raw);
+    dropHeaderTable(raw);
     releaseReply(raw);
     // Not the request's logger, which a stream would hold for its life (a pino child is its own
     // prototype and shapes, some KB): the instance's, with the request id, when one fails.
@@ -218,6 +219,17 @@ export function serveEventStreams<TRouter extends AnyTRPCRouter, TContext>(
 function flattenHead(raw: ServerResponse) {
   const head = (raw as ServerResponse & { _header?: unknown })._header;
   if (typeof head === 'string') head.indexOf('\0');
+}
+
+/**
+ * The headers set on the response before its head was written (the security headers are
+ * set on every response as it arrives) stay in Node's table of them for the response's
+ * life, some 0.8 KB a stream, though the head they went into is sent. Node starts every
+ * response with no table (null); a sent head needs none.
+ */
+function dropHeaderTable(raw: ServerResponse) {
+  const table = Object.getOwnPropertySymbols(raw).find((key) => key.description === 'kOutHeaders');
+  if (table) (raw as unknown as Record<symbol, unknown>)[table] = null;
 }
 
 /**
