@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildServer } from '../scripts/build.js';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { openTestDatabase, type TestDatabase, writeMigratedDataDir } from './support/database.js';
+import { signUpForToken, watchServer } from './support/processes.js';
 
 const ORIGIN = 'https://chat.example.com';
 const serverDir = new URL('..', import.meta.url).pathname;
@@ -46,46 +47,19 @@ it('the built server starts with plain Node and mints a token for a new user', {
       SCOPEKIT_WEB_ORIGINS: ORIGIN,
     },
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const server = watchServer(child);
   try {
-    let base: string | undefined;
-    // Until it listens or exits: the test's timeout bounds the wait.
-    while (!base && child.exitCode === null) {
-      base = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-      if (!base) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(base, output).toBeDefined();
-
-    const web = { 'content-type': 'application/json', origin: ORIGIN };
-    const signedUp = await fetch(`${base}/trpc/session.signUp`, {
-      method: 'POST',
-      headers: web,
-      body: JSON.stringify({ username: 'built', password: 'a long password' }),
-    });
-    expect(signedUp.status, output).toBe(200);
+    const base = await server.listening();
+    expect(base, server.output()).toBeDefined();
+    const signedUp = await signUpForToken(base ?? '', ORIGIN, 'built');
+    expect(signedUp.status, server.output()).toBe(200);
     // Production's cookie: Secure, with the `__Host-` prefix.
-    const cookie = /__Host-scopekit_session=[^;]+/.exec(
-      signedUp.headers.get('set-cookie') ?? '',
-    )?.[0];
-    expect(cookie).toBeDefined();
-    const minted = await fetch(`${base}/trpc/session.token`, {
-      method: 'POST',
-      headers: { ...web, cookie: cookie ?? '' },
-    });
-    const { token } = ((await minted.json()) as { result: { data: { token: string } } }).result
-      .data;
-    expect(token).toMatch(/^ck-let-/);
+    expect(signedUp.cookie).toMatch(/^__Host-scopekit_session=/);
+    expect(signedUp.token).toMatch(/^ck-let-/);
   } finally {
     child.kill('SIGTERM');
   }
-  expect(await exited, output).toBe(0);
+  expect(await server.exited, server.output()).toBe(0);
   // JSON logs in production, never the development pretty-printer.
-  expect(output).toMatch(/^\{"level":\d+/m);
+  expect(server.output()).toMatch(/^\{"level":\d+/m);
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SecretBox } from '../src/crypto/secret-box.js';
 import { clientTokens } from '../src/db/schema.js';
 import { openTestDatabase, type TestDatabase, writeMigratedDataDir } from './support/database.js';
-import { spawnScript } from './support/processes.js';
+import { signUpForToken, spawnScript, watchServer } from './support/processes.js';
 
 const ORIGIN = 'http://127.0.0.1:5173';
 
@@ -44,39 +44,19 @@ it('exits non-zero with a log line when a turn outlasts the shutdown deadline', 
     SCOPEKIT_BUILTIN_DELAY_MS: '5000',
     SCOPEKIT_SHUTDOWN_TIMEOUT_SECONDS: '1',
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const server = watchServer(child);
+  const exited = server.exited;
   try {
-    let base: string | undefined;
-    // Until it listens or exits: the test's timeout bounds the wait.
-    while (!base && child.exitCode === null) {
-      base = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-      if (!base) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(base, output).toBeDefined();
+    const base = await server.listening();
+    expect(base, server.output()).toBeDefined();
 
     // A user of the web app, its token, and a message whose reply takes many seconds.
-    const web = { 'content-type': 'application/json', origin: ORIGIN };
-    const signedUp = await fetch(`${base}/trpc/session.signUp`, {
-      method: 'POST',
-      headers: web,
-      body: JSON.stringify({ username: 'patient', password: 'a long password' }),
-    });
-    const cookie = /scopekit_session=[^;]+/.exec(signedUp.headers.get('set-cookie') ?? '')?.[0];
-    const minted = await fetch(`${base}/trpc/session.token`, {
-      method: 'POST',
-      headers: { ...web, cookie: cookie ?? '' },
-    });
-    const { token, agentId } = (
-      (await minted.json()) as { result: { data: { token: string; agentId: string } } }
-    ).result.data;
-    const auth = { ...web, authorization: `Bearer ${token}` };
+    const { token, agentId } = await signUpForToken(base ?? '', ORIGIN, 'patient');
+    const auth = {
+      'content-type': 'application/json',
+      origin: ORIGIN,
+      authorization: `Bearer ${token}`,
+    };
     const send = fetch(`${base}/v1/agents/${agentId}/messages`, {
       method: 'POST',
       headers: auth,
@@ -91,10 +71,10 @@ it('exits non-zero with a log line when a turn outlasts the shutdown deadline', 
 
     child.kill('SIGTERM');
     const code = await exited;
-    expect(code, output).toBe(1);
-    expect(output).toContain('shutdown deadline passed');
+    expect(code, server.output()).toBe(1);
+    expect(server.output()).toContain('shutdown deadline passed');
     // What the minute's write-behind held was written before the exit, not lost with it.
-    expect(output).toMatch(/"written":[1-9]\d*,"msg":"last-used times written"/);
+    expect(server.output()).toMatch(/"written":[1-9]\d*,"msg":"last-used times written"/);
     if (database) {
       const used = await database.db
         .select({ id: clientTokens.id })

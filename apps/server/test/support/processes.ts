@@ -56,3 +56,46 @@ export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** A started server's output as it comes, its exit, and its address once it listens. */
+export function watchServer(child: ChildProcessWithoutNullStreams) {
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return {
+    output: () => output,
+    exited,
+    /** Its base URL, or undefined if it exits first; the test's timeout bounds the wait. */
+    async listening(): Promise<string | undefined> {
+      for (;;) {
+        const base = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+        if (base || child.exitCode !== null) return base;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+}
+
+/** Signs a new web user up as the web app does, and returns their agent and its token. */
+export async function signUpForToken(base: string, origin: string, username: string) {
+  const web = { 'content-type': 'application/json', origin };
+  const signedUp = await fetch(`${base}/trpc/session.signUp`, {
+    method: 'POST',
+    headers: web,
+    body: JSON.stringify({ username, password: 'a long password' }),
+  });
+  // `__Host-` prefixed in production, where the cookie is Secure.
+  const cookie = /(?:__Host-)?scopekit_session=[^;]+/.exec(
+    signedUp.headers.get('set-cookie') ?? '',
+  )?.[0];
+  const minted = await fetch(`${base}/trpc/session.token`, {
+    method: 'POST',
+    headers: { ...web, cookie: cookie ?? '' },
+  });
+  const body = (await minted.json()) as { result?: { data: { token: string; agentId: string } } };
+  return { status: signedUp.status, cookie, ...body.result?.data };
+}
