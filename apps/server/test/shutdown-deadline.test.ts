@@ -45,7 +45,6 @@ it('exits non-zero with a log line when a turn outlasts the shutdown deadline', 
     SCOPEKIT_SHUTDOWN_TIMEOUT_SECONDS: '1',
   });
   const server = watchServer(child);
-  const exited = server.exited;
   try {
     const base = await server.listening();
     expect(base, server.output()).toBeDefined();
@@ -70,7 +69,7 @@ it('exits non-zero with a log line when a turn outlasts the shutdown deadline', 
     }
 
     child.kill('SIGTERM');
-    const code = await exited;
+    const code = await server.exited;
     expect(code, server.output()).toBe(1);
     expect(server.output()).toContain('shutdown deadline passed');
     // What the minute's write-behind held was written before the exit, not lost with it.
@@ -88,6 +87,6 @@ it('exits non-zero with a log line when a turn outlasts the shutdown deadline', 
     // SIGTERM, which tsx passes on (its 1 s deadline ends the server); a SIGKILL would end
     // tsx alone and leave the server running.
     if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
+    await server.exited;
   }
 });
