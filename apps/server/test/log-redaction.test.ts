@@ -213,10 +213,17 @@ describe('logs', () => {
     ).result.data;
     secrets.push(webToken);
     const client = browserTrpcClient(server.baseUrl, webToken);
+    // A stream opened without a position starts from now: send only once it listens, or
+    // the reply can be over before it connects and no event ever comes.
+    let listening: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      listening = resolve;
+    });
     const firstEvent = new Promise<void>((resolve, reject) => {
       const subscription = client.messages.events.subscribe(
         { agentId },
         {
+          onStarted: () => listening(),
           onData: () => {
             subscription.unsubscribe();
             resolve();
@@ -225,6 +232,7 @@ describe('logs', () => {
         },
       );
     });
+    await started;
     await client.messages.send.mutate({ agentId, content: 'hello' });
     await firstEvent;
     // The same token where it is refused, in a URL: the request is still logged, it is not.
