@@ -39,9 +39,9 @@ export class LiveStreamCaps {
 
   /** Counts a stream in, or throws the refusal of the first cap it would pass; returns its release. */
   acquire(holder: StreamHolder): () => void {
-    const keys = this.#keysOf(holder);
-    for (const [key, limit, refusal] of keys) {
-      if ((this.#counts.get(key) ?? 0) >= limit) throw refusal();
+    const caps = this.#capsOf(holder);
+    for (const cap of caps) {
+      if ((this.#counts.get(cap.key) ?? 0) >= cap.limit) throw refusal(cap);
     }
     if (this.#total >= this.limits.streamsPerInstance) {
       throw new RetryLaterError(
@@ -50,14 +50,16 @@ export class LiveStreamCaps {
         STREAM_RETRY_AFTER_SECONDS,
       );
     }
-    for (const [key] of keys) this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+    // The release keeps only the keys: it lives as long as the stream, for hours maybe.
+    const keys = caps.map((cap) => cap.key);
+    for (const key of keys) this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
     this.#total++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.#total--;
-      for (const [key] of keys) {
+      for (const key of keys) {
         const left = (this.#counts.get(key) ?? 1) - 1;
         if (left > 0) this.#counts.set(key, left);
         else this.#counts.delete(key);
@@ -65,34 +67,46 @@ export class LiveStreamCaps {
     };
   }
 
-  #keysOf({ principal, userId, clientAddress }: StreamHolder): [string, number, () => Error][] {
+  #capsOf({ principal, userId, clientAddress }: StreamHolder): StreamCap[] {
     if (principal.kind === 'apiKey') return [];
-    const refuse = (limit: number, holder: string, setting: string) => () =>
-      new RetryLaterError(
-        'TOO_MANY_REQUESTS',
-        `${holder} already has ${limit} live event streams open (${setting}); close one or try again later`,
-        STREAM_RETRY_AFTER_SECONDS,
-      );
     const { streamsPerToken, streamsPerUser, streamsPerAddress } = this.limits;
-    const keys: [string, number, () => Error][] = [
-      [
-        `token:${principal.tokenId}`,
-        streamsPerToken,
-        refuse(streamsPerToken, 'This token', 'SCOPEKIT_STREAMS_PER_TOKEN'),
-      ],
-      [
-        `address:${addressKey(clientAddress)}`,
-        streamsPerAddress,
-        refuse(streamsPerAddress, 'This address', 'SCOPEKIT_STREAMS_PER_ADDRESS'),
-      ],
+    const caps: StreamCap[] = [
+      {
+        key: `token:${principal.tokenId}`,
+        limit: streamsPerToken,
+        holder: 'This token',
+        setting: 'SCOPEKIT_STREAMS_PER_TOKEN',
+      },
+      {
+        key: `address:${addressKey(clientAddress)}`,
+        limit: streamsPerAddress,
+        holder: 'This address',
+        setting: 'SCOPEKIT_STREAMS_PER_ADDRESS',
+      },
     ];
     if (userId !== null) {
-      keys.push([
-        `user:${userId}`,
-        streamsPerUser,
-        refuse(streamsPerUser, 'This user', 'SCOPEKIT_STREAMS_PER_USER'),
-      ]);
+      caps.push({
+        key: `user:${userId}`,
+        limit: streamsPerUser,
+        holder: 'This user',
+        setting: 'SCOPEKIT_STREAMS_PER_USER',
+      });
     }
-    return keys;
+    return caps;
   }
 }
+
+/** One cap a stream counts against: its counter's key, its limit and how to name it. */
+interface StreamCap {
+  key: string;
+  limit: number;
+  holder: string;
+  setting: string;
+}
+
+const refusal = ({ limit, holder, setting }: StreamCap) =>
+  new RetryLaterError(
+    'TOO_MANY_REQUESTS',
+    `${holder} already has ${limit} live event streams open (${setting}); close one or try again later`,
+    STREAM_RETRY_AFTER_SECONDS,
+  );
