@@ -138,121 +138,89 @@ export async function openConversationEvents(
   deps: Pick<ServiceDeps, 'db' | 'bus'>,
   args: { agentId: string; lastEventId?: string | null; signal: AbortSignal },
 ): Promise<AsyncGenerator<TrackedEvent>> {
-  const { agentId, signal } = args;
-  const queue: (ConversationEvent | typeof GAP)[] = [];
-  let wake: (() => void) | undefined;
+  const stream = new ConversationStream(deps, args.agentId, args.signal, args.lastEventId);
+  await stream.listen();
+  return stream.follow();
+}
+
+/**
+ * One open stream's state. A class rather than closures over locals: its generators are
+ * methods, shared by every stream, where generator functions declared per stream would
+ * each bring their own prototype and hidden classes, for as long as the stream is open.
+ */
+class ConversationStream {
+  readonly #queue: (ConversationEvent | typeof GAP)[] = [];
+  #wake: (() => void) | undefined;
   /** Gaps whose LISTEN is back: the re-read after each may start. */
-  let resumed = 0;
-  let overflowed = false;
-  let stopListening: (() => Promise<void>) | undefined;
-  const unsubscribe = async () => {
-    const stop = stopListening;
-    stopListening = undefined;
-    await stop?.();
-  };
-  stopListening = await deps.bus.subscribe(
-    conversationChannel(agentId),
-    (payload) => {
-      if (overflowed) return;
-      if (queue.length >= MAX_BUFFERED_EVENTS) {
-        overflowed = true;
-        queue.length = 0;
-        void unsubscribe();
-      } else {
-        queue.push(payload as ConversationEvent);
-      }
-      wake?.();
-    },
-    (phase) => {
-      if (phase === 'lost') queue.push(GAP);
-      else resumed += 1;
-      wake?.();
-    },
-  );
-  // A stream that is never read (its client left at once) lets go when its signal ends,
-  // or at once if it ended while the subscription was being made.
-  const onAbort = () => {
-    wake?.();
-    void unsubscribe();
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
-  if (signal.aborted) onAbort();
-  let lastSeq = resumeSeqOf(args.lastEventId);
-  let position: number;
-  try {
-    position = lastSeq ?? (await newestSeq(deps, agentId));
-  } catch (error) {
-    signal.removeEventListener('abort', onAbort);
-    await unsubscribe();
-    throw error;
+  #resumed = 0;
+  #overflowed = false;
+  #stopListening: (() => Promise<void>) | undefined;
+  #lastSeq: number | null;
+  /** Where the stream stands when it has sent nothing yet. */
+  #position = 0;
+
+  constructor(
+    readonly deps: Pick<ServiceDeps, 'db' | 'bus'>,
+    readonly agentId: string,
+    readonly signal: AbortSignal,
+    lastEventId: string | null | undefined,
+  ) {
+    this.#lastSeq = resumeSeqOf(lastEventId);
   }
 
-  const sleep = () =>
-    new Promise<void>((resolve) => {
-      wake = resolve;
-    }).finally(() => {
-      wake = undefined;
-    });
-
-  // Page by page until caught up: live events carry later seqs, so a message left out of
-  // the replay would never be sent.
-  async function* replayAfter(after: number): AsyncGenerator<TrackedEvent> {
-    for (;;) {
-      const page = await deps.db
-        .select()
-        .from(messages)
-        .where(and(eq(messages.agentId, agentId), gt(messages.seq, after)))
-        .orderBy(asc(messages.seq))
-        .limit(REPLAY_PAGE);
-      for (const row of page) {
-        const event: ConversationEvent = { type: 'message', message: toLettaMessage(row) };
-        lastSeq = row.seq;
-        yield { id: eventIdOf(event), event };
-      }
-      const last = page.at(-1);
-      if (!last || page.length < REPLAY_PAGE || signal.aborted) return;
-      after = last.seq;
-    }
-  }
-
-  /** After a gap: once listening again, re-reads what was stored meanwhile, until it can. */
-  async function* catchUp(): AsyncGenerator<TrackedEvent> {
-    while (resumed === 0 && !signal.aborted) {
-      if (overflowed) throw fellBehind();
-      await sleep();
-    }
-    resumed = Math.max(0, resumed - 1);
-    while (!signal.aborted) {
-      try {
-        yield* replayAfter(lastSeq ?? position);
-        return;
-      } catch (error) {
-        if (!isDatabaseUnavailable(error)) throw error;
-      }
-      if (overflowed) throw fellBehind();
-      const retry = setTimeout(() => wake?.(), RETRY_REREAD_MS);
-      await sleep();
-      clearTimeout(retry);
-    }
-  }
-
-  async function* follow(): AsyncGenerator<TrackedEvent> {
+  /** Subscribes, then finds where the stream stands; resolves once it listens. */
+  async listen() {
+    const { deps, agentId, signal } = this;
+    this.#stopListening = await deps.bus.subscribe(
+      conversationChannel(agentId),
+      (payload) => {
+        if (this.#overflowed) return;
+        if (this.#queue.length >= MAX_BUFFERED_EVENTS) {
+          this.#overflowed = true;
+          this.#queue.length = 0;
+          void this.#unsubscribe();
+        } else {
+          this.#queue.push(payload as ConversationEvent);
+        }
+        this.#rouse();
+      },
+      (phase) => {
+        if (phase === 'lost') this.#queue.push(GAP);
+        else this.#resumed += 1;
+        this.#rouse();
+      },
+    );
+    // A stream that is never read (its client left at once) lets go when its signal ends,
+    // or at once if it ended while the subscription was being made.
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+    if (signal.aborted) this.#onAbort();
     try {
-      if (lastSeq !== null) yield* replayAfter(lastSeq);
-      while (!signal.aborted) {
-        if (overflowed) throw fellBehind();
-        const event = queue.shift();
+      this.#position = this.#lastSeq ?? (await newestSeq(deps, agentId));
+    } catch (error) {
+      signal.removeEventListener('abort', this.#onAbort);
+      await this.#unsubscribe();
+      throw error;
+    }
+  }
+
+  async *follow(): AsyncGenerator<TrackedEvent> {
+    try {
+      if (this.#lastSeq !== null) yield* this.#replayAfter(this.#lastSeq);
+      while (!this.signal.aborted) {
+        if (this.#overflowed) throw fellBehind();
+        const event = this.#queue.shift();
         if (event === undefined) {
-          await sleep();
+          await this.#sleep();
           continue;
         }
         if (event === GAP) {
-          yield* catchUp();
+          yield* this.#catchUp();
           continue;
         }
+        const lastSeq = this.#lastSeq;
         if (event.type === 'message') {
           if (lastSeq !== null && event.message.seq_id <= lastSeq) continue;
-          lastSeq = event.message.seq_id;
+          this.#lastSeq = event.message.seq_id;
         } else if (event.type === 'delta' && lastSeq !== null && event.afterSeq < lastSeq) {
           // A piece of a reply the re-read has already sent whole.
           continue;
@@ -260,9 +228,75 @@ export async function openConversationEvents(
         yield { id: eventIdOf(event), event };
       }
     } finally {
-      signal.removeEventListener('abort', onAbort);
-      await unsubscribe();
+      this.signal.removeEventListener('abort', this.#onAbort);
+      await this.#unsubscribe();
     }
   }
-  return follow();
+
+  // Page by page until caught up: live events carry later seqs, so a message left out of
+  // the replay would never be sent.
+  async *#replayAfter(after: number): AsyncGenerator<TrackedEvent> {
+    for (;;) {
+      const page = await this.deps.db
+        .select()
+        .from(messages)
+        .where(and(eq(messages.agentId, this.agentId), gt(messages.seq, after)))
+        .orderBy(asc(messages.seq))
+        .limit(REPLAY_PAGE);
+      for (const row of page) {
+        const event: ConversationEvent = { type: 'message', message: toLettaMessage(row) };
+        this.#lastSeq = row.seq;
+        yield { id: eventIdOf(event), event };
+      }
+      const last = page.at(-1);
+      if (!last || page.length < REPLAY_PAGE || this.signal.aborted) return;
+      after = last.seq;
+    }
+  }
+
+  /** After a gap: once listening again, re-reads what was stored meanwhile, until it can. */
+  async *#catchUp(): AsyncGenerator<TrackedEvent> {
+    while (this.#resumed === 0 && !this.signal.aborted) {
+      if (this.#overflowed) throw fellBehind();
+      await this.#sleep();
+    }
+    this.#resumed = Math.max(0, this.#resumed - 1);
+    while (!this.signal.aborted) {
+      try {
+        yield* this.#replayAfter(this.#lastSeq ?? this.#position);
+        return;
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) throw error;
+      }
+      if (this.#overflowed) throw fellBehind();
+      const retry = setTimeout(() => this.#rouse(), RETRY_REREAD_MS);
+      await this.#sleep();
+      clearTimeout(retry);
+    }
+  }
+
+  #sleep() {
+    return new Promise<void>((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  // Clears the sleeper as it wakes it rather than after the sleep (a `finally`), which would
+  // hold one more promise and its reaction for every idle stream.
+  #rouse() {
+    const sleeper = this.#wake;
+    this.#wake = undefined;
+    sleeper?.();
+  }
+
+  readonly #onAbort = () => {
+    this.#rouse();
+    void this.#unsubscribe();
+  };
+
+  async #unsubscribe() {
+    const stop = this.#stopListening;
+    this.#stopListening = undefined;
+    await stop?.();
+  }
 }

@@ -93,17 +93,28 @@ export const messagesRouter = router({
         lifetime.dispose();
         throw error;
       }
-      // The body runs after the middleware has returned, so its errors are mapped here.
-      return (async function* () {
-        try {
-          for await (const { id, event } of events) yield tracked(id, event);
-          lifetime.check();
-        } catch (error) {
-          throw toTRPCError(error) ?? error;
-        } finally {
-          releaseStream();
-          lifetime.dispose();
-        }
-      })();
+      return trackedUntilEnd(events, lifetime, releaseStream);
     }),
 });
+
+/**
+ * The stream as tRPC sends it, each event with its id. Declared once rather than per
+ * stream: a generator function made per call brings its own prototype and hidden classes
+ * to every open stream. Its body runs after the middleware has returned, so its errors
+ * are mapped here.
+ */
+async function* trackedUntilEnd(
+  events: AsyncGenerator<TrackedEvent>,
+  lifetime: ReturnType<typeof untilCredentialEnds>,
+  releaseStream: () => void,
+) {
+  try {
+    for await (const { id, event } of events) yield tracked(id, event);
+    lifetime.check();
+  } catch (error) {
+    throw toTRPCError(error) ?? error;
+  } finally {
+    releaseStream();
+    lifetime.dispose();
+  }
+}
