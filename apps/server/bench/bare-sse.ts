@@ -1,4 +1,5 @@
 import { createServer, type ServerResponse } from 'node:http';
+import { settledMemory } from './settled-memory.js';
 
 /**
  * The fan-out baseline: a bare node:http SSE server, no framework, no database, no bus.
@@ -28,6 +29,10 @@ const server = createServer((req, res) => {
     for (const stream of channels.get(channel) ?? []) stream.write(event);
     res.writeHead(204).end();
   });
+});
+// The floor under a stream's memory, asked as of an instance (forked with --expose-gc).
+process.on('message', async (message) => {
+  if (message === 'memory') process.send?.({ memory: await settledMemory() });
 });
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();

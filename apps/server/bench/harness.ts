@@ -28,7 +28,7 @@ export const INSTANCE = fileURLToPath(new URL('../dist/bench/instance.js', impor
 
 /** Builds `INSTANCE` (with the server it imports); once, before the first step. */
 export async function buildInstance(): Promise<void> {
-  await buildServer(['src/**/*.ts', 'bench/instance.ts']);
+  await buildServer(['src/**/*.ts', 'bench/instance.ts', 'bench/settled-memory.ts']);
 }
 
 /** Node's arguments to run `script`: `INSTANCE` as it is, any other script through tsx. */
@@ -162,7 +162,7 @@ export async function load(options: LoadOptions, seconds = DURATION_S, server?: 
   };
 }
 
-/** Asks an instance for its `cpu` or its `memory` (after a full GC) over the IPC channel. */
+/** Asks an instance for its `cpu` or its settled `memory` over the IPC channel. */
 export function ask<T>(child: ChildProcess, what: 'cpu' | 'memory'): Promise<T> {
   return new Promise((resolve) => {
     const onMessage = (message: unknown) => {

@@ -5,6 +5,7 @@ import { buildApp } from '../src/http/app.js';
 import { openRuntime } from '../src/runtime.js';
 import { createContextFromHeaders } from '../src/trpc/context.js';
 import { agentProcedure, publicProcedure, router } from '../src/trpc/trpc.js';
+import { settledMemory } from './settled-memory.js';
 
 /**
  * One server instance for the benchmark, in its own process as in production: the real
@@ -31,12 +32,9 @@ await app.register(fastifyTRPCPlugin, {
 });
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
 
-process.on('message', (message) => {
+process.on('message', async (message) => {
   if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
-  if (message === 'memory') {
-    globalThis.gc?.();
-    process.send?.({ memory: process.memoryUsage() });
-  }
+  if (message === 'memory') process.send?.({ memory: await settledMemory() });
 });
 process.once('disconnect', async () => {
   await app.close();
