@@ -9,6 +9,7 @@ import {
   messageWith,
   ORIGIN,
   percentile,
+  stopInstance,
   within,
 } from './harness.js';
 
@@ -86,11 +87,7 @@ export async function withInstances<T>(
     );
     return await run(urls);
   } finally {
-    for (const child of instances) {
-      if (child.connected) child.disconnect();
-      await exited(child);
-      children.delete(child);
-    }
+    await Promise.all(instances.map(stopInstance));
   }
 }
 

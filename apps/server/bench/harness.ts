@@ -125,6 +125,23 @@ export async function withChild<T>(
   }
 }
 
+/** How long an instance is given to shut down gracefully once a step is done with it. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * Ends an instance a step is done with: gracefully (it closes its server and pool when its
+ * IPC channel goes), then killed if that takes longer than STOP_GRACE_MS. An instance left
+ * with thousands of turns queued (the conversations step) can take minutes to drain them,
+ * and nothing is measured after the step.
+ */
+export async function stopInstance(child: ChildProcess): Promise<void> {
+  if (child.connected) child.disconnect();
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  await exited(child);
+  clearTimeout(timer);
+  children.delete(child);
+}
+
 export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));

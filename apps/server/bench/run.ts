@@ -14,11 +14,11 @@ import {
   buildInstance,
   children,
   DURATION_S,
-  exited,
   log,
   ORIGIN,
   rows,
   startInstance,
+  stopInstance,
 } from './harness.js';
 import { measureCachedVerification } from './steps/cached-verification.js';
 import { measureConversationsFanOut } from './steps/conversations-fan-out.js';
@@ -85,8 +85,7 @@ try {
 } catch (error) {
   failed('setup', error);
 } finally {
-  for (const child of children) if (child.connected) child.disconnect();
-  await Promise.all([...children].map((child) => exited(child)));
+  await Promise.all([...children].map(stopInstance));
   await runtime.close();
   await admin.unsafe(`drop database if exists "${databaseName}" with (force)`);
   await admin.end();

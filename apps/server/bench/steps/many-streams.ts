@@ -10,6 +10,7 @@ import {
   messageWith,
   ORIGIN,
   rows,
+  stopInstance,
 } from '../harness.js';
 import type { SettledMemory } from '../settled-memory.js';
 
@@ -77,10 +78,8 @@ export async function measureManyStreams(env: NodeJS.ProcessEnv, agentId: string
   } finally {
     if (generator.connected) generator.send('close');
     await exited(generator);
-    if (instance.connected) instance.disconnect();
-    await exited(instance);
+    await stopInstance(instance);
     children.delete(generator);
-    children.delete(instance);
   }
 }
 

@@ -10,6 +10,7 @@ import {
   messageWith,
   ORIGIN,
   rows,
+  stopInstance,
 } from '../harness.js';
 import type { RefusalReport } from '../refusal-load.js';
 
@@ -64,9 +65,7 @@ export async function measureRefusalPoint(env: NodeJS.ProcessEnv, agentId: strin
   } finally {
     if (generator.connected) generator.send('close');
     await exited(generator);
-    if (instance.connected) instance.disconnect();
-    await exited(instance);
+    await stopInstance(instance);
     children.delete(generator);
-    children.delete(instance);
   }
 }
