@@ -91,14 +91,20 @@ export async function withInstances<T>(
   }
 }
 
-/** The bare baseline server (`bare-sse.ts`) with its descriptor limit raised, for `run`. */
-export async function withBareServer<T>(run: (url: string) => Promise<T>): Promise<T> {
-  const child: ChildProcess = forkWithManyFiles('./bare-sse.ts', []);
+/**
+ * The bare baseline server (`bare-sse.ts`) with its descriptor limit raised, for `run`;
+ * with `gc`, it can also be asked for its settled `memory`.
+ */
+export async function withBareServer<T>(
+  run: (url: string, child: ChildProcess) => Promise<T>,
+  options: { gc?: boolean } = {},
+): Promise<T> {
+  const child: ChildProcess = forkWithManyFiles('./bare-sse.ts', [], options);
   try {
     const port = await new Promise<number>((resolve) =>
       child.once('message', (m) => resolve(Number(m))),
     );
-    return await run(`http://127.0.0.1:${port}`);
+    return await run(`http://127.0.0.1:${port}`, child);
   } finally {
     child.kill();
     await exited(child);

@@ -1,4 +1,5 @@
 import { PING_MS } from '../../src/http/sse.js';
+import { withBareServer } from '../fan-out-driver.js';
 import {
   ask,
   children,
@@ -96,22 +97,20 @@ function openStreams(url: string, headers: Record<string, string>) {
  * same way. What the stack adds is the difference.
  */
 async function bareFloor(): Promise<string> {
-  const bare = forkWithManyFiles('./bare-sse.ts', [], { gc: true });
-  const port = await new Promise<number>((resolve) =>
-    bare.once('message', (m) => resolve(Number(m))),
+  return withBareServer(
+    async (url, bare) => {
+      const idle = await ask<SettledMemory>(bare, 'memory');
+      const generator = openStreams(`${url}/events`, {});
+      try {
+        const { open } = await messageWith<LoadReport>(generator, 'open');
+        const held = await ask<SettledMemory>(bare, 'memory');
+        return `${((held.rss - idle.rss) / Math.max(1, open) / 1024).toFixed(0)} KB a stream (${fmt(open)} open)`;
+      } finally {
+        if (generator.connected) generator.send('close');
+        await exited(generator);
+        children.delete(generator);
+      }
+    },
+    { gc: true },
   );
-  const idle = await ask<SettledMemory>(bare, 'memory');
-  const generator = openStreams(`http://127.0.0.1:${port}/events`, {});
-  try {
-    const { open } = await messageWith<LoadReport>(generator, 'open');
-    const held = await ask<SettledMemory>(bare, 'memory');
-    return `${((held.rss - idle.rss) / Math.max(1, open) / 1024).toFixed(0)} KB a stream (${fmt(open)} open)`;
-  } finally {
-    if (generator.connected) generator.send('close');
-    await exited(generator);
-    bare.kill();
-    await exited(bare);
-    children.delete(generator);
-    children.delete(bare);
-  }
 }
