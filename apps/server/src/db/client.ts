@@ -48,6 +48,7 @@ export interface OpenDatabaseOptions {
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const { url, dataDir } = options;
   if (url?.startsWith('postgres://') || url?.startsWith('postgresql://')) {
+    await migrateUnderLock(url);
     const sockets = trackedSockets();
     const sql = postgres(url, {
       max: options.poolSize ?? 10,
@@ -62,13 +63,6 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       connection: { application_name: 'scopekit' },
     });
     const db = drizzlePostgres({ client: sql, schema }) as unknown as Database;
-    try {
-      await migrateUnderLock(sql);
-    } catch (error) {
-      // The caller gets no handle to close, so nothing may be left open.
-      await sql.end({ timeout: 5 });
-      throw error;
-    }
     const watch = new DatabaseWatch(url, sockets.cutAll);
     return {
       db,
@@ -119,18 +113,30 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 /**
  * Migrates while holding the advisory lock on one reserved connection, and always unlocks
  * before that connection goes back to the pool: a failed migration must not leave the lock
- * with a pooled connection, where every other instance would wait on it.
+ * with a pooled connection, where every other instance would wait on it. The migration has
+ * two connections of its own (one holds the lock, the other migrates), closed once it is
+ * done, so a pool of any size (SCOPEKIT_DB_POOL_SIZE=1 included) can start.
  */
-async function migrateUnderLock(sql: postgres.Sql): Promise<void> {
-  const lock = await sql.reserve();
+async function migrateUnderLock(url: string): Promise<void> {
+  const sql = postgres(url, {
+    max: 2,
+    connect_timeout: 3,
+    onnotice: () => {},
+    connection: { application_name: 'scopekit migrations' },
+  });
   try {
-    await lock`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+    const lock = await sql.reserve();
     try {
-      await migratePostgres(drizzlePostgres({ client: sql, schema }), { migrationsFolder });
+      await lock`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+      try {
+        await migratePostgres(drizzlePostgres({ client: sql, schema }), { migrationsFolder });
+      } finally {
+        await lock`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
+      }
     } finally {
-      await lock`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
+      lock.release();
     }
   } finally {
-    lock.release();
+    await sql.end({ timeout: 5 });
   }
 }
