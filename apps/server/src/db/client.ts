@@ -11,6 +11,7 @@ import { serverDir } from '../lib/server-dir.js';
 import { StartRefusal } from '../start-refusal.js';
 import { DatabaseWatch, trackedSockets } from './database-watch.js';
 import { lockDataDir } from './pglite-lock.js';
+import { preparingClient } from './prepared-statements.js';
 import * as schema from './schema.js';
 
 /** Typed by the schema, not by the driver, so services never care which one is underneath. */
@@ -62,7 +63,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       onnotice: () => {},
       connection: { application_name: 'scopekit' },
     });
-    const db = drizzlePostgres({ client: sql, schema }) as unknown as Database;
+    const db = drizzlePostgres({ client: preparingClient(sql), schema }) as unknown as Database;
     const watch = new DatabaseWatch(url, sockets.cutAll);
     return {
       db,
