@@ -232,8 +232,10 @@ export async function sendEverySecond(
   const expectedCopies: number[] = [];
   let k = 0;
   while (k < total && performance.now() < stopAt) {
+    // Yield every round, even when the next send is due within a millisecond: a loop that
+    // only waits for waits over 1 ms never lets the requests it made leave the process.
     const wait = started + k * gapMs - performance.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
     while (k < total && started + k * gapMs <= performance.now()) {
       const conversation = k % conversations;
       expectedCopies.push(copiesOf(conversation));
