@@ -12,6 +12,7 @@ import {
   stopInstance,
   within,
 } from './harness.js';
+import { call } from './http-client.js';
 
 /**
  * What the fan-out steps share: subscribers in a load generator of their own
@@ -129,7 +130,7 @@ export async function stackSend(
   content: string,
   signal?: AbortSignal,
 ) {
-  const response = await fetch(`${url}/trpc/messages.send`, {
+  const response = await call(`${url}/trpc/messages.send`, {
     method: 'POST',
     signal,
     headers: {
@@ -139,8 +140,9 @@ export async function stackSend(
     },
     body: JSON.stringify({ agentId, content }),
   });
-  const body = await response.text();
-  if (!response.ok) throw new Error(`messages.send answered ${response.status}: ${body}`);
+  if (response.status !== 200) {
+    throw new Error(`messages.send answered ${response.status}: ${response.body}`);
+  }
 }
 
 /** A user message as the bare server sends it: an event the size of the stack's. */
@@ -150,7 +152,7 @@ export async function bareSend(
   content: string,
   signal?: AbortSignal,
 ) {
-  const response = await fetch(`${url}/send?c=${channel}`, {
+  const response = await call(`${url}/send?c=${channel}`, {
     method: 'POST',
     signal,
     body: JSON.stringify({
@@ -169,7 +171,6 @@ export async function bareSend(
       },
     }),
   });
-  await response.arrayBuffer();
   if (response.status !== 204) throw new Error(`the bare server answered ${response.status}`);
 }
 

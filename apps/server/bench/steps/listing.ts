@@ -6,6 +6,7 @@ import { hashToken } from '../../src/crypto/hash.js';
 import { SecretBox } from '../../src/crypto/secret-box.js';
 import { newId } from '../../src/lib/ids.js';
 import { bearer, DURATION_S, fmt, log, ORIGIN, percentile, rows } from '../harness.js';
+import { call } from '../http-client.js';
 import { bareListing } from './baselines.js';
 
 const SEEDED_TOKENS = 100_000;
@@ -29,11 +30,11 @@ export async function measureListing(
       for (let i = 0; i < 5_000 && performance.now() < deadline; i++) {
         const offset = 10 * (i % 10);
         const start = performance.now();
-        const response = await fetch(
+        const response = await call(
           `${url}/v1/client-side-access-tokens?agentId=${agentId}&limit=10&offset=${offset}`,
           { headers: bearer(apiKey) },
         );
-        const page = (await response.json()) as { tokens: unknown[] };
+        const page = JSON.parse(response.body) as { tokens: unknown[] };
         samples.push(performance.now() - start);
         if (response.status !== 200 || page.tokens.length !== 10) {
           throw new Error(`Listing answered ${response.status} with ${page.tokens.length} tokens`);
@@ -62,11 +63,11 @@ export async function measureListing(
   const deepDeadline = performance.now() + DURATION_S * 1000;
   for (let i = 0; i < 200 && performance.now() < deepDeadline; i++) {
     const start = performance.now();
-    const response = await fetch(
+    const response = await call(
       `${url}/v1/client-side-access-tokens?agentId=${agentId}&limit=10&offset=${deepOffset}`,
       { headers: bearer(apiKey) },
     );
-    const page = (await response.json()) as { tokens: unknown[] };
+    const page = JSON.parse(response.body) as { tokens: unknown[] };
     deep.push(performance.now() - start);
     if (response.status !== 200 || page.tokens.length !== 10) {
       throw new Error(`Deep listing answered ${response.status} with ${page.tokens.length} tokens`);
