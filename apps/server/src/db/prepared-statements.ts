@@ -7,11 +7,13 @@ type Callback = (sql: postgres.Sql) => unknown;
  *
  * drizzle's postgres.js driver sends each query through `sql.unsafe(text, params, { prepare })`
  * with `prepare` false unless the query was given a name (drizzle-orm#6096), so PostgreSQL
- * parses, analyses and plans the same statement text on every call: for the mint's one
- * statement, a CTE of five parts, that was most of the database's work. Prepared, as
+ * parses, analyses and plans the same statement text on every call. Prepared, as
  * postgres.js's own tagged queries are, each connection parses a text once and reuses it
- * (postgres.js re-prepares by itself when a migration invalidates a cached plan). Queries
- * without parameters keep the simple protocol, which cannot be prepared.
+ * (postgres.js re-prepares by itself when a migration invalidates a cached plan): mints,
+ * one statement each, went from about 930 to 1,840 a second on a 2-core machine. Values are
+ * always parameters here (nothing uses `sql.raw`), so the texts a connection keeps vary only
+ * by a query's shape (a list's length), not by its values. Queries without parameters keep
+ * the simple protocol, which cannot be prepared.
  *
  * Transactions and savepoints hand their callback a client of their own: it is wrapped too.
  */
