@@ -31,6 +31,7 @@ import { measureRevocation } from './steps/revocation.js';
 import { measureStreamMemory } from './steps/stream-memory.js';
 import { measureStreamedReply } from './steps/streamed-reply.js';
 import { measureThroughput } from './steps/throughput.js';
+import { measureTurns } from './steps/turns.js';
 
 /**
  * `pnpm bench`: every figure of the scale-out issue, measured in one run on this machine.
@@ -134,6 +135,7 @@ async function main() {
   await step('token mints', () => measureMints(env.DATABASE_URL ?? '', a.url, key.key, agent.id));
   await step('token listing', () => measureListing(env, a.url, key.key, org.id, listed.id));
   await step('revocation', () => measureRevocation(deps, a.url, b.url, key.key, org.id, agent.id));
+  await step('turns', () => measureTurns(deps, org.id, a));
   const reader = await mintClientToken(deps, {
     organizationId: org.id,
     hostname: ORIGIN,
