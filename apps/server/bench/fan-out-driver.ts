@@ -145,14 +145,19 @@ export async function stackSend(
   }
 }
 
-/** A user message as the bare server sends it: an event the size of the stack's. */
+/**
+ * A user message as the bare server sends it: an event the size of the stack's; with
+ * `reply`, followed by a reply streamed as the stack streams the agent's (see bare-sse.ts).
+ */
 export async function bareSend(
   url: string,
   channel: string,
   content: string,
   signal?: AbortSignal,
+  reply?: { pieces: number; paceMs: number },
 ) {
-  const response = await call(`${url}/send?c=${channel}`, {
+  const replied = reply ? `&pieces=${reply.pieces}&paceMs=${reply.paceMs}` : '';
+  const response = await call(`${url}/send?c=${channel}${replied}`, {
     method: 'POST',
     signal,
     body: JSON.stringify({

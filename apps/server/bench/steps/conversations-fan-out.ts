@@ -1,9 +1,12 @@
+import { builtinStep } from '../../src/agent-runtime/builtin.js';
+import { loadConfig } from '../../src/config.js';
 import type { ServiceDeps } from '../../src/deps.js';
 import { benchConversations } from '../conversations.js';
 import {
   bareSend,
   DRAIN_MS,
   eventsTarget,
+  marked,
   ms,
   sendEverySecond,
   sendOneAtATime,
@@ -26,8 +29,10 @@ const WARM_UP = 3;
  * Many conversations at once: 10,000 subscribers (a load generator in its own process)
  * spread over 1,000 conversations and two fresh instances, and a message a second sent in
  * each conversation for BENCH_DURATION seconds, none waiting for another: the time from each
- * send to each subscriber's copy. Beside it, the bare SSE server doing the same: as many
- * streams over as many channels, a POST a second in each.
+ * send to each subscriber's copy. Each send is a turn, so each copy has the agent's reply
+ * streaming after it. Beside it, the bare SSE server doing the same: as many streams over
+ * as many channels, a POST a second in each, each followed by a reply of as many pieces at
+ * the builtin model's pace (see bare-sse.ts).
  */
 export async function measureConversationsFanOut(
   env: NodeJS.ProcessEnv,
@@ -43,6 +48,7 @@ export async function measureConversationsFanOut(
   log(
     `${fmt(CONVERSATIONS)} agents ready after ${((performance.now() - started) / 1000).toFixed(0)} s`,
   );
+  const reply = replyLike(env);
   const stack = await withInstances(env, 2, (urls) => {
     // Subscriber i on target i mod 2,000: half of each conversation's on each instance.
     const targets = agentIds.flatMap((agentId, c) =>
@@ -102,7 +108,7 @@ export async function measureConversationsFanOut(
       }),
       async (load) => {
         const send = (c: number, content: string, signal?: AbortSignal) =>
-          bareSend(url, String(c), content, signal);
+          bareSend(url, String(c), content, signal, reply);
         for (let c = 0; c < WARM_UP; c++) {
           await sendOneAtATime(load, (content) => send(c, content), {
             sends: 1,
@@ -136,7 +142,7 @@ export async function measureConversationsFanOut(
   rows.push({
     figure: `${fmt(SUBSCRIBERS)} subscribers over ${fmt(CONVERSATIONS)} conversations (${each} each, half on each of two instances), a message a second in each for ${DURATION_S} s: send to each copy, p99`,
     target: `≤ ${TARGET_RATIO}× bare`,
-    measured: `${opened}${ms(stack.p99)} (p50 ${ms(stack.p50)}, ${fmt(stack.count)} copies, ${rate(stack)}${lost(stack)}); bare node:http SSE server doing the same p99 ${ms(bare.p99)} (p50 ${ms(bare.p50)}, ${rate(bare)}${lost(bare)}), ratio ${Number.isFinite(ratio) ? ratio.toFixed(1) : '–'}`,
+    measured: `${opened}${ms(stack.p99)} (p50 ${ms(stack.p50)}, ${fmt(stack.count)} copies, ${rate(stack)}${lost(stack)}); bare node:http SSE server doing the same (each send followed by a reply of ${reply.pieces} pieces ${reply.paceMs} ms apart, as the stack's) p99 ${ms(bare.p99)} (p50 ${ms(bare.p50)}, ${rate(bare)}${lost(bare)}), ratio ${Number.isFinite(ratio) ? ratio.toFixed(1) : '–'}`,
     verdict:
       ratio <= TARGET_RATIO &&
       stack.open === SUBSCRIBERS &&
@@ -146,4 +152,19 @@ export async function measureConversationsFanOut(
         ? 'met'
         : 'missed',
   });
+}
+
+/** The reply the instances' builtin model streams to the step's messages: its pieces and pace. */
+function replyLike(env: NodeJS.ProcessEnv) {
+  const said = marked('conversation 999');
+  const step = builtinStep(
+    { id: 'agent', name: 'agent', system: '', model: null, memoryBlocks: [] },
+    [{ role: 'user', content: said }],
+    [],
+  );
+  const text = 'text' in step ? step.text : '';
+  return {
+    pieces: text.match(/\S+\s*/g)?.length ?? 0,
+    paceMs: loadConfig(env).agent.builtinPieceDelayMs,
+  };
 }
