@@ -23,6 +23,22 @@ export async function existingAgentIds(
   return new Set(rows.map((r) => r.id));
 }
 
+/**
+ * Fails with "not found" unless the agent is the organization's: the check alone, for callers
+ * that need no more of the agent (a send's, before it waits for its turn), without reading
+ * its memory as getAgent does.
+ */
+export async function requireAgent(
+  { db }: Pick<ServiceDeps, 'db'>,
+  args: { organizationId: string; agentId: string },
+): Promise<void> {
+  const [row] = await db
+    .select({ id: agents.id })
+    .from(agents)
+    .where(and(eq(agents.id, args.agentId), eq(agents.organizationId, args.organizationId)));
+  if (!row) throw notFound(`Agent ${args.agentId} not found`);
+}
+
 /** An agent of another organization is "not found", never "forbidden": its existence is not ours to tell. */
 export async function getAgent(
   { db }: Pick<ServiceDeps, 'db'>,

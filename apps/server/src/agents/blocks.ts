@@ -9,7 +9,7 @@ import { newId } from '../lib/ids.js';
 import { pageLimit } from '../lib/page-limit.js';
 import { parseInput } from '../lib/parse-input.js';
 import { linkBlocks, toStoredBlock } from './agent-blocks.js';
-import { getAgent } from './agent-read.js';
+import { getAgent, requireAgent } from './agent-read.js';
 import {
   type BlockCreateInput,
   blockCreateSchema,
@@ -219,7 +219,7 @@ export async function detachBlock(
   args: { organizationId: string; agentId: string; blockId: string },
 ): Promise<AgentRow> {
   const { organizationId, agentId, blockId } = args;
-  await getAgent(deps, { organizationId, agentId });
+  await requireAgent(deps, { organizationId, agentId });
   await blockRow(deps, { organizationId, blockId });
   await deps.db
     .delete(agentBlocks)

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { getAgent } from '../agents/agent-read.js';
+import { requireAgent } from '../agents/agent-read.js';
 import { messages } from '../db/schema.js';
 import type { ServiceDeps } from '../deps.js';
 import { newId } from '../lib/ids.js';
@@ -27,7 +27,7 @@ export async function listMessages(
 ): Promise<LettaMessage[]> {
   const { organizationId, agentId, ...query } = args;
   const input = parseInput(messageListSchema, query);
-  await getAgent(deps, { organizationId, agentId });
+  await requireAgent(deps, { organizationId, agentId });
   return readMessagePage(
     deps.db,
     { where: eq(messages.agentId, agentId), name: 'this conversation' },
@@ -87,7 +87,7 @@ export async function sendInBackground(
 async function acceptSend(deps: ServiceDeps, args: SendMessagesArgs, background: boolean) {
   const sent = validateSend(deps, args.messages);
   const { organizationId, agentId } = args;
-  await getAgent(deps, { organizationId, agentId });
+  await requireAgent(deps, { organizationId, agentId });
   await refuseResend(deps, agentId, sent);
   await refuseRetriedCopy(deps, agentId, sent, args.retry);
   const run = await createRun(deps.db, {
@@ -156,7 +156,7 @@ export async function cancelTurn(
   args: { organizationId: string; agentId: string; runIds?: string[] | null | undefined },
 ): Promise<Record<string, 'cancelled'>> {
   const { organizationId, agentId } = args;
-  await getAgent(deps, { organizationId, agentId });
+  await requireAgent(deps, { organizationId, agentId });
   const runIds = args.runIds ?? undefined;
   // Runs named while still queued here are dropped before they start (other instances drop
   // theirs when the notice reaches them).

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { getAgent } from '../../agents/agent-read.js';
+import { getAgent, requireAgent } from '../../agents/agent-read.js';
 import { agentState } from '../../agents/agent-state.js';
 import { requireApiKey } from '../../auth/authorize.js';
 import type { ServiceDeps } from '../../deps.js';
@@ -81,7 +81,7 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: ServiceDeps) 
       async (request) => {
         const { organizationId } = requireApiKey(await authenticate(deps, request));
         const { agentId, identityId } = request.params;
-        await getAgent(deps, { organizationId, agentId });
+        await requireAgent(deps, { organizationId, agentId });
         await setAgentIdentity(deps.db, {
           organizationId,
           agentId,

@@ -1,7 +1,7 @@
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { userOfToken } from '../../accounts/sessions.js';
-import { getAgent } from '../../agents/agent-read.js';
+import { requireAgent } from '../../agents/agent-read.js';
 import {
   openConversationEvents,
   type TrackedEvent,
@@ -66,7 +66,7 @@ export const messagesRouter = router({
       }),
     )
     .subscription(async ({ ctx, input, signal }) => {
-      await getAgent(ctx.deps, {
+      await requireAgent(ctx.deps, {
         organizationId: ctx.principal.organizationId,
         agentId: input.agentId,
       });
