@@ -73,5 +73,5 @@ process.on('message', async (message) => {
 });
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
-  process.send?.(typeof address === 'object' && address ? address.port : 0);
+  process.send?.({ port: typeof address === 'object' && address ? address.port : 0 });
 });

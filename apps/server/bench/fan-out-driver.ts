@@ -10,6 +10,7 @@ import {
   ORIGIN,
   percentile,
   stopInstance,
+  withChild,
   within,
 } from './harness.js';
 import { call } from './http-client.js';
@@ -96,21 +97,16 @@ export async function withInstances<T>(
  * The bare baseline server (`bare-sse.ts`) with its descriptor limit raised, for `run`;
  * with `gc`, it can also be asked for its settled `memory`.
  */
-export async function withBareServer<T>(
+export function withBareServer<T>(
   run: (url: string, child: ChildProcess) => Promise<T>,
   options: { gc?: boolean } = {},
 ): Promise<T> {
-  const child: ChildProcess = forkWithManyFiles('./bare-sse.ts', [], options);
-  try {
-    const port = await new Promise<number>((resolve) =>
-      child.once('message', (m) => resolve(Number(m))),
-    );
-    return await run(`http://127.0.0.1:${port}`, child);
-  } finally {
-    child.kill();
-    await exited(child);
-    children.delete(child);
-  }
+  return withChild(
+    './bare-sse.ts',
+    [],
+    (port, child) => run(`http://127.0.0.1:${port}`, child),
+    options,
+  );
 }
 
 /** The stack's `messages.events` stream of one agent, as the generator opens it. */

@@ -18,7 +18,7 @@ const body = { hello: 'world' };
 const t = initTRPC.create();
 const router = t.router({ hello: t.procedure.query(() => body) });
 
-const ready = (port: number) => process.send?.(port);
+const ready = (port: number) => process.send?.({ port });
 const portOf = (address: ReturnType<ReturnType<typeof createServer>['address']>) =>
   typeof address === 'object' && address ? address.port : 0;
 

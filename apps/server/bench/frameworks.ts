@@ -1,5 +1,5 @@
-import { fork } from 'node:child_process';
 import autocannon from 'autocannon';
+import { withChild } from './harness.js';
 
 /**
  * Why Fastify: throughput over loopback of hello-world JSON on raw node:http, Fastify and
@@ -19,15 +19,8 @@ const servers = [
   { kind: 'trpc-hono', label: 'tRPC 11 on Hono 4 (@hono/trpc-server)', path: '/trpc/hello' },
 ];
 
-async function measure({ kind, label, path }: (typeof servers)[number]) {
-  const child = fork(new URL('./framework-servers.ts', import.meta.url), [kind], {
-    execArgv: ['--conditions=@scopekit/source', '--import', 'tsx'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m) => resolve(Number(m)));
-    child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
-  });
-  try {
+function measure({ kind, label, path }: (typeof servers)[number]) {
+  return withChild('./framework-servers.ts', [kind], async (port) => {
     const url = `http://127.0.0.1:${port}${path}`;
     await autocannon({ url, connections: 50, duration: 1 });
     const result = await autocannon({ url, connections: 50, duration: DURATION_S });
@@ -39,9 +32,7 @@ async function measure({ kind, label, path }: (typeof servers)[number]) {
       'req/s': Math.round(result.requests.average),
       'p99 ms': result.latency.p99,
     };
-  } finally {
-    child.kill();
-  }
+  });
 }
 
 const rows = [];

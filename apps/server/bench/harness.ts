@@ -103,21 +103,21 @@ export function messageWith<T>(child: ChildProcess, key: string): Promise<T> {
   });
 }
 
-/** Runs `script` in a child process that reports its port, for as long as `run` takes. */
+/**
+ * Runs `script` (a bench server: a baseline, a fake model) in a child process of its own,
+ * descriptor limit raised, for as long as `run` takes, then kills it. The script reports
+ * `{ port }` once it listens.
+ */
 export async function withChild<T>(
   script: string,
   args: string[],
-  run: (port: number) => Promise<T>,
-) {
-  const child = fork(new URL(script, import.meta.url), args, {
-    execArgv: ['--conditions=@scopekit/source', '--import', 'tsx'],
-  });
-  children.add(child);
+  run: (port: number, child: ChildProcess) => Promise<T>,
+  options: { gc?: boolean } = {},
+): Promise<T> {
+  const child = forkWithManyFiles(script, args, options);
   try {
-    const port = await new Promise<number>((resolve) =>
-      child.once('message', (m) => resolve(Number(m))),
-    );
-    return await run(port);
+    const { port } = await messageWith<{ port: number }>(child, 'port');
+    return await run(port, child);
   } finally {
     child.kill();
     await exited(child);

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import type { ServiceDeps } from '../../src/deps.js';
 import { benchConversations } from '../conversations.js';
 import { withInstances } from '../fan-out-driver.js';
@@ -13,6 +12,7 @@ import {
   ORIGIN,
   percentile,
   rows,
+  withChild,
 } from '../harness.js';
 import type { ReplyOrder, ReplyReport } from '../reply-load.js';
 
@@ -44,7 +44,7 @@ export async function measureStreamedReply(
     messages: [{ role: 'user', content: 'tell me the time' }],
     stream_tokens: true,
   });
-  const stack = await withChildPort('./paced-model.ts', modelArgs, (modelPort) =>
+  const stack = await withChild('./paced-model.ts', modelArgs, (modelPort) =>
     withInstances(
       {
         ...env,
@@ -63,8 +63,8 @@ export async function measureStreamedReply(
         ),
     ),
   );
-  const bare = await withChildPort('./paced-model.ts', modelArgs, (modelPort) =>
-    withChildPort('./bare-relay.ts', [`http://127.0.0.1:${modelPort}/v1`], (relayPort) =>
+  const bare = await withChild('./paced-model.ts', modelArgs, (modelPort) =>
+    withChild('./bare-relay.ts', [`http://127.0.0.1:${modelPort}/v1`], (relayPort) =>
       runTurns(
         agentIds.map(() => ({ url: `http://127.0.0.1:${relayPort}/stream`, headers: {}, body })),
       ),
@@ -111,22 +111,5 @@ async function runTurns(turns: ReplyOrder['turns']): Promise<ReplyReport> {
     if (generator.connected) generator.send({ close: true });
     await exited(generator);
     children.delete(generator);
-  }
-}
-
-/** A child process (descriptor limit raised) that reports `{ port }`, for as long as `run` takes. */
-async function withChildPort<T>(
-  script: string,
-  args: string[],
-  run: (port: number) => Promise<T>,
-): Promise<T> {
-  const child: ChildProcess = forkWithManyFiles(script, args);
-  try {
-    const { port } = await messageWith<{ port: number }>(child, 'port');
-    return await run(port);
-  } finally {
-    child.kill();
-    await exited(child);
-    children.delete(child);
   }
 }
