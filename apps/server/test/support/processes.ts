@@ -1,12 +1,11 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll } from 'vitest';
 
 const serverDir = new URL('../..', import.meta.url).pathname;
 
 /**
  * Processes not yet exited: a test that timed out would otherwise leave its server running.
- * SIGTERM, which tsx passes on to the script: a SIGKILL would end tsx alone and orphan it.
+ * SIGTERM, so a server shuts down as it would in production.
  */
 const running = new Set<ChildProcessWithoutNullStreams>();
 afterAll(() => {
@@ -14,9 +13,14 @@ afterAll(() => {
 });
 
 /**
- * Starts a server script (`src/main.ts`, `src/cli.ts`) as its own process, as `pnpm dev` and
- * `pnpm cli` do: tsx itself (not through pnpm, so a signal reaches the script), with the
- * workspace packages read from source. The one place tests start a process.
+ * Starts a server script (`src/main.ts`, `src/cli.ts`) as its own process, TypeScript run
+ * through tsx's loader with the workspace packages read from source, as `pnpm dev` and
+ * `pnpm cli` do. The one place tests start a process.
+ *
+ * Node with `--import tsx`, not the tsx command: the command runs the script in a second
+ * process and relays a signal to it, and when the script has not acknowledged the signal
+ * within 30 ms it kills it (exit 143). On a busy machine that cut the shutdown under test
+ * before it began; here the signal reaches the script itself.
  */
 export function spawnScript(
   script: string,
@@ -24,8 +28,8 @@ export function spawnScript(
   env: NodeJS.ProcessEnv,
 ): ChildProcessWithoutNullStreams {
   const child = spawn(
-    join(serverDir, 'node_modules/.bin/tsx'),
-    ['--conditions=@scopekit/source', script, ...args],
+    process.execPath,
+    ['--conditions=@scopekit/source', '--import', 'tsx', script, ...args],
     { cwd: serverDir, env },
   );
   running.add(child);
@@ -73,7 +77,7 @@ export function watchServer(child: ChildProcessWithoutNullStreams) {
     async listening(): Promise<string | undefined> {
       for (;;) {
         const base = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-        if (base || child.exitCode !== null) return base;
+        if (base || child.exitCode !== null || child.signalCode !== null) return base;
         await new Promise((r) => setTimeout(r, 100));
       }
     },
