@@ -29,14 +29,14 @@ export async function existingAgentIds(
  * its memory as getAgent does.
  */
 export async function requireAgent(
-  { db }: Pick<ServiceDeps, 'db'>,
+  deps: Pick<ServiceDeps, 'db'>,
   args: { organizationId: string; agentId: string },
 ): Promise<void> {
-  const [row] = await db
-    .select({ id: agents.id })
-    .from(agents)
-    .where(and(eq(agents.id, args.agentId), eq(agents.organizationId, args.organizationId)));
-  if (!row) throw notFound(`Agent ${args.agentId} not found`);
+  const found = await existingAgentIds(deps, {
+    organizationId: args.organizationId,
+    ids: [args.agentId],
+  });
+  if (!found.has(args.agentId)) throw notFound(`Agent ${args.agentId} not found`);
 }
 
 /** An agent of another organization is "not found", never "forbidden": its existence is not ours to tell. */
